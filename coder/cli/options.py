@@ -1,0 +1,69 @@
+"""Options and output helpers shared by every command, defined once."""
+
+from __future__ import annotations
+
+import json
+import sys
+import unicodedata
+from collections.abc import Sequence
+from typing import Any
+
+import click
+from sqlalchemy import Engine
+
+from ..db.connect import make_engine, resolve_url
+from ..db.migrate import require_current
+
+db_option = click.option(
+    "--db", "db_url", metavar="URL", envvar=None, default=None,
+    help="Database URL (default: $ICDCODER_DB, the config file, else sqlite:///icdcoder.db). "
+         "Never put a password here: use $ICDCODER_DB_PASSWORD.",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts instead of a table.")
+limit_option = click.option("--limit", type=int, default=None, help="Show at most N rows (default: all).")
+dry_run_option = click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+author_option = click.option("--author", required=True, help="Who makes this change (kept in the rule history).")
+reason_option = click.option("--reason", default=None, help="Why (kept in the rule history; cite audit ids).")
+
+
+def open_db(db_url: str | None, check_schema: bool = True) -> Engine:
+    engine = make_engine(resolve_url(db_url))
+    if check_schema:
+        require_current(engine)
+    return engine
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def echo_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Columns aligned for a terminal, counting Chinese characters as two cells wide."""
+    cells = [[("" if v is None else str(v)) for v in row] for row in rows]
+    widths = [max([_width(h)] + [_width(r[i]) for r in cells]) for i, h in enumerate(headers)]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(v + " " * (w - _width(v)) for v, w in zip(values, widths)).rstrip()
+
+    click.echo(line(headers))
+    for r in cells:
+        click.echo(line(r))
+
+
+def progress_bar(total: int, label: str, quiet: bool):
+    """A progress callback for a TTY; None when stderr is not a terminal (cron) or --quiet."""
+    if quiet or total == 0 or not sys.stderr.isatty():
+        return None, None
+    bar = click.progressbar(length=total, label=label, file=sys.stderr)
+    bar.__enter__()
+    state = {"done": 0}
+
+    def update(done: int, _total: int) -> None:
+        bar.update(done - state["done"])
+        state["done"] = done
+
+    return update, bar

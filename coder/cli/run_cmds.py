@@ -1,0 +1,107 @@
+"""icdcoder run / runs / failures: the coding run and its logs."""
+
+from __future__ import annotations
+
+import click
+
+from ..engine import DEFAULT_TIMEOUT
+from ..queries import list_failures, list_runs, show_run
+from ..run import pending_count, run_coding
+from .options import db_option, echo_json, echo_table, json_option, limit_option, open_db, progress_bar
+
+RUN_JSON_KEYS = ("run_id", "considered", "coded", "no_match", "ambiguous", "invalid_input", "timeout", "seconds")
+
+
+@click.command("run")
+@click.option("--batch-size", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="Diagnoses per transaction.")
+@click.option("--timeout", type=click.FloatRange(min=0.001), default=DEFAULT_TIMEOUT, show_default=True,
+              help="Seconds one pattern may spend on one description.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing when the run succeeds.")
+@db_option
+@json_option
+def run_cmd(batch_size: int, timeout: float, quiet: bool, db_url: str | None, as_json: bool) -> None:
+    """Code every pending diagnosis (and failures an updated rule base may now code).
+
+    This is the job cron starts (08:00 and 14:30). Exit 0 when the run finished, whatever the
+    diagnoses' outcomes; 1 on an error; 75 when another run holds the lock.
+    """
+    engine = open_db(db_url)
+    update, bar = progress_bar(pending_count(engine), "coding", quiet or as_json)
+    try:
+        result = run_coding(engine, batch_size=batch_size, timeout=timeout, progress=update)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    if as_json:
+        echo_json({k: v for k, v in result.to_json().items() if k in RUN_JSON_KEYS})
+    elif not quiet:
+        click.echo(result.summary_line())
+
+
+@click.group("runs")
+def runs_group() -> None:
+    """Past coding runs."""
+
+
+def _run_rows(runs):
+    return [[r["id"], r["status"], r["started_at"], r["ended_at"], r["rulebase_version"], r["considered"],
+             r["coded"], r["no_match"], r["ambiguous"], r["invalid_input"]] for r in runs]
+
+
+RUN_HEADERS = ["id", "status", "started (UTC)", "ended (UTC)", "rules v", "considered", "coded", "no_match",
+               "ambiguous", "invalid"]
+
+
+@runs_group.command("list")
+@limit_option
+@db_option
+@json_option
+def runs_list(limit: int | None, db_url: str | None, as_json: bool) -> None:
+    """List coding runs, newest first."""
+    runs = list_runs(open_db(db_url), limit=limit)
+    if as_json:
+        echo_json(runs)
+    else:
+        echo_table(RUN_HEADERS, _run_rows(runs))
+
+
+@runs_group.command("show")
+@click.argument("run_id", type=int)
+@db_option
+@json_option
+def runs_show(run_id: int, db_url: str | None, as_json: bool) -> None:
+    """Show one run."""
+    run = show_run(open_db(db_url), run_id)
+    if as_json:
+        echo_json(run)
+        return
+    for k, v in run.items():
+        click.echo(f"{k}: {'' if v is None else v}")
+
+
+@click.group("failures")
+def failures_group() -> None:
+    """The failure log: diagnoses a run could not code."""
+
+
+@failures_group.command("list")
+@click.option("--reason", default=None, help="no_match, ambiguous, invalid_input or timeout.")
+@click.option("--run", "run_id", type=int, default=None, help="Only failures of this run.")
+@limit_option
+@db_option
+@json_option
+def failures_list(reason: str | None, run_id: int | None, limit: int | None, db_url: str | None,
+                  as_json: bool) -> None:
+    """List failure log rows, oldest first, with the candidate codes of ambiguous ones."""
+    rows = list_failures(open_db(db_url), reason=reason, run=run_id, limit=limit)
+    if as_json:
+        echo_json(rows)
+        return
+    echo_table(["diagnosis", "run", "reason", "candidates", "now", "record", "description"],
+               [[r["diagnosis_id"], r["run_id"], r["reason"],
+                 ", ".join(f"{c['code']} (rule {'/'.join(map(str, c['rule_ids']))})" for c in r["candidate_rules"]),
+                 r["status_now"], r["record_id"], r["description"]] for r in rows])
+
+
+COMMANDS = [run_cmd, runs_group, failures_group]

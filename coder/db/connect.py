@@ -1,0 +1,109 @@
+"""Where the database is, and how to connect to it.
+
+The URL comes from `--db`, else ICDCODER_DB, else the config file, else sqlite:///icdcoder.db.
+A password never comes from the command line (it would show in `ps` and shell history): it
+comes from ICDCODER_DB_PASSWORD, from ICDCODER_DB, or from the config file, and it is masked
+wherever a URL is shown.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from rulebase.errors import ConfigError
+
+DEFAULT_URL = "sqlite:///icdcoder.db"
+ENV_URL = "ICDCODER_DB"
+ENV_PASSWORD = "ICDCODER_DB_PASSWORD"
+ENV_CONFIG = "ICDCODER_CONFIG"
+DEFAULT_CONFIG = "icdcoder.toml"
+
+
+def _config() -> dict:
+    path = os.environ.get(ENV_CONFIG)
+    candidate = Path(path) if path else Path(DEFAULT_CONFIG)
+    if not candidate.exists():
+        if path:
+            raise ConfigError(f"config file {path} (from {ENV_CONFIG}) does not exist")
+        return {}
+    try:
+        with candidate.open("rb") as f:
+            return tomllib.load(f).get("database", {})
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {candidate}: {exc}") from None
+
+
+def _parse(text: str, source: str) -> URL:
+    try:
+        return make_url(text)
+    except ArgumentError:
+        raise ConfigError(f"{source}: not a database URL (expected e.g. sqlite:///icdcoder.db or "
+                          "postgresql+psycopg://user@host/db)") from None
+
+
+def resolve_url(cli_url: str | None = None) -> URL:
+    """The database URL to use, with the password filled in from the environment or config."""
+    config = _config()
+    if cli_url:
+        url = _parse(cli_url, "--db")
+        if url.password:
+            raise ConfigError(
+                f"--db must not contain a password (it would be visible to other users); "
+                f"set {ENV_PASSWORD} or put the URL in {ENV_URL} or the config file"
+            )
+    elif os.environ.get(ENV_URL):
+        url = _parse(os.environ[ENV_URL], ENV_URL)
+    elif config.get("url"):
+        url = _parse(config["url"], "config file [database] url")
+    else:
+        url = make_url(DEFAULT_URL)
+    if url.password is None and not url.drivername.startswith("sqlite"):
+        password = os.environ.get(ENV_PASSWORD) or config.get("password")
+        if password:
+            url = url.set(password=password)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    elif url.drivername == "oracle":
+        url = url.set(drivername="oracle+oracledb")
+    return url
+
+
+def masked(url: URL | str) -> str:
+    """The URL as it may be shown in a message or a log."""
+    if isinstance(url, str):
+        url = make_url(url)
+    return url.render_as_string(hide_password=True)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    # Wait for a concurrent writer (a run, an import, a coder's audit) instead of failing at once.
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.close()
+
+
+def make_engine(url: URL | str) -> Engine:
+    if isinstance(url, str):
+        url = _parse(url, "database URL")
+    kwargs = {}
+    if url.drivername.startswith("sqlite"):
+        database = url.database or ""
+        if database and database != ":memory:" and not database.startswith("file:"):
+            parent = Path(database).expanduser().resolve().parent
+            if not parent.exists():
+                raise ConfigError(f"cannot create the SQLite file {database}: folder {parent} does not exist")
+    try:
+        engine = create_engine(url, **kwargs)
+    except (ArgumentError, ModuleNotFoundError) as exc:
+        raise ConfigError(f"cannot use database {masked(url)}: {exc}") from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine

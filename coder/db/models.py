@@ -1,0 +1,211 @@
+"""The tables, as SQLAlchemy Core metadata. Migrations create them; a test holds the two equal.
+
+Every identifier is at most 30 characters and none is an Oracle reserved word (tests check
+both with the Oracle dialect), so the same schema runs on Oracle 19c, PostgreSQL and SQLite.
+Flags are 0/1 small integers: Oracle 19c has no BOOLEAN column type.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+CODE = String(32)
+PERSON = String(64)
+DESCRIPTION = String(1000)
+PATTERN = String(512)
+
+
+class Flag(TypeDecorator):
+    """A boolean stored as 0/1, portable to Oracle 19c."""
+
+    impl = SmallInteger
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else int(bool(value))
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else bool(value)
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC: DateTime columns are naive on every backend (Oracle DATE has no zone)."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def _flag_check(column: str) -> CheckConstraint:
+    return CheckConstraint(f"{column} IN (0, 1)", name=column)
+
+
+icd_code = Table(
+    "icd_code",
+    metadata,
+    Column("code", CODE, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("parent", CODE, nullable=True),
+    Column("active", Flag, nullable=False, default=True),
+    Column("updated_at", DateTime, nullable=False, default=utcnow),
+    _flag_check("active"),
+)
+
+coding_rule = Table(
+    "coding_rule",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("code", CODE, ForeignKey("icd_code.code"), nullable=False),
+    Column("pattern", PATTERN, nullable=False),
+    Column("exclude_pattern", PATTERN, nullable=True),
+    Column("priority", Integer, nullable=False, default=0),
+    Column("enabled", Flag, nullable=False, default=True),
+    Column("version", Integer, nullable=False, default=1),
+    Column("author", PERSON, nullable=False),
+    Column("changed_at", DateTime, nullable=False, default=utcnow),
+    Column("note", String(500), nullable=True),
+    _flag_check("enabled"),
+    Index("ix_coding_rule_code", "code"),
+)
+
+# Every insert, update, disable, enable and rollback of a rule, with the values before and after
+# (JSON text). Nothing is ever deleted from it.
+rule_history = Table(
+    "rule_history",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("rule_id", Integer, ForeignKey("coding_rule.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("author", PERSON, nullable=False),
+    Column("changed_at", DateTime, nullable=False, default=utcnow),
+    Column("reason", String(500), nullable=True),
+    Column("old_values", Text, nullable=True),
+    Column("new_values", Text, nullable=True),
+    Column("rulebase_version", Integer, nullable=False),
+    Index("ix_rule_history_rule_id", "rule_id"),
+)
+
+# One row (id = 1): the rule-base version, bumped by every change to the rules. A diagnosis
+# remembers the version it was attempted with, so a new rule retries old failures.
+rulebase_state = Table(
+    "rulebase_state",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("version", Integer, nullable=False),
+    Column("changed_at", DateTime, nullable=False, default=utcnow),
+)
+
+diagnosis = Table(
+    "diagnosis",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("record_id", String(64), nullable=False),
+    Column("seq_no", Integer, nullable=False),
+    Column("kind", String(16), nullable=False, default="discharge"),
+    Column("description", DESCRIPTION, nullable=True),
+    Column("code", CODE, ForeignKey("icd_code.code"), nullable=True),
+    Column("coded_by", PERSON, nullable=True),
+    Column("status", String(16), nullable=False, default="pending"),
+    Column("fail_reason", String(16), nullable=True),
+    Column("attempted_at", DateTime, nullable=True),
+    Column("attempted_version", Integer, nullable=True),
+    Column("created_at", DateTime, nullable=False, default=utcnow),
+    Column("updated_at", DateTime, nullable=False, default=utcnow),
+    UniqueConstraint("record_id", "kind", "seq_no", name="uq_diagnosis_record"),
+    Index("ix_diagnosis_status", "status"),
+)
+
+coding_run = Table(
+    "coding_run",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("started_at", DateTime, nullable=False, default=utcnow),
+    Column("ended_at", DateTime, nullable=True),
+    Column("heartbeat_at", DateTime, nullable=True),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("rulebase_version", Integer, nullable=False),
+    Column("engine", String(16), nullable=False, default="python"),
+    Column("status", String(16), nullable=False, default="running"),
+    Column("considered", Integer, nullable=False, default=0),
+    Column("coded", Integer, nullable=False, default=0),
+    Column("no_match", Integer, nullable=False, default=0),
+    Column("ambiguous", Integer, nullable=False, default=0),
+    Column("invalid_input", Integer, nullable=False, default=0),
+    Column("timeouts", Integer, nullable=False, default=0),
+    Column("error", String(1000), nullable=True),
+)
+
+# The single-runner lock: the primary key makes taking it atomic on every backend.
+run_lock = Table(
+    "run_lock",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("run_id", Integer, ForeignKey("coding_run.id"), nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("acquired_at", DateTime, nullable=False, default=utcnow),
+    Column("heartbeat_at", DateTime, nullable=False, default=utcnow),
+)
+
+code_log = Table(
+    "code_log",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("run_id", Integer, ForeignKey("coding_run.id"), nullable=False),
+    Column("diagnosis_id", Integer, ForeignKey("diagnosis.id"), nullable=False),
+    Column("code", CODE, nullable=False),
+    Column("rule_id", Integer, ForeignKey("coding_rule.id"), nullable=False),
+    Column("rule_version", Integer, nullable=False),
+    Column("normalized", DESCRIPTION, nullable=False),
+    Column("match_start", Integer, nullable=False),
+    Column("match_end", Integer, nullable=False),
+    Column("logged_at", DateTime, nullable=False, default=utcnow),
+    UniqueConstraint("run_id", "diagnosis_id", name="uq_code_log_run_diag"),
+    Index("ix_code_log_diagnosis_id", "diagnosis_id"),
+)
+
+fail_log = Table(
+    "fail_log",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("run_id", Integer, ForeignKey("coding_run.id"), nullable=False),
+    Column("diagnosis_id", Integer, ForeignKey("diagnosis.id"), nullable=False),
+    Column("reason", String(16), nullable=False),
+    Column("candidates", String(2000), nullable=True),  # JSON: [{"code": .., "rule_ids": [..]}]
+    Column("normalized", DESCRIPTION, nullable=True),
+    Column("logged_at", DateTime, nullable=False, default=utcnow),
+    UniqueConstraint("run_id", "diagnosis_id", name="uq_fail_log_run_diag"),
+    Index("ix_fail_log_diagnosis_id", "diagnosis_id"),
+)
+
+# Statuses a diagnosis moves through. A person's code (confirmed, corrected, manual) is final.
+PENDING, CODED, FAILED, CONFIRMED, CORRECTED, MANUAL = "pending", "coded", "failed", "confirmed", "corrected", "manual"
+STATUSES = (PENDING, CODED, FAILED, CONFIRMED, CORRECTED, MANUAL)
+PERSON_STATUSES = (CONFIRMED, CORRECTED, MANUAL)
+AUTO = "auto"

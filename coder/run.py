@@ -1,0 +1,248 @@
+"""The coding run: what cron starts at 08:00 and 14:30.
+
+Safety rests on three things:
+* one lock row (primary key 'coding') per database, so two runs never overlap; a lock whose
+  process is dead (same host) or whose heartbeat is stale (another host) is taken over and
+  the run that held it is marked crashed;
+* one transaction per batch, holding each diagnosis's new status together with its log row, so a
+  SIGKILL at any moment leaves every diagnosis either coded with its log row or still pending;
+* a guard re-read inside that transaction, so a code a person set meanwhile is never overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from rulebase.errors import RunLocked
+
+from . import rulestore
+from .db.migrate import require_current
+from .db.models import (
+    AUTO, CODED, FAILED, PENDING, code_log, coding_run, diagnosis, fail_log, run_lock, utcnow,
+)
+from .engine import (
+    AMBIGUOUS, CODED as OUT_CODED, DEFAULT_TIMEOUT, INVALID_INPUT, NO_MATCH, TIMEOUT, Decision, RuleSet,
+)
+
+LOCK_NAME = "coding"
+STALE_AFTER = timedelta(minutes=15)  # a heartbeat older than this, from another host, is a dead run
+COUNT_KEYS = ("considered", "coded", "no_match", "ambiguous", "invalid_input", "timeout")
+
+
+@dataclass
+class RunResult:
+    run_id: int
+    considered: int = 0
+    coded: int = 0
+    no_match: int = 0
+    ambiguous: int = 0
+    invalid_input: int = 0
+    timeout: int = 0
+    seconds: float = 0.0
+    rulebase_version: int = 0
+    took_over: int | None = None  # id of a crashed run whose lock this run took over
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["seconds"] = round(self.seconds, 3)
+        return d
+
+    def summary_line(self) -> str:
+        took = f"; took over the lock of crashed run {self.took_over}" if self.took_over else ""
+        return (f"run {self.run_id}: {self.considered} considered, {self.coded} coded, {self.no_match} no_match, "
+                f"{self.ambiguous} ambiguous, {self.invalid_input} invalid_input"
+                + (f", {self.timeout} timeout" if self.timeout else "")
+                + f" in {self.seconds:.1f}s (rule base v{self.rulebase_version}){took}")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def work_filter(rb_version: int):
+    """Diagnoses a run should code: pending ones, and automatic failures from an older rule base.
+
+    Failures a person has handled are no longer 'failed' (they are 'manual'), and empty
+    descriptions stay invalid whatever the rules say, so neither is retried.
+    """
+    return or_(
+        diagnosis.c.status == PENDING,
+        and_(
+            diagnosis.c.status == FAILED,
+            diagnosis.c.coded_by.is_(None),
+            diagnosis.c.fail_reason != INVALID_INPUT,
+            or_(diagnosis.c.attempted_version.is_(None), diagnosis.c.attempted_version < rb_version),
+        ),
+    )
+
+
+def _describe_holder(conn: Connection, holder) -> str:
+    run = conn.execute(select(coding_run).where(coding_run.c.id == holder.run_id)).first()
+    started = run.started_at.strftime("%Y-%m-%d %H:%M:%S") if run else "?"
+    return f"run {holder.run_id} (started {started} UTC on {holder.host}, pid {holder.pid})"
+
+
+def acquire_lock(engine: Engine, rb_version: int, engine_name: str = "python") -> tuple[int, int | None]:
+    """Create a run row and take the lock; return (run id, id of a crashed run taken over)."""
+    host, pid = socket.gethostname(), os.getpid()
+    took_over = None
+    for _ in range(3):
+        try:
+            with engine.begin() as conn:
+                now = utcnow()
+                run_id = conn.execute(coding_run.insert().values(
+                    started_at=now, heartbeat_at=now, host=host, pid=pid, rulebase_version=rb_version,
+                    engine=engine_name, status="running")).inserted_primary_key[0]
+                conn.execute(run_lock.insert().values(name=LOCK_NAME, run_id=run_id, host=host, pid=pid,
+                                                      acquired_at=now, heartbeat_at=now))
+            return run_id, took_over
+        except IntegrityError:
+            pass
+        with engine.begin() as conn:
+            holder = conn.execute(select(run_lock).where(run_lock.c.name == LOCK_NAME)).first()
+            if holder is None:
+                continue  # released between our insert and this read: try again
+            dead = (holder.host == host and not _pid_alive(holder.pid)) or (
+                holder.host != host and utcnow() - holder.heartbeat_at > STALE_AFTER)
+            if not dead:
+                raise RunLocked(f"another coding run is in progress: {_describe_holder(conn, holder)}; "
+                                "try again when it has finished")
+            # Delete only the lock we judged dead: if another runner took it over first, this
+            # deletes nothing and the next insert fails again, which is what we want.
+            gone = conn.execute(delete(run_lock).where(run_lock.c.name == LOCK_NAME,
+                                                       run_lock.c.run_id == holder.run_id)).rowcount
+            if gone:
+                conn.execute(update(coding_run).where(coding_run.c.id == holder.run_id,
+                                                      coding_run.c.status == "running").values(
+                    status="crashed", ended_at=utcnow(),
+                    error=f"the process ({holder.host}, pid {holder.pid}) died; its lock was taken over"))
+                took_over = holder.run_id
+    raise RunLocked("could not take the run lock after three attempts; another run keeps taking it")
+
+
+def release_lock(engine: Engine, run_id: int, status: str, result: RunResult | None = None,
+                 error: str | None = None) -> None:
+    with engine.begin() as conn:
+        values = {"status": status, "ended_at": utcnow(), "error": error}
+        if result is not None:
+            values.update({k: getattr(result, k) for k in COUNT_KEYS if k != "timeout"}, timeouts=result.timeout)
+        conn.execute(update(coding_run).where(coding_run.c.id == run_id).values(**values))
+        conn.execute(delete(run_lock).where(run_lock.c.name == LOCK_NAME, run_lock.c.run_id == run_id))
+
+
+def _candidates_json(d: Decision) -> str | None:
+    if not d.candidates:
+        return None
+    return json.dumps([{"code": c.code, "rule_ids": list(c.rule_ids)} for c in d.candidates])
+
+
+_UPDATE = (
+    update(diagnosis)
+    .where(diagnosis.c.id == bindparam("d_id"))
+    .values(status=bindparam("d_status"), code=bindparam("d_code"), coded_by=bindparam("d_by"),
+            fail_reason=bindparam("d_reason"), attempted_at=bindparam("d_at"),
+            attempted_version=bindparam("d_version"), updated_at=bindparam("d_at"))
+)
+
+
+def write_batch(conn: Connection, run_id: int, rb_version: int, decisions: dict[int, Decision],
+                result: RunResult, lock_rows: bool) -> None:
+    """Store one batch of decisions: statuses, log rows and run counts, in the caller's transaction."""
+    now = utcnow()
+    # Written first: on SQLite the first write takes the database's write lock, so nobody can
+    # change these diagnoses between the guard read below and our commit.
+    conn.execute(update(coding_run).where(coding_run.c.id == run_id).values(heartbeat_at=now))
+    conn.execute(update(run_lock).where(run_lock.c.name == LOCK_NAME, run_lock.c.run_id == run_id)
+                 .values(heartbeat_at=now))
+    guard = select(diagnosis.c.id).where(diagnosis.c.id.in_(list(decisions)), work_filter(rb_version))
+    if lock_rows:
+        guard = guard.with_for_update()
+    still_ours = {r.id for r in conn.execute(guard)}
+    updates, successes, failures = [], [], []
+    for d_id in sorted(still_ours):
+        d = decisions[d_id]
+        result.considered += 1
+        if d.outcome == OUT_CODED:
+            result.coded += 1
+            updates.append({"d_id": d_id, "d_status": CODED, "d_code": d.code, "d_by": AUTO, "d_reason": None,
+                            "d_at": now, "d_version": rb_version})
+            successes.append({"run_id": run_id, "diagnosis_id": d_id, "code": d.code, "rule_id": d.rule_id,
+                              "rule_version": d.rule_version, "normalized": d.normalized,
+                              "match_start": d.span[0], "match_end": d.span[1], "logged_at": now})
+        else:
+            setattr(result, d.outcome, getattr(result, d.outcome) + 1)
+            updates.append({"d_id": d_id, "d_status": FAILED, "d_code": None, "d_by": None, "d_reason": d.outcome,
+                            "d_at": now, "d_version": rb_version})
+            failures.append({"run_id": run_id, "diagnosis_id": d_id, "reason": d.outcome,
+                             "candidates": _candidates_json(d), "normalized": d.normalized or None,
+                             "logged_at": now})
+    if updates:
+        conn.execute(_UPDATE, updates)
+    if successes:
+        conn.execute(code_log.insert(), successes)
+    if failures:
+        conn.execute(fail_log.insert(), failures)
+    conn.execute(update(coding_run).where(coding_run.c.id == run_id).values(
+        **{k: getattr(result, k) for k in COUNT_KEYS if k != "timeout"}, timeouts=result.timeout))
+
+
+def pending_count(engine: Engine) -> int:
+    with engine.connect() as conn:
+        rb = rulestore.rulebase_version(conn)
+        return conn.execute(select(func.count()).select_from(diagnosis).where(work_filter(rb))).scalar_one()
+
+
+def run_coding(engine: Engine, batch_size: int = 1000, timeout: float = DEFAULT_TIMEOUT,
+               progress: Callable[[int, int], None] | None = None) -> RunResult:
+    """Code every diagnosis that is waiting; return the counts. Raises RunLocked when another run holds the lock."""
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    started = time.perf_counter()
+    require_current(engine)
+    with engine.connect() as conn:
+        rb_version = rulestore.rulebase_version(conn)
+        rules = rulestore.load_rules(conn)
+    run_id, took_over = acquire_lock(engine, rb_version)
+    result = RunResult(run_id=run_id, rulebase_version=rb_version, took_over=took_over)
+    try:
+        ruleset = RuleSet(rules, timeout=timeout)
+        total = pending_count(engine)
+        lock_rows = engine.dialect.name != "sqlite"
+        last_id = 0
+        while True:
+            with engine.connect() as conn:
+                batch = conn.execute(
+                    select(diagnosis.c.id, diagnosis.c.description)
+                    .where(work_filter(rb_version), diagnosis.c.id > last_id)
+                    .order_by(diagnosis.c.id).limit(batch_size)
+                ).all()
+            if not batch:
+                break
+            last_id = batch[-1].id
+            decisions = {row.id: ruleset.decide(row.description) for row in batch}
+            with engine.begin() as conn:
+                write_batch(conn, run_id, rb_version, decisions, result, lock_rows)
+            if progress:
+                progress(result.considered, total)
+    except BaseException as exc:
+        result.seconds = time.perf_counter() - started
+        release_lock(engine, run_id, "crashed", result, error=f"{exc.__class__.__name__}: {exc}"[:1000])
+        raise
+    result.seconds = time.perf_counter() - started
+    release_lock(engine, run_id, "finished", result)
+    return result

@@ -89,6 +89,8 @@ def requirements(node: Node) -> list[Requirement]:
     if isinstance(node, Repeat):
         return requirements(node.node) if node.min >= 1 else []
     if isinstance(node, Alt):
+        if len(node.branches) == 1:
+            return requirements(node.branches[0])
         union: set[str] = set()
         for b in node.branches:
             reqs = requirements(b)

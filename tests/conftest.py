@@ -1,0 +1,92 @@
+"""Fixtures: every integration test runs on a real SQLite file and on the real PostgreSQL server.
+
+PostgreSQL comes from ICDCODER_TEST_PG (default: the local server .ci/run starts). Each test
+gets its own schema, dropped afterwards. With ICDCODER_REQUIRE_PG=1 (set by .ci/run) a missing
+server fails the PostgreSQL tests instead of skipping them.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from coder.db.connect import make_engine
+from coder.db.migrate import upgrade_db
+
+PG_DEFAULT = "postgresql+psycopg://icdcoder@localhost:5432/icdcoder_test"
+SAMPLE = Path(__file__).resolve().parents[1] / "coder" / "sample"
+
+
+def pg_base_url():
+    url = make_url(os.environ.get("ICDCODER_TEST_PG", PG_DEFAULT))
+    if url.password is None:
+        url = url.set(password=os.environ.get("ICDCODER_TEST_PG_PASSWORD", "icdcoder"))
+    return url
+
+
+def _pg_or_skip():
+    url = pg_base_url()
+    try:
+        eng = create_engine(url)
+        with eng.connect():
+            pass
+        eng.dispose()
+    except Exception as exc:
+        if os.environ.get("ICDCODER_REQUIRE_PG") == "1":
+            pytest.fail(f"PostgreSQL required (ICDCODER_REQUIRE_PG=1) but unreachable: {exc}")
+        pytest.skip(f"PostgreSQL not reachable ({exc.__class__.__name__}); .ci/run starts it")
+    return url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path) -> str:
+    """A database URL (password included: tests pass it through the environment, never argv)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'icdcoder.db'}"
+        return
+    base = _pg_or_skip()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    url = base.update_query_dict({"options": f"-csearch_path={schema}"})
+    yield url.render_as_string(hide_password=False)
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+@pytest.fixture
+def engine(db_url):
+    eng = make_engine(db_url)
+    upgrade_db(eng)
+    yield eng
+    eng.dispose()
+
+
+def write_csv(path: Path, headers, rows) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(headers)
+        w.writerows(rows)
+    return path
+
+
+@pytest.fixture
+def codes_csv() -> Path:
+    return SAMPLE / "codes.csv"
+
+
+@pytest.fixture
+def seeded(engine, codes_csv):
+    """A migrated database holding the sample code dictionary."""
+    from coder.imports import import_dictionary
+
+    import_dictionary(engine, codes_csv)
+    return engine

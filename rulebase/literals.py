@@ -100,24 +100,27 @@ def requirements(node: Node) -> list[Requirement]:
         req = _minimal(union)
         return [req] if len(req) <= _MAX_SET else []
     if isinstance(node, Seq):
+        # Consecutive items with small exact sets combine into one requirement (their product);
+        # each item's exact set is computed once, so this stays linear in the pattern's length.
         out: list[Requirement] = []
-        run: list[Node] = []
+        run: frozenset[str] | None = None
 
         def flush() -> None:
-            if run:
-                out.extend(requirements(Seq(tuple(run))) if len(run) > 1 else requirements(run[0]))
-                run.clear()
+            if run is not None and "" not in run:
+                out.append(_minimal(set(run)))
 
         for item in node.items:
-            if exact(item) is not None:
-                run.append(item)
-                if exact(Seq(tuple(run))) is None:  # the product grew too large: start a new run here
-                    run.pop()
-                    flush()
-                    run.append(item)
+            e = exact(item)
+            if e is None:
+                flush()
+                run = None
+                out.extend(requirements(item))
+                continue
+            if run is not None and len(run) * len(e) <= _MAX_SET:
+                run = frozenset(a + b for a, b in product(run, e))
             else:
                 flush()
-                out.extend(requirements(item))
+                run = e
         flush()
         return out
     raise TypeError(node)

@@ -108,7 +108,25 @@ def _candidates(hits: Sequence[Hit]) -> tuple[Candidate, ...]:
     return tuple(Candidate(code, tuple(sorted(ids))) for code, ids in sorted(by_code.items()))
 
 
-class PlainMatcher:
+class _Matcher:
+    """Normalization and the empty-text check, shared; subclasses find the verified hits."""
+
+    normalizer: Callable[[str], str]
+
+    def decide(self, description: str | None) -> Decision:
+        text = self.normalizer(description or "")
+        if not text:
+            return Decision(INVALID_INPUT, text)
+        hits: list[Hit] = []
+        timed_out: list[Rule] = []
+        self._match(text, hits, timed_out)
+        return resolve(text, hits, timed_out)
+
+    def _match(self, text: str, hits: list[Hit], timed_out: list[Rule]) -> None:
+        raise NotImplementedError
+
+
+class PlainMatcher(_Matcher):
     """Every rule against every description: slow, obvious, the reference."""
 
     def __init__(self, rules: Iterable[Rule], timeout: float = DEFAULT_TIMEOUT,
@@ -117,12 +135,7 @@ class PlainMatcher:
         self.normalizer = normalizer
         self.rules = [(r, _compile(r.pattern), _compile(r.exclude) if r.exclude else None) for r in _order(rules)]
 
-    def decide(self, description: str | None) -> Decision:
-        text = self.normalizer(description or "")
-        if not text:
-            return Decision(INVALID_INPUT, text)
-        hits: list[Hit] = []
-        timed_out: list[Rule] = []
+    def _match(self, text: str, hits: list[Hit], timed_out: list[Rule]) -> None:
         for rule, pat, exc in self.rules:
             try:
                 m = pat.search(text, timeout=self.timeout)
@@ -130,7 +143,6 @@ class PlainMatcher:
                     hits.append(Hit(rule, m.span()))
             except TimeoutError:
                 timed_out.append(rule)
-        return resolve(text, hits, timed_out)
 
 
 class _Verifier:
@@ -191,7 +203,7 @@ def _make_search(parsed, source: str, timeout: float) -> Callable[[str], tuple[i
     return search
 
 
-class RuleSet:
+class RuleSet(_Matcher):
     """The compiled rule base: an Aho-Corasick prefilter over required literals, then verification."""
 
     def __init__(self, rules: Iterable[Rule], timeout: float = DEFAULT_TIMEOUT,
@@ -229,12 +241,7 @@ class RuleSet:
                 found.update(idxs)
         return sorted(found)
 
-    def decide(self, description: str | None) -> Decision:
-        text = self.normalizer(description or "")
-        if not text:
-            return Decision(INVALID_INPUT, text)
-        hits: list[Hit] = []
-        timed_out: list[Rule] = []
+    def _match(self, text: str, hits: list[Hit], timed_out: list[Rule]) -> None:
         best: int | None = None
         verifiers = self.verifiers
         for i in self.candidates(text):
@@ -249,4 +256,3 @@ class RuleSet:
             if span is not None:
                 hits.append(Hit(v.rule, span))
                 best = v.priority
-        return resolve(text, hits, timed_out)

@@ -161,6 +161,17 @@ def rollback_rule(conn: Connection, rule_id: int, to_version: int, author: str, 
     raise NotFound(f"rule {rule_id} has no version {to_version}")
 
 
+def lint(conn: Connection) -> list[tuple[int, str]]:
+    """(rule id, reason) for every stored rule that no longer validates."""
+    bad = []
+    for row in conn.execute(select(coding_rule).order_by(coding_rule.c.id)):
+        try:
+            _rule_from_row(row)
+        except RuleInvalid as exc:
+            bad.append((row.id, str(exc).removeprefix(f"rule {row.id}: ")))
+    return bad
+
+
 def count_rules(conn: Connection) -> int:
     return conn.execute(select(func.count()).select_from(coding_rule)).scalar_one()
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from rulebase.rule import Rule
+
 from .. import rulestore
 from ..imports import RulePlan, import_rules
 from .options import (
@@ -67,6 +69,123 @@ def list_cmd(code: str | None, include_disabled: bool, db_url: str | None, as_js
         return
     echo_table(["id", "code", "pattern", "exclude", "priority", "enabled", "version"],
                [[r.id, r.code, r.pattern, r.exclude, r.priority, int(r.enabled), r.version] for r in rules])
+
+
+@rules_group.command("add")
+@click.option("--code", required=True)
+@click.option("--pattern", required=True)
+@click.option("--exclude", default=None)
+@click.option("--priority", type=int, default=0, show_default=True)
+@click.option("--note", default=None)
+@author_option
+@reason_option
+@db_option
+def add_cmd(code, pattern, exclude, priority, note, author, reason, db_url) -> None:
+    """Add a rule (validated; the code must be in the dictionary)."""
+    with open_db(db_url).begin() as conn:
+        rule = rulestore.add_rule(conn, Rule(code=code, pattern=pattern, exclude=exclude, priority=priority,
+                                             note=note), author, reason)
+    click.echo(f"rule {rule.id} added (version 1)")
+
+
+@rules_group.command("edit")
+@click.argument("rule_id", type=int)
+@click.option("--code", default=None)
+@click.option("--pattern", default=None)
+@click.option("--exclude", default=None, help="New exclude pattern; an empty string removes it.")
+@click.option("--priority", type=int, default=None)
+@click.option("--note", default=None)
+@author_option
+@reason_option
+@db_option
+def edit_cmd(rule_id, code, pattern, exclude, priority, note, author, reason, db_url) -> None:
+    """Change a rule's fields; each change is a new version with a history row."""
+    changes = {k: v for k, v in dict(code=code, pattern=pattern, priority=priority, note=note).items() if v is not None}
+    if exclude is not None:
+        changes["exclude"] = exclude or None
+    if not changes:
+        raise click.UsageError("nothing to change: give --code, --pattern, --exclude, --priority or --note")
+    with open_db(db_url).begin() as conn:
+        old = rulestore.get_rule(conn, rule_id)
+        new = rulestore.change_rule(conn, rule_id, author, reason, **changes)
+    click.echo(f"rule {rule_id} unchanged" if new.version == old.version else f"rule {rule_id} is now version {new.version}")
+
+
+def _set_enabled(rule_id: int, enabled: bool, author: str, reason: str | None, db_url: str | None) -> None:
+    with open_db(db_url).begin() as conn:
+        old = rulestore.get_rule(conn, rule_id)
+        new = rulestore.change_rule(conn, rule_id, author, reason, enabled=enabled)
+    state = "enabled" if enabled else "disabled"
+    click.echo(f"rule {rule_id} was already {state}" if new.version == old.version
+               else f"rule {rule_id} {state} (version {new.version})")
+
+
+@rules_group.command("disable")
+@click.argument("rule_id", type=int)
+@author_option
+@reason_option
+@db_option
+def disable_cmd(rule_id, author, reason, db_url) -> None:
+    """Disable a rule (it stays, with its history)."""
+    _set_enabled(rule_id, False, author, reason, db_url)
+
+
+@rules_group.command("enable")
+@click.argument("rule_id", type=int)
+@author_option
+@reason_option
+@db_option
+def enable_cmd(rule_id, author, reason, db_url) -> None:
+    """Enable a disabled rule."""
+    _set_enabled(rule_id, True, author, reason, db_url)
+
+
+@rules_group.command("show")
+@click.argument("rule_id", type=int)
+@db_option
+@json_option
+def show_cmd(rule_id, db_url, as_json) -> None:
+    """A rule and its whole history."""
+    with open_db(db_url).connect() as conn:
+        rule, hist = rulestore.get_rule(conn, rule_id), rulestore.history(conn, rule_id)
+    if as_json:
+        echo_json({**rule.to_dict(), "history": hist})
+        return
+    for k, v in rule.to_dict().items():
+        click.echo(f"{k}: {'' if v is None else v}")
+    click.echo("history:")
+    for h in hist:
+        changed = "" if h["old"] is None else "; ".join(
+            f"{k}: {h['old'][k]!r} -> {h['new'][k]!r}" for k in h["new"] if h["old"].get(k) != h["new"][k])
+        click.echo(f"  v{h['version']} {h['action']} by {h['author']} at {h['changed_at']}"
+                   f"{' (' + h['reason'] + ')' if h['reason'] else ''}{'  ' + changed if changed else ''}")
+
+
+@rules_group.command("rollback")
+@click.argument("rule_id", type=int)
+@click.option("--to-version", type=int, required=True)
+@author_option
+@reason_option
+@db_option
+def rollback_cmd(rule_id, to_version, author, reason, db_url) -> None:
+    """Restore a rule as it was at an earlier version (recorded as a new version)."""
+    with open_db(db_url).begin() as conn:
+        new = rulestore.rollback_rule(conn, rule_id, to_version, author, reason)
+    click.echo(f"rule {rule_id} restored to version {to_version}'s fields as version {new.version}")
+
+
+@rules_group.command("lint")
+@db_option
+def lint_cmd(db_url) -> None:
+    """Re-validate every stored rule; exit 1 listing any that is invalid."""
+    with open_db(db_url).connect() as conn:
+        bad = rulestore.lint(conn)
+        total = rulestore.count_rules(conn)
+    if bad:
+        for rule_id, reason in bad:
+            click.echo(f"rule {rule_id}: {reason}")
+        raise click.exceptions.Exit(1)
+    click.echo(f"all {total} rules are valid")
 
 
 COMMANDS = [rules_group]

@@ -105,3 +105,49 @@ def test_demo_runs_into_a_fresh_file(tmp_path):
     assert out["diagnoses"] == 395 and out["coded"] > 250 and out["no_match"] > 0 and out["ambiguous"] > 0
     again = CliRunner().invoke(cli, ["demo", "--path", str(path), "--json"])
     assert json.loads(again.output)["run_id"] == 1  # replaced, not appended to
+
+
+def test_rule_authoring_commands_version_history_and_rollback(invoke):
+    invoke("db", "upgrade")
+    invoke("dict", "import", str(SAMPLE / "codes.csv"))
+    r = invoke("rules", "add", "--code", "I25.103", "--pattern", "冠心病", "--author", "王芳", "--reason", "first")
+    assert (r.exit_code, r.output) == (0, "rule 1 added (version 1)\n")
+    assert invoke("rules", "edit", "1", "--pattern", "冠(状动脉粥样硬化性)?心(脏)?病", "--author", "王芳").output == \
+        "rule 1 is now version 2\n"
+    assert invoke("rules", "disable", "1", "--author", "王芳").output == "rule 1 disabled (version 3)\n"
+    assert json.loads(invoke("rules", "list", "--json").output) == []
+    listed = json.loads(invoke("rules", "list", "--all", "--json").output)
+    assert set(listed[0]) == {"id", "code", "pattern", "exclude", "priority", "enabled", "version", "note"}
+    r = invoke("rules", "rollback", "1", "--to-version", "1", "--author", "李娜")
+    assert r.output == "rule 1 restored to version 1's fields as version 4\n"
+    shown = json.loads(invoke("rules", "show", "1", "--json").output)
+    assert (shown["pattern"], shown["enabled"], shown["version"]) == ("冠心病", True, 4)
+    assert [h["action"] for h in shown["history"]] == ["insert", "update", "disable", "rollback"]
+    assert invoke("rules", "lint").output == "all 1 rules are valid\n"
+
+
+def test_rule_add_refuses_invalid_pattern_and_unknown_code(invoke):
+    invoke("db", "upgrade")
+    invoke("dict", "import", str(SAMPLE / "codes.csv"))
+    r = invoke("rules", "add", "--code", "I10.x00", "--pattern", "高血压\\d", "--author", "a")
+    assert (r.exit_code, r.output) == (1, "Error: new rule: pattern '高血压\\\\d' is invalid: \\d is not portable: "
+                                          "write [0-9] at position 3\n")
+    r = invoke("rules", "add", "--code", "NOPE", "--pattern", "x", "--author", "a")
+    assert r.output == "Error: new rule: code 'NOPE' is not in the code dictionary (import it with icdcoder dict import)\n"
+    assert invoke("rules", "show", "9").output == "Error: no rule with id 9\n"
+
+
+def test_lint_lists_stored_rules_that_no_longer_validate(invoke, db_url):
+    invoke("db", "upgrade")
+    invoke("dict", "import", str(SAMPLE / "codes.csv"))
+    invoke("rules", "add", "--code", "I25.103", "--pattern", "冠心病", "--author", "a")
+    from sqlalchemy import update
+    from coder.db.connect import make_engine
+    from coder.db.models import coding_rule
+    eng = make_engine(db_url)
+    with eng.begin() as conn:  # as if edited by hand in the database
+        conn.execute(update(coding_rule).values(pattern="冠心病(?=x)"))
+    eng.dispose()
+    r = invoke("rules", "lint")
+    assert r.exit_code == 1
+    assert r.output.startswith("rule 1: pattern '冠心病(?=x)' is invalid: (? constructs")

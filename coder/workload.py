@@ -24,6 +24,14 @@ SUFFIXES = ["伴出血", "术后", "伴感染", "III期", "2级", "(高危)", "�
 JOINS = [".*", ".{0,4}", ".{0,2}", ""]
 
 
+def _terms(rng: random.Random, count: int) -> list[str]:
+    """Made-up two- and three-character specific terms (like 嗜铬, 黏液, 间质): what makes 30,000 rules distinct."""
+    terms: set[str] = set()
+    while len(terms) < count:
+        terms.add("".join(chr(rng.randrange(0x4E00, 0x9FA5)) for _ in range(rng.choice([2, 2, 3]))))
+    return sorted(terms)
+
+
 def _code(rng: random.Random, i: int) -> str:
     return f"{rng.choice('ABCDEGIJKMNRZ')}{i // 100 % 100:02d}.{i % 100:02d}{i // 10000}"
 
@@ -32,11 +40,14 @@ def make_rules(n: int, seed: int = 0, codes: int | None = None) -> list[Rule]:
     """n rules over about n*0.8 codes (several rules may share a code)."""
     rng = random.Random(seed)
     n_codes = codes or max(1, int(n * 0.8))
+    terms = _terms(random.Random(seed), max(50, n // 2))
     rules = []
     for i in range(n):
         parts = []
-        for _ in range(rng.choice([1, 1, 2, 2, 3])):
+        for k in range(rng.choice([1, 1, 2, 2, 3])):
             frag = rng.choice(SITES) + rng.choice(LESIONS)
+            if k == 0 and rng.random() < 0.85:
+                frag = rng.choice(terms) + frag
             if rng.random() < 0.1:
                 a, b = rng.choice(ALTERNATIVES)
                 frag = f"{rng.choice(SITES)}({a}|{b})"
@@ -55,15 +66,21 @@ def make_rules(n: int, seed: int = 0, codes: int | None = None) -> list[Rule]:
     return rules
 
 
-def make_descriptions(n: int, seed: int = 0) -> Iterator[str]:
-    """Diagnosis texts: fragment combinations, qualifiers, suffixes, full-width noise, blanks."""
+def make_descriptions(n: int, seed: int = 0, rules: int = 1000) -> Iterator[str]:
+    """Diagnosis texts: fragment combinations, qualifiers, suffixes, full-width noise, blanks.
+
+    `rules` sizes the pool of specific terms as make_rules does, so texts and rules share words.
+    """
     rng = random.Random(seed + 7919)
+    terms = _terms(random.Random(seed), max(50, rules // 2))
     for _ in range(n):
         r = rng.random()
         if r < 0.005:
             yield rng.choice(["", "  ", "\t"])
             continue
         parts = [rng.choice(SITES) + rng.choice(LESIONS) for _ in range(rng.choice([1, 1, 1, 2]))]
+        if rng.random() < 0.8:
+            parts[0] = rng.choice(terms) + parts[0]
         text = "".join(parts)
         if rng.random() < 0.3:
             text = rng.choice(QUALIFIERS) + text

@@ -1,0 +1,128 @@
+"""Matching and whole-run benchmark. Prints figures; asserts nothing (speed is not a test).
+
+    python benchmarks/bench.py                                   # 1k/10k/30k rules x 100k descriptions
+    python benchmarks/bench.py --rules 200 --descriptions 2000 --run-size 2000   # the CI smoke size
+    python benchmarks/bench.py --pg postgresql+psycopg://icdcoder@localhost/icdcoder_test
+
+The workload is coder.workload's seeded generator, so anyone gets the same rules and texts.
+Each rule count is measured in a child process, so its peak memory is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import platform
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import insert  # noqa: E402
+
+from coder.db.connect import make_engine  # noqa: E402
+from coder.db.migrate import upgrade_db  # noqa: E402
+from coder.db.models import coding_rule, diagnosis, icd_code, rulebase_state  # noqa: E402
+from coder.engine import PlainMatcher, RuleSet  # noqa: E402
+from coder.run import run_coding  # noqa: E402
+from coder.workload import make_descriptions, make_rules  # noqa: E402
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def match_figures(n_rules: int, n_desc: int, plain_sample: int, out) -> None:
+    rules = make_rules(n_rules, seed=1)
+    texts = list(make_descriptions(n_desc, seed=1, rules=n_rules))
+    t = time.perf_counter()
+    rs = RuleSet(rules)
+    build = time.perf_counter() - t
+    t = time.perf_counter()
+    shares: dict[str, int] = {}
+    for text in texts:
+        o = rs.decide(text).outcome
+        shares[o] = shares.get(o, 0) + 1
+    engine_rate = len(texts) / (time.perf_counter() - t)
+    t = time.perf_counter()
+    for text in texts:  # second pass: every pattern a run needs is compiled by now
+        rs.decide(text)
+    warm_rate = len(texts) / (time.perf_counter() - t)
+    plain = PlainMatcher(rules)
+    sample = texts[:plain_sample]
+    t = time.perf_counter()
+    for text in sample:
+        plain.decide(text)
+    plain_rate = len(sample) / (time.perf_counter() - t)
+    out.put({"rules": n_rules, "descriptions": n_desc, "build_s": build, "engine_per_s": engine_rate,
+             "engine_warm_per_s": warm_rate, "plain_per_s": plain_rate, "peak_mb": _peak_mb(),
+             "shares": {k: v / len(texts) for k, v in shares.items()}})
+
+
+def run_figures(url: str, n_rules: int, n_pending: int) -> dict:
+    engine = make_engine(url)
+    upgrade_db(engine)
+    rules = make_rules(n_rules, seed=2)
+    with engine.begin() as conn:
+        conn.execute(insert(icd_code), [{"code": c, "name": c, "active": True} for c in sorted({r.code for r in rules})])
+        conn.execute(insert(coding_rule), [{"code": r.code, "pattern": r.pattern, "exclude_pattern": r.exclude,
+                                            "priority": r.priority, "enabled": True, "version": 1, "author": "bench"}
+                                           for r in rules])
+        conn.execute(rulebase_state.update().values(version=1))
+        texts = make_descriptions(n_pending, seed=2, rules=n_rules)
+        conn.execute(insert(diagnosis), [{"record_id": f"B{i}", "seq_no": 1, "kind": "discharge", "status": "pending",
+                                          "description": t} for i, t in enumerate(texts)])
+    result = run_coding(engine)
+    engine.dispose()
+    return {"considered": result.considered, "seconds": result.seconds, "per_s": result.considered / result.seconds}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rules", default="1000,10000,30000")
+    ap.add_argument("--descriptions", type=int, default=100_000)
+    ap.add_argument("--plain-sample", type=int, default=300, help="descriptions timed with the plain loop")
+    ap.add_argument("--run-size", type=int, default=100_000, help="pending diagnoses for the whole-run figure")
+    ap.add_argument("--run-rules", type=int, default=10_000)
+    ap.add_argument("--pg", default=os.environ.get("ICDCODER_BENCH_PG"), help="PostgreSQL URL for the run figure")
+    args = ap.parse_args()
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(f"{'rules':>7} {'build s':>8} {'engine/s':>10} {'warm/s':>10} {'plain/s':>9} {'ratio':>7} "
+          f"{'peak MB':>8}  outcomes")
+    ctx = mp.get_context("spawn")
+    for n in (int(x) for x in args.rules.split(",")):
+        q = ctx.Queue()
+        p = ctx.Process(target=match_figures, args=(n, args.descriptions, args.plain_sample, q))
+        p.start()
+        f = q.get()
+        p.join()
+        shares = ", ".join(f"{k} {v:.0%}" for k, v in sorted(f["shares"].items()))
+        print(f"{n:>7} {f['build_s']:>8.2f} {f['engine_per_s']:>10.0f} {f['engine_warm_per_s']:>10.0f} "
+              f"{f['plain_per_s']:>9.0f} {f['engine_per_s'] / f['plain_per_s']:>6.0f}x {f['peak_mb']:>8.0f}  {shares}")
+    with tempfile.TemporaryDirectory() as tmp:
+        r = run_figures(f"sqlite:///{tmp}/bench.db", args.run_rules, args.run_size)
+        print(f"whole run, SQLite:     {r['considered']} diagnoses, {args.run_rules} rules: "
+              f"{r['seconds']:.1f} s, {r['per_s']:.0f} diagnoses/s")
+    if args.pg:
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.engine import make_url
+
+        base = make_url(args.pg)
+        admin = create_engine(base)
+        with admin.begin() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS bench CASCADE"))
+            conn.execute(text("CREATE SCHEMA bench"))
+        url = base.update_query_dict({"options": "-csearch_path=bench"}).render_as_string(hide_password=False)
+        r = run_figures(url, args.run_rules, args.run_size)
+        with admin.begin() as conn:
+            conn.execute(text("DROP SCHEMA bench CASCADE"))
+        print(f"whole run, PostgreSQL: {r['considered']} diagnoses, {args.run_rules} rules: "
+              f"{r['seconds']:.1f} s, {r['per_s']:.0f} diagnoses/s")
+
+
+if __name__ == "__main__":
+    main()

@@ -134,8 +134,11 @@ def read_sheet(path: str | Path, sheet: str | None = None, required: bool = True
 
 
 def write_workbook(path: str | Path, sheets: list[tuple[str, Sequence[str], Iterable[Sequence]]],
-                   widths: dict[str, int] | None = None) -> None:
-    """Write sheets of text with a bold, frozen header; formula-like text is quote-prefixed."""
+                   widths: dict[str, int] | None = None, choices: dict[str, Sequence[str]] | None = None) -> None:
+    """Write sheets of text with a bold, frozen header; formula-like text is quote-prefixed.
+
+    `choices` maps a column name to the values its drop-down offers (an Excel data validation).
+    """
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
@@ -160,5 +163,13 @@ def write_workbook(path: str | Path, sheets: list[tuple[str, Sequence[str], Iter
                 else:
                     cell.value = value
         for c, h in enumerate(headers, start=1):
-            ws.column_dimensions[get_column_letter(c)].width = (widths or {}).get(h, max(10, len(h) + 2))
+            letter = get_column_letter(c)
+            ws.column_dimensions[letter].width = (widths or {}).get(h, max(10, len(h) + 2))
+            if choices and h in choices:
+                from openpyxl.worksheet.datavalidation import DataValidation
+
+                dv = DataValidation(type="list", formula1='"' + ",".join(choices[h]) + '"', allow_blank=True,
+                                    showErrorMessage=True, error=f"{h}: choose one of {', '.join(choices[h])}")
+                ws.add_data_validation(dv)
+                dv.add(f"{letter}2:{letter}1048576")
     wb.save(path)

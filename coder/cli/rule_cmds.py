@@ -7,6 +7,7 @@ import click
 from rulebase.rule import Rule
 
 from .. import rulestore
+from ..export import export_rules
 from ..imports import RulePlan, import_rules
 from .options import (
     author_option, db_option, dry_run_option, echo_json, echo_table, json_option, open_db, reason_option,
@@ -51,6 +52,16 @@ def import_cmd(path: str, author: str, reason: str | None, db_url: str | None, d
     prefix = "dry run, nothing written; rules" if dry_run else "rules"
     click.echo(f"{prefix}: {s['added']} added, {s['changed']} changed ({s['disabled']} disabled), "
                f"{s['unchanged']} unchanged")
+
+
+@rules_group.command("export")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--enabled-only", is_flag=True, help="Leave disabled rules out.")
+@db_option
+def export_cmd(path: str, enabled_only: bool, db_url: str | None) -> None:
+    """Write the rules to an .xlsx workbook to edit and import again."""
+    n = export_rules(open_db(db_url), path, include_disabled=not enabled_only)
+    click.echo(f"{n} rules written to {path}")
 
 
 @rules_group.command("list")

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import product
 
-from .dialect import Dot, Pattern, Repeat, Seq
+from .dialect import Dot, Pattern, Repeat
 from .literals import exact
 
 INF = 10**9
@@ -25,6 +26,16 @@ class Chain:
     gaps: tuple[tuple[int, int], ...]  # gaps[i]: (min, max) characters between part i and part i+1
     anchored_start: bool
     anchored_end: bool
+    lead: tuple[int, int] = (0, 0)  # characters before the first part (^.{2,3}结石$)
+    trail: tuple[int, int] = (0, 0)  # characters after the last part
+
+
+def _gap_of(item) -> tuple[int, int] | None:
+    if isinstance(item, Dot):
+        return (1, 1)
+    if isinstance(item, Repeat) and isinstance(item.node, Dot):
+        return (item.min, INF if item.max is None else item.max)
+    return None
 
 
 def to_chain(pattern: Pattern) -> Chain | None:
@@ -36,47 +47,42 @@ def to_chain(pattern: Pattern) -> Chain | None:
         return Chain((tuple(sorted(e)),), (), pattern.anchored_start, pattern.anchored_end)
     parts: list[tuple[str, ...]] = []
     gaps: list[tuple[int, int]] = []
-    run: list = []  # consecutive items with small exact sets: one part once closed
+    lead: tuple[int, int] | None = None
+    run: frozenset[str] | None = None  # the product of consecutive exact items: one part once closed
     pending: tuple[int, int] | None = None  # the gap since the last closed part
 
-    def close_run() -> bool:
-        nonlocal pending
-        e = exact(Seq(tuple(run)))
-        run.clear()
-        if e is None or "" in e:
-            return False
+    for item in pattern.alt.branches[0].items:
+        gap = _gap_of(item)
+        if gap is not None:
+            if run is not None:
+                if "" in run:
+                    return None
+                if parts:
+                    gaps.append(pending or (0, 0))
+                parts.append(tuple(sorted(run)))
+                run, pending = None, None
+            if parts:
+                pending = _add(pending, gap)
+            else:
+                lead = _add(lead, gap)
+            continue
+        e = exact(item)
+        if e is None:
+            return None
+        run = e if run is None else frozenset(a + b for a, b in product(run, e))
+        if len(run) > 16:
+            return None
+    if run is not None:
+        if "" in run:
+            return None
         if parts:
             gaps.append(pending or (0, 0))
-        parts.append(tuple(sorted(e)))
+        parts.append(tuple(sorted(run)))
         pending = None
-        return True
-
-    for item in pattern.alt.branches[0].items:
-        if isinstance(item, Dot) or (isinstance(item, Repeat) and isinstance(item.node, Dot)):
-            if not run and not parts:
-                return None  # a leading gap is rare; the regex decides it
-            if run and not close_run():
-                return None
-            lo, hi = (1, 1) if isinstance(item, Dot) else (item.min, INF if item.max is None else item.max)
-            pending = _add(pending, (lo, hi))
-            continue
-        if exact(item) is None:
-            return None
-        run.append(item)
-        if exact(Seq(tuple(run))) is None:
-            return None
-    if run:
-        if not close_run():
-            return None
-    elif pending is not None:
-        return None  # a trailing gap is rare; the regex decides it
-    return Chain(tuple(parts), tuple(gaps), pattern.anchored_start, pattern.anchored_end)
-
-
-def _add(a: tuple[int, int] | None, b: tuple[int, int]) -> tuple[int, int]:
-    if a is None:
-        return b
-    return (a[0] + b[0], min(INF, a[1] + b[1]))
+    if not parts:
+        return None
+    return Chain(tuple(parts), tuple(gaps), pattern.anchored_start, pattern.anchored_end,
+                 lead or (0, 0), pending or (0, 0))
 
 
 def matcher(chain: Chain) -> Callable[[str], bool]:
@@ -85,7 +91,11 @@ def matcher(chain: Chain) -> Callable[[str], bool]:
     last = len(parts) - 1
     anchored_start, anchored_end = chain.anchored_start, chain.anchored_end
 
-    if last == 0:
+    lead_lo, lead_hi = chain.lead
+    trail_lo, trail_hi = chain.trail
+    plain_ends = chain.lead == (0, 0) and chain.trail == (0, 0)
+
+    if last == 0 and plain_ends:
         only = parts[0]
         if anchored_start and anchored_end:
             members = frozenset(only)
@@ -105,7 +115,8 @@ def matcher(chain: Chain) -> Callable[[str], bool]:
             while pos != -1 and pos <= hi:
                 end = pos + len(s)
                 if i == last:
-                    if not anchored_end or end == len(t):
+                    rest = len(t) - end
+                    if rest >= trail_lo and (not anchored_end or rest <= trail_hi):
                         return True
                 else:
                     g_lo, g_hi = gaps[i]
@@ -117,5 +128,11 @@ def matcher(chain: Chain) -> Callable[[str], bool]:
         return False
 
     if anchored_start:
-        return lambda t: found(t, 0, 0, 0)
-    return lambda t: found(t, 0, 0, INF)
+        return lambda t: found(t, 0, lead_lo, lead_hi)
+    return lambda t: found(t, 0, lead_lo, INF)
+
+
+def _add(a: tuple[int, int] | None, b: tuple[int, int]) -> tuple[int, int]:
+    if a is None:
+        return b
+    return (a[0] + b[0], min(INF, a[1] + b[1]))

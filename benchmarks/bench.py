@@ -81,6 +81,42 @@ def run_figures(url: str, n_rules: int, n_pending: int) -> dict:
     return {"considered": result.considered, "seconds": result.seconds, "per_s": result.considered / result.seconds}
 
 
+def ruletest_figures(url: str, n_rules: int, n_history: int, distinct: int) -> dict:
+    """`rules test` against an audited history: n_history person-coded rows over `distinct` texts."""
+    import random
+
+    from coder.ruletest import candidate_impact
+    from rulebase.rule import Rule
+
+    engine = make_engine(url)
+    upgrade_db(engine)
+    rules = make_rules(n_rules, seed=3)
+    rng = random.Random(3)
+    pool = list(dict.fromkeys(make_descriptions(distinct, seed=3, rules=n_rules)))
+    codes = sorted({r.code for r in rules})
+    # Frequencies fall off like a hospital's: a few texts very common, most rare.
+    weights = [1 / (i + 1) for i in range(len(pool))]
+    with engine.begin() as conn:
+        conn.execute(insert(icd_code), [{"code": c, "name": c, "active": True} for c in codes])
+        conn.execute(insert(coding_rule), [{"code": r.code, "pattern": r.pattern, "exclude_pattern": r.exclude,
+                                            "priority": r.priority, "enabled": True, "version": 1, "author": "bench"}
+                                           for r in rules])
+        chunk = 50_000
+        for start in range(0, n_history, chunk):
+            picks = rng.choices(pool, weights, k=min(chunk, n_history - start))
+            conn.execute(insert(diagnosis), [
+                {"record_id": f"H{start + i}", "seq_no": 1, "kind": "discharge", "status": "confirmed",
+                 "description": t, "code": codes[hash(t) % len(codes)], "coded_by": "bench"}
+                for i, t in enumerate(picks)])
+    candidate = Rule(code=codes[0], pattern=rules[0].pattern, where="candidate")
+    with engine.connect() as conn:
+        t = time.perf_counter()
+        impact = candidate_impact(conn, candidate)
+        seconds = time.perf_counter() - t
+    engine.dispose()
+    return {"seconds": seconds, "audited": impact.audited, "distinct": len(pool)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rules", default="1000,10000,30000")
@@ -89,6 +125,9 @@ def main() -> None:
     ap.add_argument("--run-size", type=int, default=100_000, help="pending diagnoses for the whole-run figure")
     ap.add_argument("--run-rules", type=int, default=10_000)
     ap.add_argument("--pg", default=os.environ.get("ICDCODER_BENCH_PG"), help="PostgreSQL URL for the run figure")
+    ap.add_argument("--history", type=int, default=1_000_000, help="audited rows for the `rules test` figure")
+    ap.add_argument("--history-distinct", type=int, default=50_000, help="distinct descriptions among them")
+    ap.add_argument("--history-rules", type=int, default=1_000, help="rules in the base for the `rules test` figure")
     args = ap.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"{'rules':>7} {'build s':>8} {'engine/s':>10} {'warm/s':>10} {'plain/s':>9} {'ratio':>7} "
@@ -107,6 +146,11 @@ def main() -> None:
         r = run_figures(f"sqlite:///{tmp}/bench.db", args.run_rules, args.run_size)
         print(f"whole run, SQLite:     {r['considered']} diagnoses, {args.run_rules} rules: "
               f"{r['seconds']:.1f} s, {r['per_s']:.0f} diagnoses/s")
+        if args.history:
+            r = ruletest_figures(f"sqlite:///{tmp}/history.db", args.history_rules, args.history,
+                                 args.history_distinct)
+            print(f"rules test, SQLite:    {r['audited']} audited rows ({r['distinct']} distinct texts), "
+                  f"{args.history_rules} rules: {r['seconds']:.2f} s")
     if args.pg:
         from sqlalchemy import create_engine, text
         from sqlalchemy.engine import make_url

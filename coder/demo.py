@@ -14,6 +14,7 @@ from .db.connect import make_engine
 from .db.migrate import upgrade_db
 from .db.models import coding_rule
 from .imports import import_diagnoses, import_dictionary, import_rules
+from .norm_import import import_normalization
 from .queries import list_failures
 from .run import RunResult, run_coding
 
@@ -59,8 +60,10 @@ def run_demo(path: str | Path) -> DemoResult:
     upgrade_db(engine)
     sample = resources.files("coder.sample")
     with resources.as_file(sample / "codes.csv") as codes, resources.as_file(sample / "rules.csv") as rules, \
-            resources.as_file(sample / "diagnoses.csv") as diagnoses:
+            resources.as_file(sample / "diagnoses.csv") as diagnoses, \
+            resources.as_file(sample / "normalization.csv") as normalization:
         n_codes = import_dictionary(engine, codes).summary()["added"]
+        import_normalization(engine, normalization, DEMO_AUTHOR, "bundled sample normalization table")
         n_rules = import_rules(engine, rules, DEMO_AUTHOR, "bundled sample rule base").summary()["added"]
         n_diag = import_diagnoses(engine, diagnoses).summary()["added"]
     result = run_coding(engine)

@@ -266,6 +266,18 @@ class RuleSet(_Matcher):
                 found.update(idxs)
         return sorted(found)
 
+    def matching(self, text: str) -> list[Rule]:
+        """Every rule that matches a normalized text, whatever its priority; a timed-out rule counts as not."""
+        out = []
+        for i in self.candidates(text):
+            v = self.verifiers[i]
+            try:
+                if v.test(text):
+                    out.append(v.rule)
+            except TimeoutError:
+                pass
+        return out
+
     def _match(self, text: str, hits: list[Hit], timed_out: list[Rule]) -> None:
         best: int | None = None
         verifiers = self.verifiers
@@ -281,3 +293,29 @@ class RuleSet(_Matcher):
             if matched:
                 hits.append(Hit(v.rule, None))
                 best = v.priority
+
+
+def rule_test(rule: Rule, timeout: float = DEFAULT_TIMEOUT) -> Callable[[str], bool]:
+    """normalized text -> whether this one rule matches (pattern found, exclude not); may raise TimeoutError."""
+    return _Verifier(rule, [tuple(r) for r in pattern_requirements(rule.parsed)], timeout).test
+
+
+def merge(base: Decision, extra: Sequence[Rule], rule_of: Callable[[int], Rule]) -> Decision:
+    """The decision once `extra` rules, all matching this text, join a rule base that decided `base`.
+
+    Same semantics as resolve: only the top priority counts, several codes there are ambiguous.
+    `rule_of` finds a rule of base's candidates by id.
+    """
+    if not extra or base.outcome in (INVALID_INPUT, TIMEOUT):
+        return base
+    hits = [Hit(r, None) for r in extra]
+    if base.outcome == NO_MATCH:
+        return resolve(base.normalized, hits)
+    base_hits = [Hit(rule_of(i), None) for c in base.candidates for i in c.rule_ids]
+    base_top = base_hits[0].rule.priority
+    extra_top = max(r.priority for r in extra)
+    if extra_top < base_top:
+        return base
+    if extra_top > base_top:
+        return resolve(base.normalized, hits)
+    return resolve(base.normalized, base_hits + hits)

@@ -6,9 +6,12 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select
 
-from . import rulestore
+from rulebase.normalize import LITERAL, PATTERN, Replacement
+
+from . import normstore, rulestore
 from .db.models import icd_code
 from .imports import RULE_COLUMNS
+from .norm_import import SHEET
 from .tabular import write_workbook
 
 WIDTHS = {"id": 7, "code": 16, "code_name": 28, "pattern": 48, "exclude": 24, "priority": 9, "enabled": 9,
@@ -26,6 +29,10 @@ INSTRUCTIONS = [
                 "[ ] classes with a-z A-Z 0-9 ranges, ^ at the start, $ at the end, \\ before a metacharacter."),
     ("", "Not allowed: (?...), \\d \\w \\s \\b (write [0-9]), back-references, lazy quantifiers *? +?, {,n}, "
          "patterns that match an empty text, nested repetition like (a+)+."),
+    ("Normalization", "The normalization sheet rewrites every description before matching, in position order, "
+                      "each entry once: find -> replace (kind literal: plain text; kind pattern: the dialect above)."),
+    ("", "Write find in normalized form (half-width: II型, not Ⅱ型). A replacement may not be empty, nor contain "
+         "text that its own or an earlier entry finds (that would loop). Rules see the rewritten text."),
     ("Examples", "^(急性)?(化脓性)?阑尾炎$   急性阑尾炎, 急性化脓性阑尾炎, 阑尾炎 - the whole description"),
     ("", "冠(状动脉粥样硬化性)?心(脏)?病   冠心病, 冠状动脉粥样硬化性心脏病, anywhere in the description"),
     ("", "高血压(病)?.{0,2}3级   高血压病3级, 高血压 3级 (up to two characters between)"),
@@ -35,7 +42,7 @@ INSTRUCTIONS = [
 
 
 def export_rules(engine: Engine, path: str | Path, include_disabled: bool = True) -> int:
-    """Write the rules sheet and an instructions sheet; return the number of rules written."""
+    """Write the rules, normalization and instructions sheets; return the number of rules written."""
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
         from rulebase.errors import IcdCoderError
@@ -44,12 +51,16 @@ def export_rules(engine: Engine, path: str | Path, include_disabled: bool = True
     with engine.connect() as conn:
         rules = rulestore.load_rules(conn, include_disabled=include_disabled)
         names = dict(conn.execute(select(icd_code.c.code, icd_code.c.name)).all())
+        entries = normstore.load(conn, include_disabled=include_disabled)
     rows = []
     for r in rules:
         d = r.to_dict()
         d["code_name"] = names.get(r.code, "")
         d["enabled"] = int(r.enabled)
         rows.append([d[c] for c in RULE_COLUMNS])
-    write_workbook(path, [("rules", RULE_COLUMNS, rows), ("instructions", ("topic", "text"), INSTRUCTIONS)],
-                   widths={**WIDTHS, "topic": 12, "text": 120}, choices={"enabled": ("1", "0")})
+    norm_rows = [[int(v) if isinstance(v, bool) else v for v in e.to_dict().values()] for e in entries]
+    write_workbook(path, [("rules", RULE_COLUMNS, rows), (SHEET, Replacement.KEYS, norm_rows),
+                          ("instructions", ("topic", "text"), INSTRUCTIONS)],
+                   widths={**WIDTHS, "find": 24, "replace": 32, "kind": 9, "topic": 12, "text": 120},
+                   choices={"enabled": ("1", "0"), "kind": (LITERAL, PATTERN)})
     return len(rows)

@@ -26,13 +26,13 @@ TRUE_WORDS = {"1", "true", "yes", "y", "是", "启用", "x"}
 FALSE_WORDS = {"0", "false", "no", "n", "否", "停用"}
 
 
-def _reject_unknown_columns(sheet: Sheet, allowed: tuple[str, ...], problems: list[Problem]) -> None:
+def reject_unknown_columns(sheet: Sheet, allowed: tuple[str, ...], problems: list[Problem]) -> None:
     for h in sheet.headers:
         if h and h not in allowed:
             problems.append(sheet.problem(1, h, f"unknown column {h!r}; allowed columns: {', '.join(allowed)}"))
 
 
-def _flag(text: str) -> bool | None:
+def flag(text: str) -> bool | None:
     t = text.strip().lower()
     if t in TRUE_WORDS:
         return True
@@ -41,7 +41,7 @@ def _flag(text: str) -> bool | None:
     return None
 
 
-def _int(text: str) -> int | None:
+def whole_number(text: str) -> int | None:
     try:
         return int(text.strip())
     except ValueError:
@@ -67,7 +67,7 @@ def plan_dictionary(conn: Connection, path: str | Path) -> DictPlan:
     sheet = read_sheet(path)
     sheet.require("code", "name")
     problems: list[Problem] = []
-    _reject_unknown_columns(sheet, DICT_COLUMNS, problems)
+    reject_unknown_columns(sheet, DICT_COLUMNS, problems)
     existing = {r.code: r for r in conn.execute(select(icd_code))}
     seen: dict[str, int] = {}
     rows: list[tuple[int, dict[str, Any]]] = []
@@ -87,7 +87,7 @@ def plan_dictionary(conn: Connection, path: str | Path) -> DictPlan:
             problems.append(sheet.problem(row.number, "name", "name is longer than 200 characters"))
         active = True
         if row.get("active"):
-            active = _flag(row.get("active"))
+            active = flag(row.get("active"))
             if active is None:
                 problems.append(sheet.problem(row.number, "active", "active must be 1 or 0"))
         rows.append((row.number, {"code": code, "name": name, "parent": parent, "active": active}))
@@ -135,6 +135,8 @@ class RulePlan:
     added: list[Rule] = field(default_factory=list)
     changed: list[rulestore.RuleChange] = field(default_factory=list)
     unchanged: int = 0
+    normalization: Any = None  # a norm_import.NormPlan when the workbook has a normalization sheet
+    impact: Any = None  # a ruletest.Impact: the change judged against the audited history
 
     @property
     def disabled(self) -> list[rulestore.RuleChange]:
@@ -166,7 +168,7 @@ def plan_rules(conn: Connection, path: str | Path) -> RulePlan:
     sheet = rules_sheet(path)
     sheet.require("code", "pattern")
     problems: list[Problem] = []
-    _reject_unknown_columns(sheet, RULE_COLUMNS, problems)
+    reject_unknown_columns(sheet, RULE_COLUMNS, problems)
     stored = {r.id: r for r in rulestore.load_rules(conn, include_disabled=True)}
     codes = {r.code: r.active for r in conn.execute(select(icd_code.c.code, icd_code.c.active))}
     ids_seen: dict[int, int] = {}
@@ -178,7 +180,7 @@ def plan_rules(conn: Connection, path: str | Path) -> RulePlan:
         before = len(problems)
         rule_id = None
         if row.get("id"):
-            rule_id = _int(row.get("id"))
+            rule_id = whole_number(row.get("id"))
             if rule_id is None:
                 problems.append(sheet.problem(n, "id", f"id {row.get('id')!r} is not a whole number"))
             elif rule_id not in stored:
@@ -207,17 +209,17 @@ def plan_rules(conn: Connection, path: str | Path) -> RulePlan:
                 problems.append(p)
         priority = 0
         if row.get("priority"):
-            priority = _int(row.get("priority"))
+            priority = whole_number(row.get("priority"))
             if priority is None:
                 problems.append(sheet.problem(n, "priority", f"priority {row.get('priority')!r} is not a whole number"))
         enabled = True
         if row.get("enabled"):
-            enabled = _flag(row.get("enabled"))
+            enabled = flag(row.get("enabled"))
             if enabled is None:
                 problems.append(sheet.problem(n, "enabled", "enabled must be 1 or 0"))
         old = stored.get(rule_id) if rule_id is not None else None
         if old is not None and row.get("version"):
-            v = _int(row.get("version"))
+            v = whole_number(row.get("version"))
             if v is None:
                 problems.append(sheet.problem(n, "version", f"version {row.get('version')!r} is not a whole number"))
             elif v < old.version:
@@ -258,15 +260,45 @@ def plan_rules(conn: Connection, path: str | Path) -> RulePlan:
 
 
 def import_rules(engine: Engine, path: str | Path, author: str, reason: str | None,
-                 dry_run: bool = False) -> RulePlan:
-    author = (author or "").strip()
-    if not author:
-        raise RuleInvalid("an author is required for every change to the rule base (--author NAME)")
+                 dry_run: bool = False, force: bool = False) -> RulePlan:
+    """Validate the whole file, apply it, judge it against the audited history, then commit.
+
+    A dry run judges the rule changes in memory and writes nothing.
+    """
+    from .norm_import import apply_plan, norm_sheet, plan_normalization
+    from .ruletest import check_change
+
+    author = rulestore.require_author(author)
     with engine.begin() as conn:
-        plan = plan_rules(conn, path)
-        if dry_run or not (plan.added or plan.changed):
+        problems: list[Problem] = []
+        try:
+            plan = plan_rules(conn, path)
+        except ImportRejected as exc:
+            plan, problems = None, list(exc.problems)
+        sheet = norm_sheet(path, required=False)
+        if sheet is not None:
+            try:
+                norm = plan_normalization(conn, sheet)
+            except ImportRejected as exc:
+                problems += exc.problems
+        if problems:
+            raise ImportRejected(problems)
+        plan.normalization = norm if sheet is not None else None
+        if not (plan.added or plan.changed or plan.normalization):
+            return plan
+        stored = {r.id: r for r in rulestore.load_rules(conn, include_disabled=True)}
+        old = [stored[c.rule_id] for c in plan.changed]
+        # Judged before the rules are written (added rules without ids), so a refused or dry-run
+        # import consumes no ids; normalization changes are applied first so the judgement sees them.
+        new = list(plan.added) + [Rule(**c.new, id=c.rule_id, version=stored[c.rule_id].version + 1)
+                                  for c in plan.changed]
+        if dry_run:
+            plan.impact = check_change(conn, old, new, force=True)
             return plan
         rb_version = rulestore.bump_rulebase_version(conn)
+        if plan.normalization:
+            apply_plan(conn, plan.normalization, author, reason, rb_version)
+        plan.impact = check_change(conn, old, new, force=force)
         for rule in plan.added:
             rulestore.add_rule(conn, rule, author, reason, rb_version=rb_version)
         for change in plan.changed:
@@ -296,7 +328,7 @@ def plan_diagnoses(conn: Connection, path: str | Path) -> DiagnosisPlan:
     sheet = read_sheet(path)
     sheet.require("record_id", "description")
     problems: list[Problem] = []
-    _reject_unknown_columns(sheet, DIAGNOSIS_COLUMNS, problems)
+    reject_unknown_columns(sheet, DIAGNOSIS_COLUMNS, problems)
     codes = {r.code: r.active for r in conn.execute(select(icd_code.c.code, icd_code.c.active))}
     # Rows of one record keep their order (by seq when given, else as listed); a numbered list
     # becomes consecutive diagnoses, so the final sequence numbers are assigned per record.
@@ -314,7 +346,7 @@ def plan_diagnoses(conn: Connection, path: str | Path) -> DiagnosisPlan:
             problems.append(sheet.problem(n, "kind", "kind is longer than 16 characters"))
         seq = order
         if row.get("seq"):
-            s = _int(row.get("seq"))
+            s = whole_number(row.get("seq"))
             if s is None or s < 1:
                 problems.append(sheet.problem(n, "seq", f"seq {row.get('seq')!r} is not a whole number >= 1"))
                 continue

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, func, or_, select, update
 
 from rulebase.errors import NotFound, RuleInvalid
 from rulebase.rule import Rule
@@ -47,6 +47,23 @@ def load_rules(conn: Connection, include_disabled: bool = False) -> list[Rule]:
     if not include_disabled:
         q = q.where(coding_rule.c.enabled == True)  # noqa: E712 - SQL comparison
     return [_rule_from_row(r) for r in conn.execute(q)]
+
+
+def find_rules(conn: Connection, code: str | None = None, search: str | None = None,
+               include_disabled: bool = False) -> list[dict[str, Any]]:
+    """Rules as dicts (the rule's keys plus author and changed_at) for listing."""
+    q = select(coding_rule).order_by(coding_rule.c.id)
+    if not include_disabled:
+        q = q.where(coding_rule.c.enabled == True)  # noqa: E712 - SQL comparison
+    if code:
+        q = q.where(coding_rule.c.code == code)
+    if search:
+        # autoescape: % and _ in the search text are matched as themselves, not as LIKE wildcards.
+        hit = [col.contains(search, autoescape=True) for col in (
+            coding_rule.c.pattern, coding_rule.c.exclude_pattern, coding_rule.c.note, coding_rule.c.code)]
+        q = q.where(or_(*hit))
+    return [{**_rule_from_row(r).to_dict(), "author": r.author, "changed_at": r.changed_at.isoformat()}
+            for r in conn.execute(q)]
 
 
 def get_rule(conn: Connection, rule_id: int) -> Rule:
@@ -87,7 +104,7 @@ def _history(conn: Connection, rule_id: int, version: int, action: str, author: 
     ))
 
 
-def _require_author(author: str | None) -> str:
+def require_author(author: str | None) -> str:
     author = (author or "").strip()
     if not author:
         raise RuleInvalid("an author is required for every change to the rule base (--author NAME)")
@@ -96,7 +113,7 @@ def _require_author(author: str | None) -> str:
 
 def add_rule(conn: Connection, rule: Rule, author: str, reason: str | None, rb_version: int | None = None) -> Rule:
     """Insert a rule (its id is assigned), write its history row; return the stored rule."""
-    author = _require_author(author)
+    author = require_author(author)
     problem = code_problem(conn, rule.code)
     if problem:
         raise RuleInvalid(f"{rule.where or 'new rule'}: {problem}")
@@ -115,7 +132,7 @@ def add_rule(conn: Connection, rule: Rule, author: str, reason: str | None, rb_v
 def change_rule(conn: Connection, rule_id: int, author: str, reason: str | None, action: str = "update",
                 rb_version: int | None = None, **changes: Any) -> Rule:
     """Apply field changes to a stored rule: validated, versioned, recorded. Returns the new rule."""
-    author = _require_author(author)
+    author = require_author(author)
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise RuleInvalid(f"unknown rule field(s) {', '.join(sorted(unknown))}; allowed: {', '.join(EDITABLE)}")

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from rulebase.errors import RunLocked
 
-from . import rulestore
+from . import normstore, rulestore
 from .db.migrate import require_current
 from .db.models import (
     AUTO, CODED, FAILED, PENDING, code_log, coding_run, diagnosis, fail_log, run_lock, utcnow,
@@ -217,10 +217,11 @@ def run_coding(engine: Engine, batch_size: int = 1000, timeout: float = DEFAULT_
     with engine.connect() as conn:
         rb_version = rulestore.rulebase_version(conn)
         rules = rulestore.load_rules(conn)
+        normalizer = normstore.normalizer(conn)
     run_id, took_over = acquire_lock(engine, rb_version)
     result = RunResult(run_id=run_id, rulebase_version=rb_version, took_over=took_over)
     try:
-        ruleset = RuleSet(rules, timeout=timeout)
+        ruleset = RuleSet(rules, timeout=timeout, normalizer=normalizer)
         total = pending_count(engine)
         lock_rows = engine.dialect.name != "sqlite"
         last_id = 0

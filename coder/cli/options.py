@@ -23,6 +23,9 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON f
 limit_option = click.option("--limit", type=int, default=None, help="Show at most N rows (default: all).")
 dry_run_option = click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
 author_option = click.option("--author", required=True, help="Who makes this change (kept in the rule history).")
+force_option = click.option(
+    "--force", is_flag=True,
+    help="Apply the change even though it turns correctly coded audited diagnoses wrong or uncoded.")
 reason_option = click.option("--reason", default=None, help="Why (kept in the rule history; cite audit ids).")
 
 

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import click
 
+from rulebase.errors import RuleInvalid
 from rulebase.rule import Rule
 
 from .. import rulestore
 from ..export import export_rules
 from ..imports import RulePlan, import_rules
+from ..ruletest import Impact, candidate_impact, check_change
 from .options import (
-    author_option, db_option, dry_run_option, echo_json, echo_table, json_option, open_db, reason_option,
+    author_option, db_option, dry_run_option, echo_json, echo_table, force_option, json_option, open_db,
+    reason_option,
 )
+
+
+def _echo_impact(impact: Impact) -> None:
+    if impact.audited:
+        for line in impact.lines():
+            click.echo(line)
 
 
 @click.group("rules")
@@ -35,23 +44,34 @@ def _echo_plan(plan: RulePlan) -> None:
 @reason_option
 @db_option
 @dry_run_option
+@force_option
 @json_option
-def import_cmd(path: str, author: str, reason: str | None, db_url: str | None, dry_run: bool, as_json: bool) -> None:
+def import_cmd(path: str, author: str, reason: str | None, db_url: str | None, dry_run: bool, force: bool,
+               as_json: bool) -> None:
     """Import rules from .xlsx (sheet "rules") or .csv.
 
     Columns: id, code, pattern, exclude, priority, enabled, note, version (code_name is ignored).
-    Rows with an id update that rule, rows without one add a rule, enabled = 0 disables.
+    Rows with an id update that rule, rows without one add a rule, enabled = 0 disables. A workbook's
+    normalization sheet is imported with it. The change is tested against the audited history and
+    refused if it turns correct codes wrong, unless --force.
     """
-    plan = import_rules(open_db(db_url), path, author, reason, dry_run=dry_run)
+    plan = import_rules(open_db(db_url), path, author, reason, dry_run=dry_run, force=force)
     s = plan.summary()
     if as_json:
-        echo_json({**s, "dry_run": dry_run})
+        echo_json({**s, "dry_run": dry_run, "impact": plan.impact.to_json() if plan.impact else None,
+                   "normalization": plan.normalization.summary() if plan.normalization else None})
         return
     if dry_run:
         _echo_plan(plan)
+    if plan.impact is not None:
+        _echo_impact(plan.impact)
     prefix = "dry run, nothing written; rules" if dry_run else "rules"
     click.echo(f"{prefix}: {s['added']} added, {s['changed']} changed ({s['disabled']} disabled), "
                f"{s['unchanged']} unchanged")
+    if plan.normalization is not None:
+        n = plan.normalization.summary()
+        click.echo(f"{'dry run, nothing written; ' if dry_run else ''}normalization: {n['added']} added, "
+                   f"{n['changed']} changed, {n['unchanged']} unchanged")
 
 
 @rules_group.command("export")
@@ -66,20 +86,22 @@ def export_cmd(path: str, enabled_only: bool, db_url: str | None) -> None:
 
 @rules_group.command("list")
 @click.option("--code", default=None, help="Only rules for this code.")
+@click.option("--search", default=None, metavar="TEXT",
+              help="Only rules whose pattern, exclude, note or code contains TEXT.")
 @click.option("--all", "include_disabled", is_flag=True, help="Include disabled rules.")
 @db_option
 @json_option
-def list_cmd(code: str | None, include_disabled: bool, db_url: str | None, as_json: bool) -> None:
+def list_cmd(code: str | None, search: str | None, include_disabled: bool, db_url: str | None,
+             as_json: bool) -> None:
     """List the rules."""
     with open_db(db_url).connect() as conn:
-        rules = rulestore.load_rules(conn, include_disabled=include_disabled)
-    if code:
-        rules = [r for r in rules if r.code == code]
+        rules = rulestore.find_rules(conn, code=code, search=search, include_disabled=include_disabled)
     if as_json:
-        echo_json([r.to_dict() for r in rules])
+        echo_json(rules)
         return
-    echo_table(["id", "code", "pattern", "exclude", "priority", "enabled", "version"],
-               [[r.id, r.code, r.pattern, r.exclude, r.priority, int(r.enabled), r.version] for r in rules])
+    echo_table(["id", "code", "pattern", "exclude", "priority", "enabled", "version", "author"],
+               [[r["id"], r["code"], r["pattern"], r["exclude"], r["priority"], int(r["enabled"]), r["version"],
+                 r["author"]] for r in rules])
 
 
 @rules_group.command("add")
@@ -90,12 +112,18 @@ def list_cmd(code: str | None, include_disabled: bool, db_url: str | None, as_js
 @click.option("--note", default=None)
 @author_option
 @reason_option
+@force_option
 @db_option
-def add_cmd(code, pattern, exclude, priority, note, author, reason, db_url) -> None:
-    """Add a rule (validated; the code must be in the dictionary)."""
+def add_cmd(code, pattern, exclude, priority, note, author, reason, force, db_url) -> None:
+    """Add a rule (validated; the code must be in the dictionary; tested against the audited history)."""
+    candidate = Rule(code=code, pattern=pattern, exclude=exclude, priority=priority, note=note)
     with open_db(db_url).begin() as conn:
-        rule = rulestore.add_rule(conn, Rule(code=code, pattern=pattern, exclude=exclude, priority=priority,
-                                             note=note), author, reason)
+        problem = rulestore.code_problem(conn, candidate.code)
+        if problem:
+            raise RuleInvalid(f"new rule: {problem}")
+        impact = check_change(conn, [], [candidate], force)  # before the insert: a refusal uses no id
+        rule = rulestore.add_rule(conn, candidate, author, reason)
+    _echo_impact(impact)
     click.echo(f"rule {rule.id} added (version 1)")
 
 
@@ -108,24 +136,37 @@ def add_cmd(code, pattern, exclude, priority, note, author, reason, db_url) -> N
 @click.option("--note", default=None)
 @author_option
 @reason_option
+@force_option
 @db_option
-def edit_cmd(rule_id, code, pattern, exclude, priority, note, author, reason, db_url) -> None:
+def edit_cmd(rule_id, code, pattern, exclude, priority, note, author, reason, force, db_url) -> None:
     """Change a rule's fields; each change is a new version with a history row."""
     changes = {k: v for k, v in dict(code=code, pattern=pattern, priority=priority, note=note).items() if v is not None}
     if exclude is not None:
         changes["exclude"] = exclude or None
     if not changes:
         raise click.UsageError("nothing to change: give --code, --pattern, --exclude, --priority or --note")
-    with open_db(db_url).begin() as conn:
-        old = rulestore.get_rule(conn, rule_id)
-        new = rulestore.change_rule(conn, rule_id, author, reason, **changes)
+    old, new = _change(db_url, rule_id, author, reason, force, **changes)
     click.echo(f"rule {rule_id} unchanged" if new.version == old.version else f"rule {rule_id} is now version {new.version}")
 
 
-def _set_enabled(rule_id: int, enabled: bool, author: str, reason: str | None, db_url: str | None) -> None:
+def _change(db_url: str | None, rule_id: int, author: str, reason: str | None, force: bool,
+            to_version: int | None = None, **changes) -> tuple[Rule, Rule]:
+    """One rule change in one transaction, judged against the audited history before it commits."""
     with open_db(db_url).begin() as conn:
         old = rulestore.get_rule(conn, rule_id)
-        new = rulestore.change_rule(conn, rule_id, author, reason, enabled=enabled)
+        if to_version is not None:
+            new = rulestore.rollback_rule(conn, rule_id, to_version, author, reason)
+        else:
+            new = rulestore.change_rule(conn, rule_id, author, reason, **changes)
+        impact = check_change(conn, [old], [new], force) if new.version != old.version else None
+    if impact is not None:
+        _echo_impact(impact)
+    return old, new
+
+
+def _set_enabled(rule_id: int, enabled: bool, author: str, reason: str | None, force: bool,
+                 db_url: str | None) -> None:
+    old, new = _change(db_url, rule_id, author, reason, force, enabled=enabled)
     state = "enabled" if enabled else "disabled"
     click.echo(f"rule {rule_id} was already {state}" if new.version == old.version
                else f"rule {rule_id} {state} (version {new.version})")
@@ -135,20 +176,22 @@ def _set_enabled(rule_id: int, enabled: bool, author: str, reason: str | None, d
 @click.argument("rule_id", type=int)
 @author_option
 @reason_option
+@force_option
 @db_option
-def disable_cmd(rule_id, author, reason, db_url) -> None:
+def disable_cmd(rule_id, author, reason, force, db_url) -> None:
     """Disable a rule (it stays, with its history)."""
-    _set_enabled(rule_id, False, author, reason, db_url)
+    _set_enabled(rule_id, False, author, reason, force, db_url)
 
 
 @rules_group.command("enable")
 @click.argument("rule_id", type=int)
 @author_option
 @reason_option
+@force_option
 @db_option
-def enable_cmd(rule_id, author, reason, db_url) -> None:
+def enable_cmd(rule_id, author, reason, force, db_url) -> None:
     """Enable a disabled rule."""
-    _set_enabled(rule_id, True, author, reason, db_url)
+    _set_enabled(rule_id, True, author, reason, force, db_url)
 
 
 @rules_group.command("show")
@@ -177,11 +220,11 @@ def show_cmd(rule_id, db_url, as_json) -> None:
 @click.option("--to-version", type=int, required=True)
 @author_option
 @reason_option
+@force_option
 @db_option
-def rollback_cmd(rule_id, to_version, author, reason, db_url) -> None:
+def rollback_cmd(rule_id, to_version, author, reason, force, db_url) -> None:
     """Restore a rule as it was at an earlier version (recorded as a new version)."""
-    with open_db(db_url).begin() as conn:
-        new = rulestore.rollback_rule(conn, rule_id, to_version, author, reason)
+    _, new = _change(db_url, rule_id, author, reason, force, to_version=to_version)
     click.echo(f"rule {rule_id} restored to version {to_version}'s fields as version {new.version}")
 
 
@@ -197,6 +240,25 @@ def lint_cmd(db_url) -> None:
             click.echo(f"rule {rule_id}: {reason}")
         raise click.exceptions.Exit(1)
     click.echo(f"all {total} rules are valid")
+
+
+@rules_group.command("test")
+@click.option("--pattern", required=True)
+@click.option("--exclude", default=None)
+@click.option("--code", default=None, help="The code the rule would give (for true/false positives and misses).")
+@click.option("--priority", type=int, default=0, show_default=True)
+@db_option
+@json_option
+def test_cmd(pattern, exclude, code, priority, db_url, as_json) -> None:
+    """Try a pattern on every diagnosis a person coded, confirmed or corrected; write nothing."""
+    with open_db(db_url).connect() as conn:
+        candidate = Rule(code=code or "?", pattern=pattern, exclude=exclude, priority=priority, where="candidate")
+        impact = candidate_impact(conn, candidate)
+    if as_json:
+        echo_json(impact.to_json())
+        return
+    for line in impact.lines():
+        click.echo(line)
 
 
 COMMANDS = [rules_group]

@@ -110,6 +110,40 @@ rule_history = Table(
     Index("ix_rule_history_rule_id", "rule_id"),
 )
 
+# The normalization table: ordered replacements applied to every description after NFKC,
+# before matching (梗塞 -> 梗死). Changes bump the rule-base version like rule changes do.
+norm_rule = Table(
+    "norm_rule",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("seq_no", Integer, nullable=False),
+    Column("kind", String(16), nullable=False, default="literal"),
+    Column("find_text", String(200), nullable=False),
+    Column("replace_text", String(200), nullable=False),
+    Column("enabled", Flag, nullable=False, default=True),
+    Column("version", Integer, nullable=False, default=1),
+    Column("author", PERSON, nullable=False),
+    Column("changed_at", DateTime, nullable=False, default=utcnow),
+    Column("note", String(500), nullable=True),
+    _flag_check("enabled"),
+)
+
+norm_history = Table(
+    "norm_history",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("norm_id", Integer, ForeignKey("norm_rule.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("author", PERSON, nullable=False),
+    Column("changed_at", DateTime, nullable=False, default=utcnow),
+    Column("reason", String(500), nullable=True),
+    Column("old_values", Text, nullable=True),
+    Column("new_values", Text, nullable=True),
+    Column("rulebase_version", Integer, nullable=False),
+    Index("ix_norm_history_norm_id", "norm_id"),
+)
+
 # One row (id = 1): the rule-base version, bumped by every change to the rules. A diagnosis
 # remembers the version it was attempted with, so a new rule retries old failures.
 rulebase_state = Table(

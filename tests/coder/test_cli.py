@@ -117,7 +117,7 @@ def test_rule_authoring_commands_version_history_and_rollback(invoke):
     assert invoke("rules", "disable", "1", "--author", "王芳").output == "rule 1 disabled (version 3)\n"
     assert json.loads(invoke("rules", "list", "--json").output) == []
     listed = json.loads(invoke("rules", "list", "--all", "--json").output)
-    assert set(listed[0]) == {"id", "code", "pattern", "exclude", "priority", "enabled", "version", "note"}
+    assert set(listed[0]) == {"id", "code", "pattern", "exclude", "priority", "enabled", "version", "note", "author", "changed_at"}
     r = invoke("rules", "rollback", "1", "--to-version", "1", "--author", "李娜")
     assert r.output == "rule 1 restored to version 1's fields as version 4\n"
     shown = json.loads(invoke("rules", "show", "1", "--json").output)

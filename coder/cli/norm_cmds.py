@@ -1,0 +1,160 @@
+"""icdcoder normalize ...: the replacement table applied to descriptions before matching."""
+
+from __future__ import annotations
+
+import click
+
+from rulebase.normalize import LITERAL, PATTERN, Replacement
+
+from .. import normstore
+from ..norm_import import import_normalization
+from .options import author_option, db_option, dry_run_option, echo_json, echo_table, json_option, open_db, reason_option
+
+kind_option = click.option("--kind", type=click.Choice([LITERAL, PATTERN]), default=None,
+                           help="literal: plain text (default); pattern: the rule dialect.")
+
+
+@click.group("normalize")
+def normalize_group() -> None:
+    """Ordered replacements applied to every description before matching (梗塞 -> 梗死)."""
+
+
+@normalize_group.command("add")
+@click.option("--find", required=True, help="Text (or, with --kind pattern, a pattern) to replace.")
+@click.option("--replace", "replacement", required=True, help="What it becomes.")
+@kind_option
+@click.option("--position", type=int, default=0, help="Order in the table (default: after the last entry).")
+@click.option("--note", default=None)
+@author_option
+@reason_option
+@db_option
+def add_cmd(find, replacement, kind, position, note, author, reason, db_url) -> None:
+    """Add a replacement (refused if it would loop or empty a text)."""
+    with open_db(db_url).begin() as conn:
+        entry = normstore.add(conn, Replacement(find=find, replace=replacement, kind=kind or LITERAL,
+                                                position=position, note=note), author, reason)
+    click.echo(f"normalization {entry.id} added at position {entry.position} (version 1)")
+
+
+@normalize_group.command("list")
+@click.option("--all", "include_disabled", is_flag=True, help="Include disabled entries.")
+@db_option
+@json_option
+def list_cmd(include_disabled, db_url, as_json) -> None:
+    """The table in the order it is applied."""
+    with open_db(db_url).connect() as conn:
+        entries = normstore.load(conn, include_disabled=include_disabled)
+    if as_json:
+        echo_json([e.to_dict() for e in entries])
+        return
+    echo_table(["id", "position", "kind", "find", "replace", "enabled", "version"],
+               [[e.id, e.position, e.kind, e.find, e.replace, int(e.enabled), e.version] for e in entries])
+
+
+@normalize_group.command("edit")
+@click.argument("norm_id", type=int)
+@click.option("--find", default=None)
+@click.option("--replace", "replacement", default=None)
+@kind_option
+@click.option("--position", type=int, default=None)
+@click.option("--note", default=None)
+@author_option
+@reason_option
+@db_option
+def edit_cmd(norm_id, find, replacement, kind, position, note, author, reason, db_url) -> None:
+    """Change an entry; each change is a new version with a history row."""
+    changes = {k: v for k, v in dict(find=find, replace=replacement, kind=kind, position=position,
+                                     note=note).items() if v is not None}
+    if not changes:
+        raise click.UsageError("nothing to change: give --find, --replace, --kind, --position or --note")
+    _change(db_url, norm_id, author, reason, **changes)
+
+
+def _change(db_url, norm_id, author, reason, **changes) -> None:
+    with open_db(db_url).begin() as conn:
+        old = normstore.get(conn, norm_id)
+        new = normstore.change(conn, norm_id, author, reason, **changes)
+    click.echo(f"normalization {norm_id} unchanged" if new.version == old.version
+               else f"normalization {norm_id} is now version {new.version}")
+
+
+@normalize_group.command("disable")
+@click.argument("norm_id", type=int)
+@author_option
+@reason_option
+@db_option
+def disable_cmd(norm_id, author, reason, db_url) -> None:
+    """Stop applying an entry (it stays, with its history)."""
+    _change(db_url, norm_id, author, reason, enabled=False)
+
+
+@normalize_group.command("enable")
+@click.argument("norm_id", type=int)
+@author_option
+@reason_option
+@db_option
+def enable_cmd(norm_id, author, reason, db_url) -> None:
+    """Apply a disabled entry again."""
+    _change(db_url, norm_id, author, reason, enabled=True)
+
+
+@normalize_group.command("show")
+@click.argument("norm_id", type=int)
+@db_option
+@json_option
+def show_cmd(norm_id, db_url, as_json) -> None:
+    """An entry and its whole history."""
+    with open_db(db_url).connect() as conn:
+        entry, hist = normstore.get(conn, norm_id), normstore.history(conn, norm_id)
+    if as_json:
+        echo_json({**entry.to_dict(), "history": hist})
+        return
+    for k, v in entry.to_dict().items():
+        click.echo(f"{k}: {'' if v is None else v}")
+    click.echo("history:")
+    for h in hist:
+        click.echo(f"  v{h['version']} {h['action']} by {h['author']} at {h['changed_at']}"
+                   f"{' (' + h['reason'] + ')' if h['reason'] else ''}")
+
+
+@normalize_group.command("test")
+@click.argument("text")
+@db_option
+@json_option
+def test_cmd(text, db_url, as_json) -> None:
+    """Show how TEXT is normalized, step by step."""
+    with open_db(db_url).connect() as conn:
+        steps = normstore.normalizer(conn).trace(text)
+    if as_json:
+        echo_json({"input": text, "normalized": steps[-1][1],
+                   "steps": [{"id": e.id if e else None, "find": e.find if e else None,
+                              "replace": e.replace if e else None, "text": t} for e, t in steps]})
+        return
+    click.echo(f"NFKC and blanks: {steps[0][1]}")
+    for entry, after in steps[1:]:
+        click.echo(f"#{entry.id} {entry.find} -> {entry.replace}: {after}")
+    click.echo(f"normalized: {' '.join(steps[-1][1].split())}")
+
+
+@normalize_group.command("import")
+@click.argument("path", type=click.Path(dir_okay=False))
+@author_option
+@reason_option
+@db_option
+@dry_run_option
+def import_cmd(path, author, reason, db_url, dry_run) -> None:
+    """Import the table from a .csv or a workbook's normalization sheet (all or nothing)."""
+    plan = import_normalization(open_db(db_url), path, author, reason, dry_run=dry_run)
+    for e in plan.added:
+        if dry_run:
+            click.echo(f"+ new  {e.find} -> {e.replace}  position {e.position}")
+    for old, new in plan.changed:
+        if dry_run:
+            click.echo(f"~ change {old.id}  {old.find} -> {old.replace}  becomes  {new.find} -> {new.replace}"
+                       f"{'' if new.enabled else ' (disabled)'}")
+    s = plan.summary()
+    click.echo(f"{'dry run, nothing written; ' if dry_run else ''}normalization: {s['added']} added, "
+               f"{s['changed']} changed, {s['unchanged']} unchanged")
+
+
+COMMANDS = [normalize_group]

@@ -1,0 +1,112 @@
+"""Rule changes judged against the audited history: `rules test`, and add/edit/import refusing regressions."""
+
+import json
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from coder.cli import cli
+from tests.conftest import SAMPLE, write_csv
+
+# A hand-made audited history (person codes) and one pending diagnosis that must not count.
+HISTORY = [
+    ("r1", "冠心病", "I25.103"), ("r2", "冠心病", "I25.103"), ("r3", "冠心病", "I25.103"),
+    ("r4", "冠状动脉粥样硬化性心脏病", "I25.103"),
+    ("r5", "冠心病 不稳定型心绞痛", "I20.000"), ("r6", "冠心病　不稳定型心绞痛", "I20.000"),
+    ("r7", "冠脉粥样硬化", "I25.103"),
+    ("r8", "高血压病3级", "I10.x00x004"),
+    ("r9", "冠心病", ""),
+]
+
+
+@pytest.fixture
+def invoke(db_url, monkeypatch, tmp_path):
+    monkeypatch.setenv("ICDCODER_DB", db_url)
+    runner = CliRunner()
+
+    def run(*args):
+        return runner.invoke(cli, list(args), catch_exceptions=False)
+
+    run("db", "upgrade")
+    run("dict", "import", str(SAMPLE / "codes.csv"))
+    run("rules", "add", "--code", "I25.103", "--pattern", "冠(状动脉粥样硬化性)?心(脏)?病", "--author", "王芳")
+    run("rules", "add", "--code", "I20.000", "--pattern", "不稳定(型)?心绞痛", "--author", "王芳")
+    f = write_csv(tmp_path / "history.csv", ["record_id", "description", "code", "coder"],
+                  [[r, d, c, "李娜" if c else ""] for r, d, c in HISTORY])
+    assert run("diagnoses", "import", str(f)).exit_code == 0
+    return run
+
+
+def test_rules_test_counts_on_a_hand_made_history(invoke):
+    r = invoke("rules", "test", "--pattern", "冠心病", "--code", "I25.103", "--json")
+    assert r.exit_code == 0
+    out = json.loads(r.output)
+    assert out["audited"] == 8
+    (rule,) = out["rules"]
+    # matches: 冠心病 x3 (I25.103) and 冠心病 不稳定型心绞痛 x2 (I20.000, both spellings normalize alike)
+    assert (rule["matches"], rule["true_positives"], rule["false_positives"], rule["false_negatives"]) == (5, 3, 2, 2)
+    assert rule["false_positive_codes"] == [{"code": "I20.000", "count": 2, "examples": ["冠心病 不稳定型心绞痛"]}]
+    assert rule["missed_examples"] == ["冠状动脉粥样硬化性心脏病", "冠脉粥样硬化"]
+    assert rule["collisions"] == []  # the text was ambiguous already; the candidate adds no new ambiguity
+
+
+def test_rules_test_reports_new_ambiguities_with_the_colliding_rule(invoke):
+    out = json.loads(invoke("rules", "test", "--pattern", "粥样硬化", "--code", "I70.203", "--json").output)
+    (rule,) = out["rules"]
+    assert (rule["matches"], rule["true_positives"], rule["false_positives"]) == (2, 0, 2)
+    assert rule["collisions"] == [{"rule_id": 1, "count": 1}]
+    assert rule["collision_examples"] == ["冠状动脉粥样硬化性心脏病"]
+    assert (out["broken"], out["fixed"]) == (1, 0)
+    text = invoke("rules", "test", "--pattern", "粥样硬化", "--code", "I70.203").output
+    assert text.splitlines()[0] == ("candidate: matches 2 audited diagnoses: 0 coded I70.203 by persons (true "
+                                    "positives), 2 coded otherwise (false positives); misses 0 coded I70.203 "
+                                    "(false negatives)")
+    assert "  new ambiguities with rule 1 (x1): 冠状动脉粥样硬化性心脏病" in text
+
+
+def test_add_that_breaks_correct_codes_is_refused_unless_forced(invoke):
+    r = invoke("rules", "add", "--code", "I70.203", "--pattern", "粥样硬化", "--author", "王芳")
+    assert r.exit_code == 1
+    assert r.output.endswith("refused: this change would turn 1 correctly coded audited diagnoses wrong or uncoded; "
+                             "nothing was written. Narrow the rule, or repeat with --force.\n")
+    assert json.loads(invoke("rules", "list", "--json").output)[-1]["id"] == 2
+    r = invoke("rules", "add", "--code", "I70.203", "--pattern", "粥样硬化", "--author", "王芳", "--force")
+    assert r.exit_code == 0 and r.output.endswith("rule 3 added (version 1)\n")
+
+
+def test_add_that_fixes_codes_prints_the_summary(invoke):
+    r = invoke("rules", "add", "--code", "I25.103", "--pattern", "冠脉粥样硬化", "--author", "王芳")
+    assert r.exit_code == 0
+    assert ("against 8 audited diagnoses: 1 would become correctly coded, 0 correctly coded would become wrong "
+            "or uncoded") in r.output
+
+
+def test_disable_and_edit_are_judged_too(invoke):
+    r = invoke("rules", "disable", "1", "--author", "王芳")
+    assert r.exit_code == 1 and "would turn 4 correctly coded audited diagnoses wrong or uncoded" in r.output
+    r = invoke("rules", "edit", "1", "--pattern", "冠状动脉", "--author", "王芳")
+    assert r.exit_code == 1 and "would turn 3 correctly coded" in r.output
+    assert json.loads(invoke("rules", "show", "1", "--json").output)["version"] == 1
+    assert invoke("rules", "edit", "1", "--pattern", "冠状动脉", "--author", "王芳", "--force").exit_code == 0
+
+
+def test_import_is_judged_and_dry_run_shows_the_impact(invoke, tmp_path):
+    f = write_csv(tmp_path / "rules.csv", ["code", "pattern"], [["I70.203", "粥样硬化"]])
+    dry = invoke("rules", "import", str(f), "--author", "王芳", "--dry-run")
+    assert dry.exit_code == 0 and "1 correctly coded would become wrong or uncoded" in dry.output
+    r = invoke("rules", "import", str(f), "--author", "王芳")
+    assert r.exit_code == 1 and "refused: this change would turn 1 correctly coded" in r.output
+    assert len(json.loads(invoke("rules", "list", "--json").output)) == 2
+    assert invoke("rules", "import", str(f), "--author", "王芳", "--force").exit_code == 0
+
+
+def test_list_search_finds_text_in_pattern_note_and_code(invoke):
+    invoke("rules", "add", "--code", "I10.x00x004", "--pattern", "高血压(病)?.{0,2}3级", "--note", "100%_分级",
+           "--author", "王芳")
+    ids = lambda *a: [r["id"] for r in json.loads(invoke("rules", "list", "--json", *a).output)]  # noqa: E731
+    assert ids("--search", "心绞痛") == [2]
+    assert ids("--search", "I25") == [1]
+    assert ids("--search", "%_") == [3]  # LIKE wildcards are matched as themselves
+    assert ids("--search", ".{0,2}") == [3]
+    assert ids("--search", "nothing") == []

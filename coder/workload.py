@@ -25,10 +25,15 @@ JOINS = [".*", ".{0,4}", ".{0,2}", ""]
 
 
 def _terms(rng: random.Random, count: int) -> list[str]:
-    """Made-up two- and three-character specific terms (like 嗜铬, 黏液, 间质): what makes 30,000 rules distinct."""
+    """Made-up two- and three-character specific terms (like 嗜铬, 黏液, 间质): what makes 30,000 rules distinct.
+
+    Drawn from 1,500 characters, about the size of the character set of Chinese clinical terms:
+    a draw from all 20,000 CJK characters would make an unrealistically bushy prefix tree.
+    """
+    alphabet = [chr(c) for c in random.Random(1500).sample(range(0x4E00, 0x9FA5), 1500)]
     terms: set[str] = set()
     while len(terms) < count:
-        terms.add("".join(chr(rng.randrange(0x4E00, 0x9FA5)) for _ in range(rng.choice([2, 2, 3]))))
+        terms.add("".join(rng.choice(alphabet) for _ in range(rng.choice([2, 2, 3]))))
     return sorted(terms)
 
 
@@ -42,12 +47,18 @@ def make_rules(n: int, seed: int = 0, codes: int | None = None) -> list[Rule]:
     n_codes = codes or max(1, int(n * 0.8))
     terms = _terms(random.Random(seed), max(50, n // 2))
     rules = []
+    # A real rule base has one general rule per general term (肺炎, 肾结石), then many specific
+    # ones; general first fragments are therefore drawn without repeating.
+    general_used: set[str] = set()
+    lesions_used: set[str] = set()
     for i in range(n):
         parts = []
         for k in range(rng.choice([1, 1, 2, 2, 3])):
             frag = rng.choice(SITES) + rng.choice(LESIONS)
-            if k == 0 and rng.random() < 0.85:
+            if k == 0 and (rng.random() < 0.85 or frag in general_used):
                 frag = rng.choice(terms) + frag
+            elif k == 0:
+                general_used.add(frag)
             if rng.random() < 0.1:
                 a, b = rng.choice(ALTERNATIVES)
                 frag = f"{rng.choice(SITES)}({a}|{b})"
@@ -58,7 +69,10 @@ def make_rules(n: int, seed: int = 0, codes: int | None = None) -> list[Rule]:
         if rng.random() < 0.15:
             pattern = f"^{pattern}$"
         if rng.random() < 0.02:
-            pattern = "^.{2,3}" + rng.choice(LESIONS) + "$"  # no usable literal beyond the lesion
+            lesion = rng.choice(LESIONS)
+            if lesion not in lesions_used:
+                lesions_used.add(lesion)
+                pattern = "^.{2,3}" + lesion + "$"  # no usable literal beyond the lesion
         exclude = rng.choice(SUFFIXES) if rng.random() < 0.1 else None
         priority = 1 if rng.random() < 0.05 else 0
         rules.append(Rule(id=i + 1, code=_code(rng, rng.randrange(n_codes)), pattern=pattern, exclude=exclude,

@@ -238,6 +238,30 @@ fail_log = Table(
     Index("ix_fail_log_diagnosis_id", "diagnosis_id"),
 )
 
+# Every review by a coder: confirm, correct (the auto-code was wrong) or code (a failure coded by
+# hand), with the state before, the rule that produced the old code, and for failures the reason
+# and candidates, so rule authors can see what each correction answers. Nothing is deleted.
+audit_action = Table(
+    "audit_action",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("diagnosis_id", Integer, ForeignKey("diagnosis.id"), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("person", PERSON, nullable=False),
+    Column("acted_at", DateTime, nullable=False, default=utcnow),
+    Column("old_status", String(16), nullable=False),
+    Column("old_code", CODE, nullable=True),
+    Column("new_code", CODE, nullable=False),
+    Column("remark", String(500), nullable=True),
+    Column("rule_id", Integer, nullable=True),
+    Column("rule_version", Integer, nullable=True),
+    Column("fail_reason", String(16), nullable=True),
+    Column("candidates", String(2000), nullable=True),
+    Column("normalized", DESCRIPTION, nullable=True),
+    Index("ix_audit_action_diagnosis_id", "diagnosis_id"),
+    Index("ix_audit_action_acted_at", "acted_at"),
+)
+
 # Statuses a diagnosis moves through. A person's code (confirmed, corrected, manual) is final.
 PENDING, CODED, FAILED, CONFIRMED, CORRECTED, MANUAL = "pending", "coded", "failed", "confirmed", "corrected", "manual"
 STATUSES = (PENDING, CODED, FAILED, CONFIRMED, CORRECTED, MANUAL)

@@ -13,7 +13,9 @@ Both hand the verified matches to `resolve`, which applies priority and ambiguit
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import ahocorasick
@@ -32,9 +34,10 @@ TIMEOUT = "timeout"
 FAILURE_REASONS = (NO_MATCH, AMBIGUOUS, INVALID_INPUT, TIMEOUT)
 
 DEFAULT_TIMEOUT = 0.25  # seconds one pattern may spend on one description
+CACHE_SIZE = 200_000  # distinct descriptions remembered by one RuleSet (about 60 MB at most)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Candidate:
     """One code proposed by one or more rules at the winning priority."""
 
@@ -42,7 +45,7 @@ class Candidate:
     rule_ids: tuple[int, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Decision:
     """What the engine concluded for one description."""
 
@@ -55,10 +58,23 @@ class Decision:
     candidates: tuple[Candidate, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Hit:
     rule: Rule
     span: tuple[int, int] | None  # None when decided without a regex: filled in for the winner only
+
+
+@contextmanager
+def gc_paused():
+    """Building tens of thousands of small objects that all live on: the cyclic garbage collector
+    would scan them again and again (half the build time at 30,000 rules) and find nothing."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _order(rules: Iterable[Rule]) -> list[Rule]:
@@ -121,6 +137,9 @@ class _Matcher:
         hits: list[Hit] = []
         timed_out: list[Rule] = []
         self._match(text, hits, timed_out)
+        return self._finish(text, hits, timed_out)
+
+    def _finish(self, text: str, hits: list[Hit], timed_out: list[Rule]) -> Decision:
         decision = resolve(text, hits, timed_out)
         if decision.outcome == CODED and decision.span is None:
             try:
@@ -159,7 +178,7 @@ class PlainMatcher(_Matcher):
 class _Verifier:
     """One rule, ready to be tested against a text the prefilter let through."""
 
-    __slots__ = ("rule", "priority", "others", "matches", "excluded", "span")
+    __slots__ = ("rule", "priority", "others", "matches", "excluded", "span", "direct", "test")
 
     def __init__(self, rule: Rule, others: list[tuple[str, ...]], timeout: float):
         self.rule = rule
@@ -168,18 +187,41 @@ class _Verifier:
         # candidates before anything else runs.
         self.others = others
         self.span = _make_span(rule.parsed, rule.pattern, timeout)
-        self.matches = _make_test(rule.parsed, self.span)
+        chain = to_chain(rule.parsed)
+        self.matches = chain_matcher(chain) if chain is not None else (lambda t: self.span(t) is not None)
         self.excluded = (_make_test(rule.parsed_exclude, _make_span(rule.parsed_exclude, rule.exclude, timeout))
                          if rule.exclude else None)
+        # A rule that matches exactly when one of a few strings occurs (肺炎, (急性)?阑尾炎, 综合(征|症))
+        # is decided by the automaton's hit alone.
+        self.direct: tuple[str, ...] | None = None
+        if (chain is not None and len(chain.parts) == 1 and chain.lead == (0, 0) and chain.trail == (0, 0)
+                and not chain.anchored_start and not chain.anchored_end and rule.exclude is None):
+            self.direct = chain.parts[0]
+        self.test = self._fastest_test()
 
-    def test(self, text: str) -> bool:
-        for req in self.others:
-            for s in req:
-                if s in text:
-                    break
-            else:
-                return False
-        return self.matches(text) and not (self.excluded is not None and self.excluded(text))
+    def _fastest_test(self) -> Callable[[str], bool]:
+        """text -> whether the rule matches, with no more Python calls than this rule needs."""
+        matches, excluded, others = self.matches, self.excluded, self.others
+        if len(others) == 1 and len(others[0]) == 1:
+            needle = others[0][0]
+            if excluded is None:
+                return lambda t: needle in t and matches(t)
+            return lambda t: needle in t and matches(t) and not excluded(t)
+        if not others:
+            if excluded is None:
+                return matches
+            return lambda t: matches(t) and not excluded(t)
+
+        def test(text: str) -> bool:
+            for req in others:
+                for s in req:
+                    if s in text:
+                        break
+                else:
+                    return False
+            return matches(text) and not (excluded is not None and excluded(text))
+
+        return test
 
 
 def _make_test(parsed, span: Callable[[str], tuple[int, int] | None]) -> Callable[[str], bool]:
@@ -222,32 +264,47 @@ def _make_span(parsed, source: str, timeout: float) -> Callable[[str], tuple[int
 
 
 class RuleSet(_Matcher):
-    """The compiled rule base: an Aho-Corasick prefilter over required literals, then verification."""
+    """The compiled rule base: an Aho-Corasick prefilter over required literals, then verification.
+
+    Each automaton word carries two tuples of rule indices (rules are indexed in priority order):
+    rules to verify when the word occurs, and rules the occurrence alone decides.
+    """
 
     def __init__(self, rules: Iterable[Rule], timeout: float = DEFAULT_TIMEOUT,
                  normalizer: Callable[[str], str] = normalize_text):
+        with gc_paused():
+            self._build(rules, timeout, normalizer)
+
+    def _build(self, rules: Iterable[Rule], timeout: float, normalizer: Callable[[str], str]) -> None:
         self.normalizer = normalizer
         ordered = _order(rules)
         self.verifiers: list[_Verifier] = []
-        index: dict[str, list[int]] = {}
+        index: dict[str, tuple[list[int], list[int]]] = {}
         always: list[int] = []
         for i, rule in enumerate(ordered):
             reqs = pattern_requirements(rule.parsed)
-            self.verifiers.append(_Verifier(rule, [tuple(r) for r in reqs[1:]], timeout))
-            if reqs:
+            v = _Verifier(rule, [tuple(r) for r in reqs[1:]], timeout)
+            self.verifiers.append(v)
+            if v.direct is not None:
+                for lit in v.direct:
+                    index.setdefault(lit, ([], []))[1].append(i)
+            elif reqs:
                 for lit in reqs[0]:
-                    index.setdefault(lit, []).append(i)
+                    index.setdefault(lit, ([], []))[0].append(i)
             else:
                 always.append(i)
-        self.always = frozenset(always)
+        self.always = tuple(always)
         self.unindexed = len(always)
+        self.direct = sum(1 for v in self.verifiers if v.direct is not None)
+        self.priorities = [v.priority for v in self.verifiers]
         self.automaton = ahocorasick.Automaton()
-        for lit, idxs in index.items():
-            self.automaton.add_word(lit, tuple(idxs))
+        for lit, (verify, decided) in index.items():
+            self.automaton.add_word(lit, (tuple(verify), tuple(decided)))
         if index:
             self.automaton.make_automaton()
         self.has_index = bool(index)
         self.by_id = {v.rule.id: v for v in self.verifiers}
+        self._cache: dict[str | None, Decision] = {}
 
     def _span(self, rule_id: int | None, text: str) -> tuple[int, int]:
         span = self.by_id[rule_id].span(text)
@@ -258,19 +315,29 @@ class RuleSet(_Matcher):
     def __len__(self) -> int:
         return len(self.verifiers)
 
-    def candidates(self, text: str) -> list[int]:
-        """Indices of rules worth verifying, in priority order."""
-        found = set(self.always)
+    def _lookup(self, text: str) -> tuple[set[int], set[int]]:
+        verify, decided = set(self.always), set()
         if self.has_index:
-            for _, idxs in self.automaton.iter(text):
-                found.update(idxs)
-        return sorted(found)
+            add_v, add_d = verify.update, decided.update
+            for _, (v, d) in self.automaton.iter(text):
+                add_v(v)
+                add_d(d)
+        return verify, decided
+
+    def candidates(self, text: str) -> list[int]:
+        """Indices of rules the prefilter lets through (to verify or decided), in priority order."""
+        verify, decided = self._lookup(text)
+        return sorted(verify | decided)
 
     def matching(self, text: str) -> list[Rule]:
         """Every rule that matches a normalized text, whatever its priority; a timed-out rule counts as not."""
+        verify, decided = self._lookup(text)
         out = []
-        for i in self.candidates(text):
+        for i in sorted(verify | decided):
             v = self.verifiers[i]
+            if i in decided:
+                out.append(v.rule)
+                continue
             try:
                 if v.test(text):
                     out.append(v.rule)
@@ -279,20 +346,70 @@ class RuleSet(_Matcher):
         return out
 
     def _match(self, text: str, hits: list[Hit], timed_out: list[Rule]) -> None:
-        best: int | None = None
+        for i in self._top(text, timed_out):
+            hits.append(Hit(self.verifiers[i].rule, None))
+
+    def _top(self, text: str, timed_out: list[Rule]) -> list[int]:
+        """Indices of the matching rules at the highest matching priority (timeouts go to timed_out)."""
+        verify, decided = self._lookup(text)
+        prio = self.priorities
+        top = prio[min(decided)] if decided else None
+        matched = [i for i in decided if prio[i] == top] if decided else []
         verifiers = self.verifiers
-        for i in self.candidates(text):
-            v = verifiers[i]
-            if best is not None and v.priority < best:
+        for i in sorted(verify):
+            p = prio[i]
+            if top is not None and p < top:
                 break  # candidates are in priority order; lower ones cannot change the outcome
+            v = verifiers[i]
             try:
-                matched = v.test(text)
+                ok = v.test(text)
             except TimeoutError:
                 timed_out.append(v.rule)
                 continue
-            if matched:
-                hits.append(Hit(v.rule, None))
-                best = v.priority
+            if ok:
+                if top is None or p > top:
+                    top, matched = p, [i]
+                else:
+                    matched.append(i)
+        return matched
+
+    def decide(self, description: str | None) -> Decision:
+        # Hospitals write the same few thousand descriptions again and again (冠心病, 高血压病3级):
+        # a decision is a pure function of the text, so each distinct text is decided once.
+        cache = self._cache
+        found = cache.get(description)
+        if found is not None:
+            return found
+        decision = self._decide(description)
+        if decision.outcome != TIMEOUT:  # a timeout depends on the machine's load: try again next time
+            if len(cache) >= CACHE_SIZE:
+                cache.clear()
+            cache[description] = decision
+        return decision
+
+    def _decide(self, description: str | None) -> Decision:
+        text = self.normalizer(description or "")
+        if not text:
+            return Decision(INVALID_INPUT, text)
+        timed_out: list[Rule] = []
+        top = self._top(text, timed_out)
+        if timed_out or not top:
+            return super()._finish(text, [Hit(self.verifiers[i].rule, None) for i in top], timed_out)
+        verifiers = self.verifiers
+        codes = {verifiers[i].rule.code for i in top}
+        if len(codes) > 1:
+            return Decision(AMBIGUOUS, text, candidates=_candidates([Hit(verifiers[i].rule, None) for i in top]))
+        # Same priority, one code: index order is (priority, id), so the lowest index is the lowest id.
+        winner = verifiers[min(top)]
+        rule = winner.rule
+        candidates = (Candidate(rule.code, tuple(sorted(verifiers[i].rule.id if verifiers[i].rule.id is not None
+                                                          else 0 for i in top))),)
+        try:
+            span = self._span(rule.id, text) if rule.id is not None else winner.span(text)
+        except TimeoutError:
+            return Decision(TIMEOUT, text, candidates=candidates)
+        return Decision(CODED, text, code=rule.code, rule_id=rule.id, rule_version=rule.version, span=span,
+                        candidates=candidates)
 
 
 def rule_test(rule: Rule, timeout: float = DEFAULT_TIMEOUT) -> Callable[[str], bool]:

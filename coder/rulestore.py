@@ -15,6 +15,7 @@ from sqlalchemy import Connection, func, or_, select, update
 from rulebase.errors import NotFound, RuleInvalid
 from rulebase.rule import Rule
 
+from .engine import gc_paused
 from .db.models import coding_rule, icd_code, rule_history, rulebase_state, utcnow
 
 # The fields a person edits; history rows record these before and after.
@@ -46,7 +47,9 @@ def load_rules(conn: Connection, include_disabled: bool = False) -> list[Rule]:
     q = select(coding_rule).order_by(coding_rule.c.id)
     if not include_disabled:
         q = q.where(coding_rule.c.enabled == True)  # noqa: E712 - SQL comparison
-    return [_rule_from_row(r) for r in conn.execute(q)]
+    rows = conn.execute(q).all()
+    with gc_paused():
+        return [_rule_from_row(r) for r in rows]
 
 
 def find_rules(conn: Connection, code: str | None = None, search: str | None = None,

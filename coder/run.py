@@ -11,6 +11,7 @@ Safety rests on three things:
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import socket
@@ -220,8 +221,13 @@ def run_coding(engine: Engine, batch_size: int = 1000, timeout: float = DEFAULT_
         normalizer = normstore.normalizer(conn)
     run_id, took_over = acquire_lock(engine, rb_version)
     result = RunResult(run_id=run_id, rulebase_version=rb_version, took_over=took_over)
+    frozen = False
     try:
         ruleset = RuleSet(rules, timeout=timeout, normalizer=normalizer)
+        del rules
+        # The rule set lives for the whole run: keep the collector from rescanning it every batch.
+        gc.freeze()
+        frozen = True
         total = pending_count(engine)
         lock_rows = engine.dialect.name != "sqlite"
         last_id = 0
@@ -244,6 +250,9 @@ def run_coding(engine: Engine, batch_size: int = 1000, timeout: float = DEFAULT_
         result.seconds = time.perf_counter() - started
         release_lock(engine, run_id, "crashed", result, error=f"{exc.__class__.__name__}: {exc}"[:1000])
         raise
+    finally:
+        if frozen:
+            gc.unfreeze()
     result.seconds = time.perf_counter() - started
     release_lock(engine, run_id, "finished", result)
     return result

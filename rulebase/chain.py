@@ -20,7 +20,7 @@ from .literals import exact
 INF = 10**9
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Chain:
     parts: tuple[tuple[str, ...], ...]  # each part: the strings it may be (none empty)
     gaps: tuple[tuple[int, int], ...]  # gaps[i]: (min, max) characters between part i and part i+1

@@ -13,12 +13,14 @@ The tree is also what the matching engine reads to find the literal text a match
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
 from .errors import PatternInvalid
 
 META = frozenset(".[](){}*+?|^$\\")
+_PLAIN_RUN = re.compile(r"[^.\[\](){}*+?|^$\\]+")
 MAX_PATTERN_BYTES = 512
 MAX_BOUND = 255
 
@@ -41,40 +43,42 @@ _ESCAPE_HINTS = {
 # -- syntax tree -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Lit:
-    char: str
+    """A run of one or more literal characters (the parser joins neighbours no quantifier binds)."""
+
+    text: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Dot:
     pass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CharClass:
     negated: bool
     chars: frozenset[str]  # every character the class lists, ranges expanded (ASCII only)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Repeat:
     node: "Node"
     min: int
     max: int | None  # None: unbounded
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Seq:
     items: tuple["Node", ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Alt:
     branches: tuple[Seq, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Group:
     alt: Alt
 
@@ -82,7 +86,7 @@ class Group:
 Node = Lit | Dot | CharClass | Repeat | Seq | Alt | Group
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Pattern:
     """A parsed, validated pattern."""
 
@@ -144,11 +148,38 @@ class _Parser:
                     self.i += 1
                     break
                 raise self.fail("$ is only allowed at the very end of a pattern (write \\$ for a dollar sign)")
-            atom = self.parse_atom(depth)
-            items.append(self.parse_quantifier(atom))
+            run = self.literal_run()
+            if run is not None:
+                item: Node = Lit(run)
+            else:
+                item = self.parse_quantifier(self.parse_atom(depth))
+            if type(item) is Lit and items and type(items[-1]) is Lit:
+                items[-1] = Lit(items[-1].text + item.text)
+            else:
+                items.append(item)
         if not items:
             raise self.fail("empty alternative: every side of | and every group needs something to match", start)
         return Seq(tuple(items))
+
+    def literal_run(self) -> str | None:
+        """Plain characters up to the next metacharacter, checked at once; None when there are none.
+
+        The character before a quantifier is left to parse_atom, since the quantifier binds to it
+        alone. Most of a Chinese pattern is such runs, so this is most of the parsing.
+        """
+        m = _PLAIN_RUN.match(self.s, self.i)
+        if m is None:
+            return None
+        end = m.end()
+        if end < len(self.s) and self.s[end] in "*+?{":
+            end -= 1
+        if end <= self.i:
+            return None
+        run = self.s[self.i:end]
+        if unicodedata.normalize("NFKC", run) != run or not run.isprintable():
+            return None  # parse_atom checks character by character and names the culprit
+        self.i = end
+        return run
 
     def parse_atom(self, depth: int) -> Node:
         c = self.s[self.i]
@@ -336,7 +367,7 @@ _ANY = None  # first-character set that may be any character
 def first_chars(node: Node) -> frozenset[str] | None:
     """The characters a match of the node may start with; None when any character may."""
     if isinstance(node, Lit):
-        return frozenset(node.char)
+        return frozenset(node.text[0])
     if isinstance(node, Dot):
         return _ANY
     if isinstance(node, CharClass):

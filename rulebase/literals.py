@@ -28,10 +28,23 @@ def _minimal(strings: set[str]) -> Requirement:
     return frozenset(kept)
 
 
-def exact(node: Node) -> frozenset[str] | None:
-    """Every string the node can match, when that is a small finite set; else None."""
+def exact(node: Node, memo: dict[int, frozenset[str] | None] | None = None) -> frozenset[str] | None:
+    """Every string the node can match, when that is a small finite set; else None.
+
+    `memo` (keyed by node identity, for one tree) saves recomputing the sets of subtrees when a
+    caller asks about a node and then about its children.
+    """
+    if memo is None:
+        return _exact(node, None)
+    key = id(node)
+    if key not in memo:
+        memo[key] = _exact(node, memo)
+    return memo[key]
+
+
+def _exact(node: Node, memo) -> frozenset[str] | None:
     if isinstance(node, Lit):
-        return frozenset(node.char)
+        return frozenset((node.text,))
     if isinstance(node, CharClass):
         if not node.negated and len(node.chars) <= _MAX_CLASS:
             return node.chars
@@ -39,11 +52,11 @@ def exact(node: Node) -> frozenset[str] | None:
     if isinstance(node, Dot):
         return None
     if isinstance(node, Group):
-        return exact(node.alt)
+        return exact(node.alt, memo)
     if isinstance(node, Alt):
         out: set[str] = set()
         for b in node.branches:
-            e = exact(b)
+            e = exact(b, memo)
             if e is None:
                 return None
             out |= e
@@ -51,13 +64,13 @@ def exact(node: Node) -> frozenset[str] | None:
     if isinstance(node, Seq):
         acc: frozenset[str] = frozenset([""])
         for item in node.items:
-            e = exact(item)
+            e = exact(item, memo)
             if e is None or len(acc) * len(e) > _MAX_SET:
                 return None
             acc = frozenset(a + b for a, b in product(acc, e))
         return acc
     if isinstance(node, Repeat):
-        inner = exact(node.node)
+        inner = exact(node.node, memo)
         if inner is None or node.max is None or node.max > 4:
             return None
         out = set()
@@ -77,23 +90,25 @@ def strength(req: Requirement) -> tuple[int, int]:
     return (min(len(s) for s in req), -len(req))
 
 
-def requirements(node: Node) -> list[Requirement]:
+def requirements(node: Node, memo: dict | None = None) -> list[Requirement]:
     """Every requirement the node imposes on a text it matches (possibly none)."""
-    e = exact(node)
+    if memo is None:
+        memo = {}
+    e = exact(node, memo)
     if e is not None:
         return [] if "" in e else [_minimal(set(e))]
     if isinstance(node, (Dot, CharClass, Lit)):
         return []
     if isinstance(node, Group):
-        return requirements(node.alt)
+        return requirements(node.alt, memo)
     if isinstance(node, Repeat):
-        return requirements(node.node) if node.min >= 1 else []
+        return requirements(node.node, memo) if node.min >= 1 else []
     if isinstance(node, Alt):
         if len(node.branches) == 1:
-            return requirements(node.branches[0])
+            return requirements(node.branches[0], memo)
         union: set[str] = set()
         for b in node.branches:
-            reqs = requirements(b)
+            reqs = requirements(b, memo)
             if not reqs:
                 return []
             union |= max(reqs, key=strength)
@@ -110,11 +125,11 @@ def requirements(node: Node) -> list[Requirement]:
                 out.append(_minimal(set(run)))
 
         for item in node.items:
-            e = exact(item)
+            e = exact(item, memo)
             if e is None:
                 flush()
                 run = None
-                out.extend(requirements(item))
+                out.extend(requirements(item, memo))
                 continue
             if run is not None and len(run) * len(e) <= _MAX_SET:
                 run = frozenset(a + b for a, b in product(run, e))
@@ -137,5 +152,5 @@ def plain_literal(pattern: Pattern) -> str | None:
         return None
     items = pattern.alt.branches[0].items
     if all(isinstance(i, Lit) for i in items):
-        return "".join(i.char for i in items)  # type: ignore[union-attr]
+        return "".join(i.text for i in items)  # type: ignore[union-attr]
     return None

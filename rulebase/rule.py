@@ -26,7 +26,7 @@ def check_pattern(text: str, what: str, where: str) -> Pattern:
         raise RuleInvalid(f"{where}: {what} {text!r} is invalid: {exc}") from None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Rule:
     """A validated rule. Construction parses both patterns, so an invalid rule cannot exist."""
 

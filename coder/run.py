@@ -20,10 +20,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
-from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from rulebase.errors import RunLocked
+from rulebase.errors import IcdCoderError, RunLocked
 
 from . import normstore, rulestore
 from .db.migrate import require_current
@@ -35,7 +35,8 @@ from .engine import (
 )
 
 LOCK_NAME = "coding"
-STALE_AFTER = timedelta(minutes=15)  # a heartbeat older than this, from another host, is a dead run
+STALE_AFTER = timedelta(minutes=15)
+LEASE_SECONDS = 600  # a shared worker's batch returns to the queue when its transaction idles this long  # a heartbeat older than this, from another host, is a dead run
 COUNT_KEYS = ("considered", "coded", "no_match", "ambiguous", "invalid_input", "timeout")
 
 
@@ -51,10 +52,13 @@ class RunResult:
     seconds: float = 0.0
     rulebase_version: int = 0
     took_over: int | None = None  # id of a crashed run whose lock this run took over
+    stopped: str | None = None  # why the run ended before the work did
 
     def to_json(self) -> dict:
         d = asdict(self)
         d["seconds"] = round(self.seconds, 3)
+        if d["stopped"] is None:
+            del d["stopped"]
         return d
 
     def summary_line(self) -> str:
@@ -62,7 +66,8 @@ class RunResult:
         return (f"run {self.run_id}: {self.considered} considered, {self.coded} coded, {self.no_match} no_match, "
                 f"{self.ambiguous} ambiguous, {self.invalid_input} invalid_input"
                 + (f", {self.timeout} timeout" if self.timeout else "")
-                + f" in {self.seconds:.1f}s (rule base v{self.rulebase_version}){took}")
+                + f" in {self.seconds:.1f}s (rule base v{self.rulebase_version}){took}"
+                + (f"; stopped: {self.stopped}" if self.stopped else ""))
 
 
 def _pid_alive(pid: int) -> bool:
@@ -118,9 +123,7 @@ def acquire_lock(engine: Engine, rb_version: int, engine_name: str = "python") -
             holder = conn.execute(select(run_lock).where(run_lock.c.name == LOCK_NAME)).first()
             if holder is None:
                 continue  # released between our insert and this read: try again
-            dead = (holder.host == host and not _pid_alive(holder.pid)) or (
-                holder.host != host and utcnow() - holder.heartbeat_at > STALE_AFTER)
-            if not dead:
+            if not _dead(holder.host, holder.pid, holder.heartbeat_at):
                 raise RunLocked(f"another coding run is in progress: {_describe_holder(conn, holder)}; "
                                 "try again when it has finished")
             # Delete only the lock we judged dead: if another runner took it over first, this
@@ -134,6 +137,34 @@ def acquire_lock(engine: Engine, rb_version: int, engine_name: str = "python") -
                     error=f"the process ({holder.host}, pid {holder.pid}) died; its lock was taken over"))
                 took_over = holder.run_id
     raise RunLocked("could not take the run lock after three attempts; another run keeps taking it")
+
+
+def _dead(holder_host: str, holder_pid: int, heartbeat) -> bool:
+    host = socket.gethostname()
+    return (holder_host == host and not _pid_alive(holder_pid)) or (
+        holder_host != host and heartbeat is not None and utcnow() - heartbeat > STALE_AFTER)
+
+
+def start_worker(engine: Engine, rb_version: int, engine_name: str) -> int:
+    """A run row for a shared worker. Running rows of workers that died are marked crashed first;
+    their batches went back to the queue when their connections closed."""
+    host, pid = socket.gethostname(), os.getpid()
+    with engine.begin() as conn:
+        holder = conn.execute(select(run_lock).where(run_lock.c.name == LOCK_NAME)).first()
+        if holder is not None and not _dead(holder.host, holder.pid, holder.heartbeat_at):
+            raise RunLocked(f"a coding run holds the run lock: {_describe_holder(conn, holder)}; "
+                            "shared workers start when it has finished")
+        locked = select(run_lock.c.run_id)
+        for r in conn.execute(select(coding_run).where(coding_run.c.status == "running",
+                                                       coding_run.c.id.not_in(locked))):
+            if _dead(r.host, r.pid, r.heartbeat_at):
+                conn.execute(update(coding_run).where(coding_run.c.id == r.id, coding_run.c.status == "running")
+                             .values(status="crashed", ended_at=utcnow(),
+                                     error=f"the worker ({r.host}, pid {r.pid}) died"))
+        now = utcnow()
+        return conn.execute(coding_run.insert().values(
+            started_at=now, heartbeat_at=now, host=host, pid=pid, rulebase_version=rb_version,
+            engine=engine_name, status="running")).inserted_primary_key[0]
 
 
 def release_lock(engine: Engine, run_id: int, status: str, result: RunResult | None = None,
@@ -208,22 +239,61 @@ def pending_count(engine: Engine) -> int:
         return conn.execute(select(func.count()).select_from(diagnosis).where(work_filter(rb))).scalar_one()
 
 
+ENGINES = ("python", "sql")
+
+
+def _decider(engine_name: str, rules, normalizer, timeout: float):
+    """(conn, run_id, batch rows) -> {diagnosis id: Decision}, for the chosen engine."""
+    if engine_name == "sql":
+        from .sqlmatch import SqlMatcher
+
+        matcher = SqlMatcher(rules, normalizer, timeout)
+        return matcher.decide_batch
+    ruleset = RuleSet(rules, timeout=timeout, normalizer=normalizer)
+    return lambda _conn, _run_id, batch: {row.id: ruleset.decide(row.description) for row in batch}
+
+
+def _claim(conn: Connection, rb_version: int, batch_size: int) -> list:
+    """The next batch no other worker holds, locked until this transaction ends (SKIP LOCKED)."""
+    q = (select(diagnosis.c.id, diagnosis.c.description).where(work_filter(rb_version))
+         .order_by(diagnosis.c.id).with_for_update(skip_locked=True))
+    if conn.dialect.name == "oracle":
+        # Oracle refuses FETCH FIRST with FOR UPDATE (ORA-02014); rows are locked as they are fetched.
+        return conn.execute(q).fetchmany(batch_size)
+    return conn.execute(q.limit(batch_size)).all()
+
+
 def run_coding(engine: Engine, batch_size: int = 1000, timeout: float = DEFAULT_TIMEOUT,
-               progress: Callable[[int, int], None] | None = None) -> RunResult:
-    """Code every diagnosis that is waiting; return the counts. Raises RunLocked when another run holds the lock."""
+               progress: Callable[[int, int], None] | None = None, engine_name: str = "python",
+               shared: bool = False) -> RunResult:
+    """Code every diagnosis that is waiting; return the counts.
+
+    Alone (the default) the run holds the database's run lock (RunLocked if another has it) and
+    reads batches in id order. `shared` (PostgreSQL, Oracle) makes it one of several workers: each
+    claims batches with SELECT ... FOR UPDATE SKIP LOCKED and codes them in the same transaction,
+    so a worker that dies releases its batch with its connection and every diagnosis is coded once.
+    """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
+    if engine_name not in ENGINES:
+        raise IcdCoderError(f"unknown engine {engine_name!r}; choose from {', '.join(ENGINES)}")
+    if shared and engine.dialect.name == "sqlite":
+        raise IcdCoderError("SQLite has no row locks, so one run codes at a time there: shared workers "
+                            "(--workers, --shared) need PostgreSQL or Oracle")
     started = time.perf_counter()
     require_current(engine)
     with engine.connect() as conn:
         rb_version = rulestore.rulebase_version(conn)
         rules = rulestore.load_rules(conn)
         normalizer = normstore.normalizer(conn)
-    run_id, took_over = acquire_lock(engine, rb_version)
+    if shared:
+        run_id, took_over = start_worker(engine, rb_version, engine_name), None
+    else:
+        run_id, took_over = acquire_lock(engine, rb_version, engine_name)
     result = RunResult(run_id=run_id, rulebase_version=rb_version, took_over=took_over)
     frozen = False
     try:
-        ruleset = RuleSet(rules, timeout=timeout, normalizer=normalizer)
+        decide = _decider(engine_name, rules, normalizer, timeout)
         del rules
         # The rule set lives for the whole run: keep the collector from rescanning it every batch.
         gc.freeze()
@@ -232,18 +302,26 @@ def run_coding(engine: Engine, batch_size: int = 1000, timeout: float = DEFAULT_
         lock_rows = engine.dialect.name != "sqlite"
         last_id = 0
         while True:
-            with engine.connect() as conn:
-                batch = conn.execute(
-                    select(diagnosis.c.id, diagnosis.c.description)
-                    .where(work_filter(rb_version), diagnosis.c.id > last_id)
-                    .order_by(diagnosis.c.id).limit(batch_size)
-                ).all()
-            if not batch:
-                break
-            last_id = batch[-1].id
-            decisions = {row.id: ruleset.decide(row.description) for row in batch}
             with engine.begin() as conn:
-                write_batch(conn, run_id, rb_version, decisions, result, lock_rows)
+                if engine_name == "sql" and rulestore.rulebase_version(conn) != rb_version:
+                    result.stopped = "the rule base changed during the run; the next run codes the rest with it"
+                    break
+                if shared:
+                    if conn.dialect.name == "postgresql":
+                        # The lease: a worker that hangs holding its batch loses it after this.
+                        conn.execute(text(f"SET LOCAL idle_in_transaction_session_timeout = '{LEASE_SECONDS}s'"))
+                    batch = _claim(conn, rb_version, batch_size)
+                else:
+                    batch = conn.execute(
+                        select(diagnosis.c.id, diagnosis.c.description)
+                        .where(work_filter(rb_version), diagnosis.c.id > last_id)
+                        .order_by(diagnosis.c.id).limit(batch_size)
+                    ).all()
+                if not batch:
+                    break
+                last_id = batch[-1].id
+                decisions = decide(conn, run_id, batch)
+                write_batch(conn, run_id, rb_version, decisions, result, lock_rows and not shared)
             if progress:
                 progress(result.considered, total)
     except BaseException as exc:
@@ -254,5 +332,5 @@ def run_coding(engine: Engine, batch_size: int = 1000, timeout: float = DEFAULT_
         if frozen:
             gc.unfreeze()
     result.seconds = time.perf_counter() - started
-    release_lock(engine, run_id, "finished", result)
+    release_lock(engine, run_id, "finished", result, error=result.stopped)
     return result

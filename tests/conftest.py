@@ -50,6 +50,24 @@ def db_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'icdcoder.db'}"
         return
+    yield from _pg_schema_url()
+
+
+@pytest.fixture
+def pg_url() -> str:
+    """A PostgreSQL URL for tests of what only a server with row locks does."""
+    yield from _pg_schema_url()
+
+
+@pytest.fixture
+def pg_engine(pg_url):
+    eng = make_engine(pg_url)
+    upgrade_db(eng)
+    yield eng
+    eng.dispose()
+
+
+def _pg_schema_url():
     base = _pg_or_skip()
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(base)

@@ -6,7 +6,8 @@ import click
 
 from ..engine import DEFAULT_TIMEOUT
 from ..queries import list_failures, list_runs, show_run
-from ..run import pending_count, run_coding
+from ..run import ENGINES, pending_count, run_coding
+from ..workers import run_workers
 from .options import db_option, echo_json, echo_table, json_option, limit_option, open_db, progress_bar
 
 RUN_JSON_KEYS = ("run_id", "considered", "coded", "no_match", "ambiguous", "invalid_input", "timeout", "seconds")
@@ -17,19 +18,34 @@ RUN_JSON_KEYS = ("run_id", "considered", "coded", "no_match", "ambiguous", "inva
               help="Diagnoses per transaction.")
 @click.option("--timeout", type=click.FloatRange(min=0.001), default=DEFAULT_TIMEOUT, show_default=True,
               help="Seconds one pattern may spend on one description.")
+@click.option("--engine", "engine_name", type=click.Choice(ENGINES), default="python", show_default=True,
+              help="python: the indexed engine; sql: the database's own regex operator finds the matches.")
+@click.option("--shared", is_flag=True,
+              help="Work as one of several runs sharing the work (PostgreSQL, Oracle; one per machine or more).")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Start N local shared workers (PostgreSQL, Oracle).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing when the run succeeds.")
 @db_option
 @json_option
-def run_cmd(batch_size: int, timeout: float, quiet: bool, db_url: str | None, as_json: bool) -> None:
+def run_cmd(batch_size: int, timeout: float, engine_name: str, shared: bool, workers: int | None, quiet: bool,
+            db_url: str | None, as_json: bool) -> None:
     """Code every pending diagnosis (and failures an updated rule base may now code).
 
     This is the job cron starts (08:00 and 14:30). Exit 0 when the run finished, whatever the
     diagnoses' outcomes; 1 on an error; 75 when another run holds the lock.
     """
     engine = open_db(db_url)
+    if workers is not None:
+        result = run_workers(engine, workers, batch_size=batch_size, timeout=timeout, engine_name=engine_name)
+        if as_json:
+            echo_json({k: v for k, v in result.to_json().items() if k in RUN_JSON_KEYS + ("run_ids",)})
+        elif not quiet:
+            click.echo(result.summary_line())
+        return
     update, bar = progress_bar(pending_count(engine), "coding", quiet or as_json)
     try:
-        result = run_coding(engine, batch_size=batch_size, timeout=timeout, progress=update)
+        result = run_coding(engine, batch_size=batch_size, timeout=timeout, progress=update,
+                            engine_name=engine_name, shared=shared)
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)

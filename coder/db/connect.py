@@ -82,6 +82,11 @@ def masked(url: URL | str) -> str:
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # Our REGEXP replaces the one SQLAlchemy registers (Python's re, no timeout): the portable
+    # dialect is matched by the regex package with a timeout, as in the Python engine.
+    from .sqlite_regexp import regexp
+
+    dbapi_connection.create_function("regexp", 2, regexp, deterministic=True)
     cur = dbapi_connection.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     # Wait for a concurrent writer (a run, an import, a coder's audit) instead of failing at once.

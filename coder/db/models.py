@@ -262,6 +262,17 @@ audit_action = Table(
     Index("ix_audit_action_acted_at", "acted_at"),
 )
 
+# Scratch rows for the in-database engine (run --engine sql): one batch's normalized texts, inserted
+# and deleted inside the batch's transaction, so the database's own regex operator can join them
+# with the rules. Normalization stays in one place (Python) for every engine.
+match_text = Table(
+    "match_text",
+    metadata,
+    Column("run_id", Integer, primary_key=True, autoincrement=False),
+    Column("diagnosis_id", Integer, primary_key=True, autoincrement=False),
+    Column("normalized", DESCRIPTION, nullable=False),
+)
+
 # Statuses a diagnosis moves through. A person's code (confirmed, corrected, manual) is final.
 PENDING, CODED, FAILED, CONFIRMED, CORRECTED, MANUAL = "pending", "coded", "failed", "confirmed", "corrected", "manual"
 STATUSES = (PENDING, CODED, FAILED, CONFIRMED, CORRECTED, MANUAL)

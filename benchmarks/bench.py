@@ -11,6 +11,7 @@ Each rule count is measured in a child process, so its peak memory is its own.
 from __future__ import annotations
 
 import argparse
+import gc
 import multiprocessing as mp
 import os
 import platform
@@ -47,6 +48,10 @@ def match_figures(n_rules: int, n_desc: int, plain_sample: int, out) -> None:
     t = time.perf_counter()
     rs = RuleSet(rules)
     build = time.perf_counter() - t
+    # As in a run (coder/run.py): the rule set is frozen out of the collector's sight and the
+    # collector paused while descriptions are decided.
+    gc.freeze()
+    gc.disable()
     t = time.perf_counter()
     shares: dict[str, int] = {}
     for text in texts:
@@ -54,11 +59,14 @@ def match_figures(n_rules: int, n_desc: int, plain_sample: int, out) -> None:
         shares[o] = shares.get(o, 0) + 1
     distinct_rate = len(texts) / (time.perf_counter() - t)
     stream = random.Random(1).choices(texts, [1 / (i + 1) for i in range(len(texts))], k=n_desc)
+    del rs
     rs = RuleSet(rules)
+    gc.freeze()
     t = time.perf_counter()
     for text in stream:
         rs.decide(text)
     stream_rate = len(stream) / (time.perf_counter() - t)
+    engine_peak = _peak_mb()  # before the plain loop compiles every pattern
     plain = PlainMatcher(rules)
     sample = texts[:plain_sample]
     t = time.perf_counter()
@@ -67,10 +75,11 @@ def match_figures(n_rules: int, n_desc: int, plain_sample: int, out) -> None:
     plain_rate = len(sample) / (time.perf_counter() - t)
     out.put({"rules": n_rules, "descriptions": len(texts), "build_s": build, "engine_per_s": distinct_rate,
              "stream_per_s": stream_rate, "stream_distinct": len(set(stream)) / len(stream),
-             "plain_per_s": plain_rate, "peak_mb": _peak_mb(), "shares": {k: v / len(texts) for k, v in shares.items()}})
+             "plain_per_s": plain_rate, "peak_mb": engine_peak, "shares": {k: v / len(texts) for k, v in shares.items()}})
 
 
-def run_figures(url: str, n_rules: int, n_pending: int) -> dict:
+def run_figures(url: str, n_rules: int, n_pending: int, engine_name: str = "python", workers: int = 0) -> dict:
+    """The whole run on a fresh database: reading, matching, writing. workers > 0: run --workers."""
     engine = make_engine(url)
     upgrade_db(engine)
     rules = make_rules(n_rules, seed=2)
@@ -83,9 +92,27 @@ def run_figures(url: str, n_rules: int, n_pending: int) -> dict:
         texts = make_descriptions(n_pending, seed=2, rules=n_rules)
         conn.execute(insert(diagnosis), [{"record_id": f"B{i}", "seq_no": 1, "kind": "discharge", "status": "pending",
                                           "description": t} for i, t in enumerate(texts)])
-    result = run_coding(engine)
+    if workers:
+        from coder.workers import run_workers
+
+        res = run_workers(engine, workers, engine_name=engine_name)
+        considered, seconds = res.totals()["considered"], res.seconds
+    else:
+        result = run_coding(engine, engine_name=engine_name)
+        considered, seconds = result.considered, result.seconds
     engine.dispose()
-    return {"considered": result.considered, "seconds": result.seconds, "per_s": result.considered / result.seconds}
+    return {"considered": considered, "seconds": seconds, "per_s": considered / seconds}
+
+
+def _pg_schema(base, name: str):
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {name} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {name}"))
+    admin.dispose()
+    return base.update_query_dict({"options": f"-csearch_path={name}"}).render_as_string(hide_password=False)
 
 
 def ruletest_figures(url: str, n_rules: int, n_history: int, distinct: int) -> dict:
@@ -130,12 +157,15 @@ def main() -> None:
     ap.add_argument("--descriptions", type=int, default=100_000)
     ap.add_argument("--plain-sample", type=int, default=300, help="descriptions timed with the plain loop")
     ap.add_argument("--run-size", type=int, default=100_000, help="pending diagnoses for the whole-run figure")
-    ap.add_argument("--run-rules", type=int, default=10_000)
+    ap.add_argument("--run-rules", default="1000,10000", help="rule counts for the whole-run figures")
     ap.add_argument("--pg", default=os.environ.get("ICDCODER_BENCH_PG"), help="PostgreSQL URL for the run figure")
+    ap.add_argument("--sql-rules", type=int, default=1_000, help="rules for the --engine sql comparison")
+    ap.add_argument("--sql-size", type=int, default=5_000, help="pending diagnoses for the --engine sql comparison")
     ap.add_argument("--history", type=int, default=1_000_000, help="audited rows for the `rules test` figure")
     ap.add_argument("--history-distinct", type=int, default=50_000, help="distinct descriptions among them")
     ap.add_argument("--history-rules", type=int, default=1_000, help="rules in the base for the `rules test` figure")
     args = ap.parse_args()
+    run_rules = [int(x) for x in args.run_rules.split(",")]
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"{'rules':>7} {'build s':>8} {'distinct/s':>11} {'stream/s':>10} {'plain/s':>9} {'ratio':>7} "
           f"{'peak MB':>8}  outcomes (distinct texts)")
@@ -152,29 +182,42 @@ def main() -> None:
         stream_note = f"stream: {args.descriptions} draws, {f['stream_distinct']:.0%} distinct"
     print(f"(distinct/s over {f['descriptions']} distinct texts; ratio = distinct/s over plain/s; {stream_note})")
     with tempfile.TemporaryDirectory() as tmp:
-        r = run_figures(f"sqlite:///{tmp}/bench.db", args.run_rules, args.run_size)
-        print(f"whole run, SQLite:     {r['considered']} diagnoses, {args.run_rules} rules: "
-              f"{r['seconds']:.1f} s, {r['per_s']:.0f} diagnoses/s")
+        for n in run_rules:
+            r = run_figures(f"sqlite:///{tmp}/bench{n}.db", n, args.run_size)
+            print(f"whole run, SQLite:     {r['considered']} diagnoses, {n} rules: "
+                  f"{r['seconds']:.1f} s, {r['per_s']:.0f} diagnoses/s")
         if args.history:
             r = ruletest_figures(f"sqlite:///{tmp}/history.db", args.history_rules, args.history,
                                  args.history_distinct)
             print(f"rules test, SQLite:    {r['audited']} audited rows ({r['distinct']} distinct texts), "
                   f"{args.history_rules} rules: {r['seconds']:.2f} s")
     if args.pg:
-        from sqlalchemy import create_engine, text
         from sqlalchemy.engine import make_url
 
         base = make_url(args.pg)
+        if base.password is None and os.environ.get("ICDCODER_DB_PASSWORD"):
+            base = base.set(password=os.environ["ICDCODER_DB_PASSWORD"])
+        for label, engine_name, workers in [("1 process", "python", 0), ("2 workers", "python", 2),
+                                            ("4 workers", "python", 4)]:
+            r = run_figures(_pg_schema(base, "bench"), run_rules[-1], args.run_size, engine_name, workers)
+            print(f"whole run, PostgreSQL, {label}: {r['considered']} diagnoses, {run_rules[-1]} rules: "
+                  f"{r['seconds']:.1f} s, {r['per_s']:.0f} diagnoses/s")
+        for rules in (args.sql_rules,):
+            for engine_name in ("python", "sql"):
+                r = run_figures(_pg_schema(base, "bench"), rules, args.sql_size, engine_name)
+                print(f"--engine {engine_name:<6} PostgreSQL: {r['considered']} diagnoses, {rules} rules: "
+                      f"{r['seconds']:.1f} s, {r['per_s']:.0f} diagnoses/s")
+        from sqlalchemy import create_engine, text
+
         admin = create_engine(base)
         with admin.begin() as conn:
             conn.execute(text("DROP SCHEMA IF EXISTS bench CASCADE"))
-            conn.execute(text("CREATE SCHEMA bench"))
-        url = base.update_query_dict({"options": "-csearch_path=bench"}).render_as_string(hide_password=False)
-        r = run_figures(url, args.run_rules, args.run_size)
-        with admin.begin() as conn:
-            conn.execute(text("DROP SCHEMA bench CASCADE"))
-        print(f"whole run, PostgreSQL: {r['considered']} diagnoses, {args.run_rules} rules: "
-              f"{r['seconds']:.1f} s, {r['per_s']:.0f} diagnoses/s")
+        admin.dispose()
+    with tempfile.TemporaryDirectory() as tmp:
+        for engine_name in ("python", "sql"):
+            r = run_figures(f"sqlite:///{tmp}/{engine_name}.db", args.sql_rules, args.sql_size, engine_name)
+            print(f"--engine {engine_name:<6} SQLite:     {r['considered']} diagnoses, {args.sql_rules} rules: "
+                  f"{r['seconds']:.1f} s, {r['per_s']:.0f} diagnoses/s")
 
 
 if __name__ == "__main__":

@@ -18,9 +18,10 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Any
 from datetime import timedelta
 
-from sqlalchemy import Connection, Engine, and_, bindparam, delete, func, or_, select, text, update
+from sqlalchemy import Connection, DateTime, Engine, and_, bindparam, delete, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from rulebase.errors import IcdCoderError, RunLocked
@@ -192,10 +193,38 @@ _UPDATE = (
 )
 
 
+_COMPILED: dict[tuple, Any] = {}
+
+
+def _insert(table, row: dict):
+    return table.insert().values({k: bindparam(k) for k in row})
+
+
+def _executemany(conn: Connection, stmt, rows: list[dict]) -> None:
+    """Execute `stmt` for every row through the driver's executemany.
+
+    SQLAlchemy's executemany processes each row's parameters in Python (about 20 us a row, most of
+    a batch's write time on SQLite); here the statement is compiled once per dialect and the rows,
+    which hold only ints, strings and the batch's one timestamp (converted once by the caller),
+    go to the driver as they are.
+    """
+    key = (str(stmt), conn.dialect.name)
+    compiled = _COMPILED.get(key)
+    if compiled is None:
+        compiled = _COMPILED[key] = stmt.compile(dialect=conn.dialect)
+    if compiled.positiontup:
+        names = compiled.positiontup
+        conn.exec_driver_sql(compiled.string, [tuple(r[n] for n in names) for r in rows])
+    else:
+        conn.exec_driver_sql(compiled.string, rows)
+
+
 def write_batch(conn: Connection, run_id: int, rb_version: int, decisions: dict[int, Decision],
                 result: RunResult, lock_rows: bool) -> None:
     """Store one batch of decisions: statuses, log rows and run counts, in the caller's transaction."""
     now = utcnow()
+    processor = DateTime().bind_processor(conn.dialect)
+    stamp = processor(now) if processor else now  # as the driver stores it (a string on SQLite)
     # Written first: on SQLite the first write takes the database's write lock, so nobody can
     # change these diagnoses between the guard read below and our commit.
     conn.execute(update(coding_run).where(coding_run.c.id == run_id).values(heartbeat_at=now))
@@ -212,23 +241,23 @@ def write_batch(conn: Connection, run_id: int, rb_version: int, decisions: dict[
         if d.outcome == OUT_CODED:
             result.coded += 1
             updates.append({"d_id": d_id, "d_status": CODED, "d_code": d.code, "d_by": AUTO, "d_reason": None,
-                            "d_at": now, "d_version": rb_version})
+                            "d_at": stamp, "d_version": rb_version})
             successes.append({"run_id": run_id, "diagnosis_id": d_id, "code": d.code, "rule_id": d.rule_id,
                               "rule_version": d.rule_version, "normalized": d.normalized,
-                              "match_start": d.span[0], "match_end": d.span[1], "logged_at": now})
+                              "match_start": d.span[0], "match_end": d.span[1], "logged_at": stamp})
         else:
             setattr(result, d.outcome, getattr(result, d.outcome) + 1)
             updates.append({"d_id": d_id, "d_status": FAILED, "d_code": None, "d_by": None, "d_reason": d.outcome,
-                            "d_at": now, "d_version": rb_version})
+                            "d_at": stamp, "d_version": rb_version})
             failures.append({"run_id": run_id, "diagnosis_id": d_id, "reason": d.outcome,
                              "candidates": _candidates_json(d), "normalized": d.normalized or None,
-                             "logged_at": now})
+                             "logged_at": stamp})
     if updates:
-        conn.execute(_UPDATE, updates)
+        _executemany(conn, _UPDATE, updates)
     if successes:
-        conn.execute(code_log.insert(), successes)
+        _executemany(conn, _insert(code_log, successes[0]), successes)
     if failures:
-        conn.execute(fail_log.insert(), failures)
+        _executemany(conn, _insert(fail_log, failures[0]), failures)
     conn.execute(update(coding_run).where(coding_run.c.id == run_id).values(
         **{k: getattr(result, k) for k in COUNT_KEYS if k != "timeout"}, timeouts=result.timeout))
 
@@ -295,9 +324,13 @@ def run_coding(engine: Engine, batch_size: int = 1000, timeout: float = DEFAULT_
     try:
         decide = _decider(engine_name, rules, normalizer, timeout)
         del rules
-        # The rule set lives for the whole run: keep the collector from rescanning it every batch.
+        # The rule set lives for the whole run, and the batch loop makes no reference cycles to
+        # speak of: without the collector rescanning tens of thousands of rules, matching is twice
+        # as fast at 30,000 rules. Both are undone when the run ends.
         gc.freeze()
         frozen = True
+        collector_was_on = gc.isenabled()
+        gc.disable()
         total = pending_count(engine)
         lock_rows = engine.dialect.name != "sqlite"
         last_id = 0
@@ -331,6 +364,8 @@ def run_coding(engine: Engine, batch_size: int = 1000, timeout: float = DEFAULT_
     finally:
         if frozen:
             gc.unfreeze()
+            if collector_was_on:
+                gc.enable()
     result.seconds = time.perf_counter() - started
     release_lock(engine, run_id, "finished", result, error=result.stopped)
     return result

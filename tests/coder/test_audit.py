@@ -212,3 +212,32 @@ def test_report_cli_json_top_level_holds_the_period(reviewed, db_url, monkeypatc
     assert "by_chapter" in out and "by_month" not in out
     r = CliRunner().invoke(cli, ["report", "--from", "yesterday"])
     assert (r.exit_code, r.output) == (1, "Error: --from 'yesterday' is not a date; write YYYY-MM-DD\n")
+
+
+def test_cli_worklist_feedback_and_report_files(reviewed, db_url, monkeypatch, tmp_path):
+    engine, ids = reviewed
+    monkeypatch.setenv("ICDCODER_DB", db_url)
+    run = lambda *a: CliRunner().invoke(cli, list(a), catch_exceptions=False)  # noqa: E731
+    path = tmp_path / "w.xlsx"
+    assert run("audit", "export", str(path), "--status", "failed").output == f"3 diagnoses written to {path}\n"
+    wb = openpyxl.load_workbook(path)
+    ws = wb["worklist"]
+    for r in range(2, ws.max_row + 1):
+        if ws.cell(row=r, column=2).value in ("d5", "d6"):
+            ws.cell(row=r, column=9).value = "code"
+            ws.cell(row=r, column=10).value = "K80.200"
+    wb.save(path)
+    r = run("audit", "import", str(path), "--by", "李娜")
+    assert (r.exit_code, r.output) == (0, "worklist: 0 confirmed, 0 corrected, 2 coded, 0 unchanged, 1 without a decision\n")
+    act(engine, ids["d2"], CORRECT, "李娜", "I10.x00x003")
+    fb_path = tmp_path / "feedback.xlsx"
+    r = run("rules", "feedback", "--xlsx", str(fb_path))
+    assert r.exit_code == 0 and "  rule 3 (I10.x00x004 高血压(病)?.{0,2}3级): 1 corrected (I10.x00x004 -> I10.x00x003 x1)" in r.output
+    assert "     2  胆石症  -> K80.200 x2" in r.output
+    fb = openpyxl.load_workbook(fb_path)
+    assert fb.sheetnames == ["corrections", "no_match", "ambiguous"]
+    assert [c.value for c in fb["no_match"][2]] == ["胆石症", 2, "K80.200 x2", "#1, #2"]
+    report_path = tmp_path / "report.xlsx"
+    r = run("report", "--by", "chapter", "--xlsx", str(report_path))
+    assert r.exit_code == 0 and r.output.startswith("audited 4: TP 0, FP 1, FN 1, TN 2\n")
+    assert openpyxl.load_workbook(report_path).sheetnames == ["summary", "month", "chapter", "code"]

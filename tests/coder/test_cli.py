@@ -151,3 +151,14 @@ def test_lint_lists_stored_rules_that_no_longer_validate(invoke, db_url):
     r = invoke("rules", "lint")
     assert r.exit_code == 1
     assert r.output.startswith("rule 1: pattern '冠心病(?=x)' is invalid: (? constructs")
+
+
+def test_rules_enable_restores_a_disabled_rule(invoke):
+    invoke("db", "upgrade")
+    invoke("dict", "import", str(SAMPLE / "codes.csv"))
+    invoke("rules", "add", "--code", "I25.103", "--pattern", "冠心病", "--author", "王芳")
+    assert invoke("rules", "disable", "1", "--author", "王芳").output == "rule 1 disabled (version 2)\n"
+    assert invoke("rules", "enable", "1", "--author", "王芳", "--reason", "back").output == "rule 1 enabled (version 3)\n"
+    assert invoke("rules", "enable", "1", "--author", "王芳").output == "rule 1 was already enabled\n"
+    assert [h["action"] for h in json.loads(invoke("rules", "show", "1", "--json").output)["history"]] == \
+        ["insert", "disable", "enable"]

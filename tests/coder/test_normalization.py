@@ -155,3 +155,16 @@ def test_normalize_import_from_csv(invoke, tmp_path):
     assert r.output == "normalization: 6 added, 0 changed, 0 unchanged\n"
     assert json.loads(invoke("normalize", "test", "COPD 慢阻肺 Ⅱ型糖尿病", "--json").output)["normalized"] == \
         "COPD 慢性阻塞性肺疾病 2型糖尿病"
+
+
+def test_enable_brings_an_entry_back_and_is_judged_like_any_change(invoke):
+    invoke("normalize", "add", "--find", "梗塞", "--replace", "梗死", "--author", "王芳")
+    # placed first, 梗死 -> 梗塞 would have its result turned back by entry 1: a loop, refused
+    r = invoke("normalize", "add", "--find", "梗死", "--replace", "梗塞", "--author", "王芳", "--position", "1")
+    assert r.exit_code == 1 and "loops with" in r.output
+    assert [e["id"] for e in json.loads(invoke("normalize", "list", "--json").output)] == [1]
+    invoke("normalize", "disable", "1", "--author", "王芳")
+    assert invoke("normalize", "add", "--find", "梗死", "--replace", "梗塞", "--author", "王芳",
+                  "--position", "1").exit_code == 0
+    r = invoke("normalize", "enable", "1", "--author", "王芳")
+    assert r.exit_code == 1 and "loops with" in r.output

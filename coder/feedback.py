@@ -8,7 +8,6 @@ grouped by the colliding rule pair (the rules to narrow or re-prioritize). A rul
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 from collections import Counter, defaultdict
@@ -22,18 +21,10 @@ from rulebase.errors import IcdCoderError
 
 from .db.models import audit_action, coding_rule, diagnosis, rule_history
 from .engine import AMBIGUOUS, NO_MATCH
+from .report import parse_day
 
 EXAMPLES = 3
 CITATION = re.compile(r"#(\d+)")
-
-
-def _since(text: str | None) -> dt.datetime | None:
-    if text is None:
-        return None
-    try:
-        return dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise IcdCoderError(f"--since {text!r} is not a date; write YYYY-MM-DD") from None
 
 
 def answered_by(engine: Engine) -> dict[int, list[dict[str, int]]]:
@@ -49,7 +40,7 @@ def answered_by(engine: Engine) -> dict[int, list[dict[str, int]]]:
 
 
 def feedback(engine: Engine, since: str | None = None) -> dict[str, Any]:
-    start = _since(since)
+    start = parse_day(since, "since")
     q = (select(audit_action, diagnosis.c.description)
          .join(diagnosis, diagnosis.c.id == audit_action.c.diagnosis_id).order_by(audit_action.c.id))
     if start is not None:

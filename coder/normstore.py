@@ -6,7 +6,6 @@ Every change bumps the rule-base version: a new replacement can code old failure
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace as dc_replace
 from typing import Any
 
@@ -16,7 +15,7 @@ from rulebase.errors import NotFound
 from rulebase.normalize import Normalizer, Replacement, ReplacementInvalid, table_problems
 
 from .db.models import norm_history, norm_rule, utcnow
-from .rulestore import bump_rulebase_version, require_author
+from .rulestore import bump_rulebase_version, change_action, read_history, require_author, write_history
 
 EDITABLE = ("position", "kind", "find", "replace", "enabled", "note")
 
@@ -64,12 +63,8 @@ def check_table(entries: list[Replacement]) -> None:
         raise ReplacementInvalid("; ".join(problems))
 
 
-def _history(conn: Connection, norm_id: int, version: int, action: str, author: str, reason: str | None,
-             old: dict | None, new: dict | None, rb_version: int) -> None:
-    conn.execute(norm_history.insert().values(
-        norm_id=norm_id, version=version, action=action, author=author, reason=reason, changed_at=utcnow(),
-        old_values=None if old is None else json.dumps(old, ensure_ascii=False),
-        new_values=None if new is None else json.dumps(new, ensure_ascii=False), rulebase_version=rb_version))
+def _history(conn: Connection, norm_id: int, *args) -> None:
+    write_history(conn, norm_history, {"norm_id": norm_id}, *args)
 
 
 def add(conn: Connection, entry: Replacement, author: str, reason: str | None, rb_version: int | None = None,
@@ -105,16 +100,11 @@ def change(conn: Connection, norm_id: int, author: str, reason: str | None, rb_v
         rb_version = bump_rulebase_version(conn)
     conn.execute(update(norm_rule).where(norm_rule.c.id == norm_id).values(
         **_values(new), version=new.version, author=author, changed_at=utcnow()))
-    action = "update"
-    if old.enabled != new.enabled and set(changes) <= {"enabled"}:
-        action = "enable" if new.enabled else "disable"
+    action = change_action(old.enabled, new.enabled, set(changes))
     _history(conn, norm_id, new.version, action, author, reason, fields_of(old), fields_of(new), rb_version)
     return new
 
 
 def history(conn: Connection, norm_id: int) -> list[dict[str, Any]]:
     get(conn, norm_id)
-    rows = conn.execute(select(norm_history).where(norm_history.c.norm_id == norm_id).order_by(norm_history.c.id))
-    return [{"version": r.version, "action": r.action, "author": r.author, "changed_at": r.changed_at.isoformat(),
-             "reason": r.reason, "old": json.loads(r.old_values) if r.old_values else None,
-             "new": json.loads(r.new_values) if r.new_values else None} for r in rows]
+    return read_history(conn, norm_history, norm_history.c.norm_id, norm_id)

@@ -58,7 +58,8 @@ def metrics(tp: int, fp: int, fn: int, tn: int) -> dict[str, Any]:
             "time_saved": tp}
 
 
-def _day(text: str | None, name: str) -> dt.datetime | None:
+def parse_day(text: str | None, name: str) -> dt.datetime | None:
+    """An option's YYYY-MM-DD (or ISO date-time) value, or a message naming the option."""
     if text is None:
         return None
     try:
@@ -69,7 +70,7 @@ def _day(text: str | None, name: str) -> dt.datetime | None:
 
 def classify(engine: Engine, date_from: str | None = None, date_to: str | None = None) -> list[tuple[str, str, str]]:
     """(outcome TP/FP/FN/TN, person's code, month YYYY-MM) for every audited diagnosis in the period."""
-    start, end = _day(date_from, "from"), _day(date_to, "to")
+    start, end = parse_day(date_from, "from"), parse_day(date_to, "to")
     last_ok = (select(code_log.c.diagnosis_id, func.max(code_log.c.id).label("log_id"))
                .group_by(code_log.c.diagnosis_id).subquery())
     auto = code_log.alias("auto")

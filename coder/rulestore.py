@@ -97,14 +97,38 @@ def fields_of(rule: Rule) -> dict[str, Any]:
     return {k: getattr(rule, k) for k in EDITABLE}
 
 
-def _history(conn: Connection, rule_id: int, version: int, action: str, author: str, reason: str | None,
-             old: dict | None, new: dict | None, rb_version: int) -> None:
-    conn.execute(rule_history.insert().values(
-        rule_id=rule_id, version=version, action=action, author=author, reason=reason, changed_at=utcnow(),
+def write_history(conn: Connection, table, key: dict[str, int], version: int, action: str, author: str,
+                  reason: str | None, old: dict | None, new: dict | None, rb_version: int) -> None:
+    """One history row (rule_history or norm_history): who, when, why, the values before and after."""
+    conn.execute(table.insert().values(
+        **key, version=version, action=action, author=author, reason=reason, changed_at=utcnow(),
         old_values=json.dumps(old, ensure_ascii=False) if old is not None else None,
         new_values=json.dumps(new, ensure_ascii=False) if new is not None else None,
         rulebase_version=rb_version,
     ))
+
+
+def read_history(conn: Connection, table, key_column, key: int) -> list[dict[str, Any]]:
+    rows = conn.execute(select(table).where(key_column == key).order_by(table.c.id))
+    return [
+        {
+            "version": r.version, "action": r.action, "author": r.author, "changed_at": r.changed_at.isoformat(),
+            "reason": r.reason, "old": json.loads(r.old_values) if r.old_values else None,
+            "new": json.loads(r.new_values) if r.new_values else None, "rulebase_version": r.rulebase_version,
+        }
+        for r in rows
+    ]
+
+
+def change_action(old_enabled: bool, new_enabled: bool, changed: set[str]) -> str:
+    """update, or enable / disable when that is all a change does."""
+    if old_enabled != new_enabled and changed <= {"enabled"}:
+        return "enable" if new_enabled else "disable"
+    return "update"
+
+
+def _history(conn: Connection, rule_id: int, *args) -> None:
+    write_history(conn, rule_history, {"rule_id": rule_id}, *args)
 
 
 def require_author(author: str | None) -> str:
@@ -153,23 +177,15 @@ def change_rule(conn: Connection, rule_id: int, author: str, reason: str | None,
         code=new.code, pattern=new.pattern, exclude_pattern=new.exclude, priority=new.priority,
         enabled=new.enabled, note=new.note, version=new.version, author=author, changed_at=utcnow(),
     ))
-    if action == "update" and old.enabled != new.enabled and set(changes) <= {"enabled"}:
-        action = "enable" if new.enabled else "disable"
+    if action == "update":
+        action = change_action(old.enabled, new.enabled, set(changes))
     _history(conn, rule_id, new.version, action, author, reason, fields_of(old), fields_of(new), rb_version)
     return new
 
 
 def history(conn: Connection, rule_id: int) -> list[dict[str, Any]]:
     get_rule(conn, rule_id)
-    rows = conn.execute(select(rule_history).where(rule_history.c.rule_id == rule_id).order_by(rule_history.c.id))
-    return [
-        {
-            "version": r.version, "action": r.action, "author": r.author, "changed_at": r.changed_at.isoformat(),
-            "reason": r.reason, "old": json.loads(r.old_values) if r.old_values else None,
-            "new": json.loads(r.new_values) if r.new_values else None, "rulebase_version": r.rulebase_version,
-        }
-        for r in rows
-    ]
+    return read_history(conn, rule_history, rule_history.c.rule_id, rule_id)
 
 
 def rollback_rule(conn: Connection, rule_id: int, to_version: int, author: str, reason: str | None) -> Rule:

@@ -51,16 +51,22 @@ def to_chain(pattern: Pattern) -> Chain | None:
     run: frozenset[str] | None = None  # the product of consecutive exact items: one part once closed
     pending: tuple[int, int] | None = None  # the gap since the last closed part
 
+    def close_run() -> bool:
+        """The exact items so far become a part; False when they could match nothing at all."""
+        nonlocal run, pending
+        if "" in run:
+            return False
+        if parts:
+            gaps.append(pending or (0, 0))
+        parts.append(tuple(sorted(run)))
+        run, pending = None, None
+        return True
+
     for item in pattern.alt.branches[0].items:
         gap = _gap_of(item)
         if gap is not None:
-            if run is not None:
-                if "" in run:
-                    return None
-                if parts:
-                    gaps.append(pending or (0, 0))
-                parts.append(tuple(sorted(run)))
-                run, pending = None, None
+            if run is not None and not close_run():
+                return None
             if parts:
                 pending = _add(pending, gap)
             else:
@@ -72,13 +78,8 @@ def to_chain(pattern: Pattern) -> Chain | None:
         run = e if run is None else frozenset(a + b for a, b in product(run, e))
         if len(run) > 16:
             return None
-    if run is not None:
-        if "" in run:
-            return None
-        if parts:
-            gaps.append(pending or (0, 0))
-        parts.append(tuple(sorted(run)))
-        pending = None
+    if run is not None and not close_run():
+        return None
     if not parts:
         return None
     return Chain(tuple(parts), tuple(gaps), pattern.anchored_start, pattern.anchored_end,

@@ -1,4 +1,4 @@
-"""The matching engine: pure functions over frozen dataclasses, no database, no terminal.
+"""The matching engine: pure functions over immutable values, no database, no terminal.
 
 Two matchers with one meaning (README, "Matching semantics"):
 
@@ -16,12 +16,13 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import ahocorasick
 import regex
 
 from rulebase.chain import matcher as chain_matcher, to_chain
+from rulebase.dialect import length_bounds
 from rulebase.literals import pattern_requirements, plain_literal
 from rulebase.normalize import normalize_text
 from rulebase.rule import Rule
@@ -37,17 +38,15 @@ DEFAULT_TIMEOUT = 0.25  # seconds one pattern may spend on one description
 CACHE_SIZE = 200_000  # distinct descriptions remembered by one RuleSet (about 60 MB at most)
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
+class Candidate(NamedTuple):
     """One code proposed by one or more rules at the winning priority."""
 
     code: str
     rule_ids: tuple[int, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """What the engine concluded for one description."""
+class Decision(NamedTuple):
+    """What the engine concluded for one description (immutable; a tuple, cheap to make)."""
 
     outcome: str  # CODED or one of FAILURE_REASONS
     normalized: str
@@ -58,8 +57,7 @@ class Decision:
     candidates: tuple[Candidate, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
+class Hit(NamedTuple):
     rule: Rule
     span: tuple[int, int] | None  # None when decided without a regex: filled in for the winner only
 
@@ -146,7 +144,7 @@ class _Matcher:
                 span = self._span(decision.rule_id, text)
             except TimeoutError:
                 return Decision(TIMEOUT, text, candidates=decision.candidates)
-            decision = replace(decision, span=span)
+            decision = decision._replace(span=span)
         return decision
 
     def _span(self, rule_id: int | None, text: str) -> tuple[int, int]:
@@ -178,7 +176,8 @@ class PlainMatcher(_Matcher):
 class _Verifier:
     """One rule, ready to be tested against a text the prefilter let through."""
 
-    __slots__ = ("rule", "priority", "others", "matches", "excluded", "span", "direct", "test")
+    __slots__ = ("rule", "priority", "others", "matches", "excluded", "span", "direct", "test", "gate", "rest",
+                 "min_len", "max_len")
 
     def __init__(self, rule: Rule, others: list[tuple[str, ...]], timeout: float):
         self.rule = rule
@@ -197,11 +196,18 @@ class _Verifier:
         if (chain is not None and len(chain.parts) == 1 and chain.lead == (0, 0) and chain.trail == (0, 0)
                 and not chain.anchored_start and not chain.anchored_end and rule.exclude is None):
             self.direct = chain.parts[0]
-        self.test = self._fastest_test()
+        self.test = self._fastest_test(others)
+        # Inline checks the hot loop makes before calling anything: a literal the text must hold,
+        # and the lengths a matching text can have. Most candidates fail one of them.
+        lo, hi = length_bounds(rule.parsed.alt)
+        self.min_len = lo
+        self.max_len = hi if (hi is not None and rule.parsed.anchored_start and rule.parsed.anchored_end) else 10**9
+        self.gate = others[0][0] if others and len(others[0]) == 1 else None
+        self.rest = self._fastest_test(others[1:]) if self.gate is not None else self.test
 
-    def _fastest_test(self) -> Callable[[str], bool]:
+    def _fastest_test(self, others: list[tuple[str, ...]]) -> Callable[[str], bool]:
         """text -> whether the rule matches, with no more Python calls than this rule needs."""
-        matches, excluded, others = self.matches, self.excluded, self.others
+        matches, excluded = self.matches, self.excluded
         if len(others) == 1 and len(others[0]) == 1:
             needle = others[0][0]
             if excluded is None:
@@ -356,13 +362,19 @@ class RuleSet(_Matcher):
         top = prio[min(decided)] if decided else None
         matched = [i for i in decided if prio[i] == top] if decided else []
         verifiers = self.verifiers
+        n = len(text)
         for i in sorted(verify):
             p = prio[i]
             if top is not None and p < top:
                 break  # candidates are in priority order; lower ones cannot change the outcome
             v = verifiers[i]
+            if n < v.min_len or n > v.max_len:
+                continue
+            gate = v.gate
+            if gate is not None and gate not in text:
+                continue
             try:
-                ok = v.test(text)
+                ok = v.rest(text)
             except TimeoutError:
                 timed_out.append(v.rule)
                 continue
@@ -393,6 +405,8 @@ class RuleSet(_Matcher):
             return Decision(INVALID_INPUT, text)
         timed_out: list[Rule] = []
         top = self._top(text, timed_out)
+        if not top and not timed_out:
+            return Decision(NO_MATCH, text)
         if timed_out or not top:
             return super()._finish(text, [Hit(self.verifiers[i].rule, None) for i in top], timed_out)
         verifiers = self.verifiers

@@ -81,13 +81,16 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def work_filter(rb_version: int):
-    """Diagnoses a run should code: pending ones, and automatic failures from an older rule base.
+def work_phases(rb_version: int) -> list:
+    """Diagnoses a run should code, as two conditions read one after the other: pending ones, then
+    automatic failures from an older rule base.
 
+    Each is an equality on status, so an index on (status, id) hands out batches in id order with
+    no sort (one OR of both would make the database collect and sort every waiting row per batch).
     Failures a person has handled are no longer 'failed' (they are 'manual'), and empty
     descriptions stay invalid whatever the rules say, so neither is retried.
     """
-    return or_(
+    return [
         diagnosis.c.status == PENDING,
         and_(
             diagnosis.c.status == FAILED,
@@ -95,7 +98,12 @@ def work_filter(rb_version: int):
             diagnosis.c.fail_reason != INVALID_INPUT,
             or_(diagnosis.c.attempted_version.is_(None), diagnosis.c.attempted_version < rb_version),
         ),
-    )
+    ]
+
+
+def work_filter(rb_version: int):
+    """Every diagnosis a run should code (both phases)."""
+    return or_(*work_phases(rb_version))
 
 
 def _describe_holder(conn: Connection, holder) -> str:
@@ -282,9 +290,9 @@ def _decider(engine_name: str, rules, normalizer, timeout: float):
     return lambda _conn, _run_id, batch: {row.id: ruleset.decide(row.description) for row in batch}
 
 
-def _claim(conn: Connection, rb_version: int, batch_size: int) -> list:
+def _claim(conn: Connection, phase, batch_size: int) -> list:
     """The next batch no other worker holds, locked until this transaction ends (SKIP LOCKED)."""
-    q = (select(diagnosis.c.id, diagnosis.c.description).where(work_filter(rb_version))
+    q = (select(diagnosis.c.id, diagnosis.c.description).where(phase)
          .order_by(diagnosis.c.id).with_for_update(skip_locked=True))
     if conn.dialect.name == "oracle":
         # Oracle refuses FETCH FIRST with FOR UPDATE (ORA-02014); rows are locked as they are fetched.
@@ -333,8 +341,9 @@ def run_coding(engine: Engine, batch_size: int = 1000, timeout: float = DEFAULT_
         gc.disable()
         total = pending_count(engine)
         lock_rows = engine.dialect.name != "sqlite"
-        last_id = 0
-        while True:
+        phases = work_phases(rb_version)
+        phase, last_id = 0, 0
+        while phase < len(phases):
             with engine.begin() as conn:
                 if engine_name == "sql" and rulestore.rulebase_version(conn) != rb_version:
                     result.stopped = "the rule base changed during the run; the next run codes the rest with it"
@@ -343,15 +352,16 @@ def run_coding(engine: Engine, batch_size: int = 1000, timeout: float = DEFAULT_
                     if conn.dialect.name == "postgresql":
                         # The lease: a worker that hangs holding its batch loses it after this.
                         conn.execute(text(f"SET LOCAL idle_in_transaction_session_timeout = '{LEASE_SECONDS}s'"))
-                    batch = _claim(conn, rb_version, batch_size)
+                    batch = _claim(conn, phases[phase], batch_size)
                 else:
                     batch = conn.execute(
                         select(diagnosis.c.id, diagnosis.c.description)
-                        .where(work_filter(rb_version), diagnosis.c.id > last_id)
+                        .where(phases[phase], diagnosis.c.id > last_id)
                         .order_by(diagnosis.c.id).limit(batch_size)
                     ).all()
                 if not batch:
-                    break
+                    phase, last_id = phase + 1, 0
+                    continue
                 last_id = batch[-1].id
                 decisions = decide(conn, run_id, batch)
                 write_batch(conn, run_id, rb_version, decisions, result, lock_rows and not shared)

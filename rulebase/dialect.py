@@ -361,6 +361,31 @@ def nullable(node: Node) -> bool:
     raise TypeError(node)
 
 
+def length_bounds(node: Node) -> tuple[int, int | None]:
+    """The shortest and longest text the node can match (None: no longest)."""
+    if isinstance(node, Lit):
+        return len(node.text), len(node.text)
+    if isinstance(node, (Dot, CharClass)):
+        return 1, 1
+    if isinstance(node, Group):
+        return length_bounds(node.alt)
+    if isinstance(node, Alt):
+        bounds = [length_bounds(b) for b in node.branches]
+        his = [hi for _, hi in bounds]
+        return min(lo for lo, _ in bounds), None if None in his else max(his)
+    if isinstance(node, Seq):
+        lo, hi = 0, 0
+        for item in node.items:
+            a, b = length_bounds(item)
+            lo += a
+            hi = None if hi is None or b is None else hi + b
+        return lo, hi
+    if isinstance(node, Repeat):
+        a, b = length_bounds(node.node)
+        return a * node.min, None if node.max is None or b is None else b * node.max
+    raise TypeError(node)
+
+
 _ANY = None  # first-character set that may be any character
 
 

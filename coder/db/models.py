@@ -171,7 +171,8 @@ diagnosis = Table(
     Column("created_at", DateTime, nullable=False, default=utcnow),
     Column("updated_at", DateTime, nullable=False, default=utcnow),
     UniqueConstraint("record_id", "kind", "seq_no", name="uq_diagnosis_record"),
-    Index("ix_diagnosis_status", "status"),
+    # (status, id): a run reads each status's waiting rows in id order straight from the index.
+    Index("ix_diagnosis_status", "status", "id"),
 )
 
 coding_run = Table(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import json
+from operator import itemgetter
 import os
 import socket
 import time
@@ -221,8 +222,8 @@ def _executemany(conn: Connection, stmt, rows: list[dict]) -> None:
     if compiled is None:
         compiled = _COMPILED[key] = stmt.compile(dialect=conn.dialect)
     if compiled.positiontup:
-        names = compiled.positiontup
-        conn.exec_driver_sql(compiled.string, [tuple(r[n] for n in names) for r in rows])
+        row_of = itemgetter(*compiled.positiontup)
+        conn.exec_driver_sql(compiled.string, [row_of(r) for r in rows])
     else:
         conn.exec_driver_sql(compiled.string, rows)
 
@@ -231,7 +232,7 @@ def write_batch(conn: Connection, run_id: int, rb_version: int, decisions: dict[
                 result: RunResult, lock_rows: bool) -> None:
     """Store one batch of decisions: statuses, log rows and run counts, in the caller's transaction."""
     now = utcnow()
-    processor = DateTime().bind_processor(conn.dialect)
+    processor = DateTime().dialect_impl(conn.dialect).bind_processor(conn.dialect)
     stamp = processor(now) if processor else now  # as the driver stores it (a string on SQLite)
     # Written first: on SQLite the first write takes the database's write lock, so nobody can
     # change these diagnoses between the guard read below and our commit.

@@ -147,3 +147,24 @@ def test_two_concurrent_runs_code_everything_once(seeded, tmp_path, db_url):
     with seeded.connect() as conn:
         assert conn.execute(select(func.count()).select_from(code_log)).scalar_one() == 20000
         assert conn.execute(select(func.count(func.distinct(code_log.c.diagnosis_id)))).scalar_one() == 20000
+
+
+def test_log_timestamps_are_stored_as_sqlalchemy_stores_them(loaded):
+    """The run writes its rows through the driver directly; what it stores must read back as any
+    SQLAlchemy-written timestamp does (on SQLite: text with microseconds)."""
+    import datetime as dt
+    import re
+
+    before = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    run_coding(loaded)
+    with loaded.connect() as conn:
+        logged = conn.execute(select(code_log.c.logged_at)).scalars().all()
+        failed = conn.execute(select(fail_log.c.logged_at)).scalars().all()
+        attempted = conn.execute(select(diagnosis.c.attempted_at)
+                                 .where(diagnosis.c.status.in_(["coded", "failed"]))).scalars().all()
+        if loaded.dialect.name == "sqlite":
+            raw = conn.exec_driver_sql("SELECT logged_at FROM code_log").scalars().all()
+            assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", r) for r in raw), raw[:3]
+    assert logged and failed and attempted
+    for value in logged + failed + attempted:
+        assert isinstance(value, dt.datetime) and abs((value - before).total_seconds()) < 120

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import gc
 import json
-from operator import itemgetter
 import os
 import socket
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
 from datetime import timedelta
+from operator import itemgetter
+from typing import Any
 
 from sqlalchemy import Connection, DateTime, Engine, and_, bindparam, delete, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
@@ -33,7 +33,7 @@ from .db.models import (
     AUTO, CODED, FAILED, PENDING, code_log, coding_run, diagnosis, fail_log, run_lock, utcnow,
 )
 from .engine import (
-    AMBIGUOUS, CODED as OUT_CODED, DEFAULT_TIMEOUT, INVALID_INPUT, NO_MATCH, TIMEOUT, Decision, RuleSet,
+    CODED as OUT_CODED, DEFAULT_TIMEOUT, INVALID_INPUT, TIMEOUT, Decision, RuleSet,
 )
 
 LOCK_NAME = "coding"

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from rulebase.errors import IcdCoderError
 
-from .run import COUNT_KEYS, RunResult
+from .run import COUNT_KEYS
 
 
 def _worker(url: str, kwargs: dict, out) -> None:

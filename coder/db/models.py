@@ -92,23 +92,27 @@ coding_rule = Table(
     Index("ix_coding_rule_code", "code"),
 )
 
-# Every insert, update, disable, enable and rollback of a rule, with the values before and after
-# (JSON text). Nothing is ever deleted from it.
-rule_history = Table(
-    "rule_history",
-    metadata,
-    Column("id", Integer, Identity(), primary_key=True),
-    Column("rule_id", Integer, ForeignKey("coding_rule.id"), nullable=False),
-    Column("version", Integer, nullable=False),
-    Column("action", String(16), nullable=False),
-    Column("author", PERSON, nullable=False),
-    Column("changed_at", DateTime, nullable=False, default=utcnow),
-    Column("reason", String(500), nullable=True),
-    Column("old_values", Text, nullable=True),
-    Column("new_values", Text, nullable=True),
-    Column("rulebase_version", Integer, nullable=False),
-    Index("ix_rule_history_rule_id", "rule_id"),
-)
+def _history_table(name: str, key: str, target: str) -> Table:
+    """Every insert, update, disable, enable and rollback of a rule (or normalization entry), with
+    the values before and after (JSON text). Nothing is ever deleted from it."""
+    return Table(
+        name,
+        metadata,
+        Column("id", Integer, Identity(), primary_key=True),
+        Column(key, Integer, ForeignKey(target), nullable=False),
+        Column("version", Integer, nullable=False),
+        Column("action", String(16), nullable=False),
+        Column("author", PERSON, nullable=False),
+        Column("changed_at", DateTime, nullable=False, default=utcnow),
+        Column("reason", String(500), nullable=True),
+        Column("old_values", Text, nullable=True),
+        Column("new_values", Text, nullable=True),
+        Column("rulebase_version", Integer, nullable=False),
+        Index(f"ix_{name}_{key}", key),
+    )
+
+
+rule_history = _history_table("rule_history", "rule_id", "coding_rule.id")
 
 # The normalization table: ordered replacements applied to every description after NFKC,
 # before matching (梗塞 -> 梗死). Changes bump the rule-base version like rule changes do.
@@ -128,21 +132,7 @@ norm_rule = Table(
     _flag_check("enabled"),
 )
 
-norm_history = Table(
-    "norm_history",
-    metadata,
-    Column("id", Integer, Identity(), primary_key=True),
-    Column("norm_id", Integer, ForeignKey("norm_rule.id"), nullable=False),
-    Column("version", Integer, nullable=False),
-    Column("action", String(16), nullable=False),
-    Column("author", PERSON, nullable=False),
-    Column("changed_at", DateTime, nullable=False, default=utcnow),
-    Column("reason", String(500), nullable=True),
-    Column("old_values", Text, nullable=True),
-    Column("new_values", Text, nullable=True),
-    Column("rulebase_version", Integer, nullable=False),
-    Index("ix_norm_history_norm_id", "norm_id"),
-)
+norm_history = _history_table("norm_history", "norm_id", "norm_rule.id")
 
 # One row (id = 1): the rule-base version, bumped by every change to the rules. A diagnosis
 # remembers the version it was attempted with, so a new rule retries old failures.

@@ -11,14 +11,8 @@ from tests.conftest import SAMPLE, write_csv
 
 
 @pytest.fixture
-def invoke(db_url, monkeypatch):
-    monkeypatch.setenv("ICDCODER_DB", db_url)
-    runner = CliRunner()
-
-    def run(*args):
-        return runner.invoke(cli, list(args), catch_exceptions=False)
-
-    return run
+def invoke(cli_invoke):
+    return cli_invoke
 
 
 def test_whole_workflow_on_the_sample(invoke):

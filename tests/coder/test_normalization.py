@@ -4,11 +4,9 @@ import json
 
 import openpyxl
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import select
 
 from coder import normstore, rulestore
-from coder.cli import cli
 from coder.db.models import code_log, diagnosis
 from coder.export import export_rules
 from coder.imports import import_diagnoses, import_rules
@@ -20,15 +18,8 @@ from tests.conftest import SAMPLE, write_csv
 
 
 @pytest.fixture
-def invoke(db_url, monkeypatch):
-    monkeypatch.setenv("ICDCODER_DB", db_url)
-    runner = CliRunner()
-
-    def run(*args):
-        return runner.invoke(cli, list(args), catch_exceptions=False)
-
-    run("db", "upgrade")
-    return run
+def invoke(migrated_invoke):
+    return migrated_invoke
 
 
 def test_normalize_commands_with_history_and_version_bumps(invoke, db_url):

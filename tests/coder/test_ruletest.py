@@ -2,11 +2,8 @@
 
 import json
 
-import openpyxl
 import pytest
-from click.testing import CliRunner
 
-from coder.cli import cli
 from tests.conftest import SAMPLE, write_csv
 
 # A hand-made audited history (person codes) and one pending diagnosis that must not count.
@@ -21,14 +18,8 @@ HISTORY = [
 
 
 @pytest.fixture
-def invoke(db_url, monkeypatch, tmp_path):
-    monkeypatch.setenv("ICDCODER_DB", db_url)
-    runner = CliRunner()
-
-    def run(*args):
-        return runner.invoke(cli, list(args), catch_exceptions=False)
-
-    run("db", "upgrade")
+def invoke(migrated_invoke, tmp_path):
+    run = migrated_invoke
     run("dict", "import", str(SAMPLE / "codes.csv"))
     run("rules", "add", "--code", "I25.103", "--pattern", "冠(状动脉粥样硬化性)?心(脏)?病", "--author", "王芳")
     run("rules", "add", "--code", "I20.000", "--pattern", "不稳定(型)?心绞痛", "--author", "王芳")

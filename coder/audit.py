@@ -119,6 +119,13 @@ def act(engine: Engine, d_id: int, action: str, person: str, code: str | None = 
 def queue(engine: Engine, status: str | None = None, reason: str | None = None, run: int | None = None,
           limit: int | None = None, ids: list[int] | None = None) -> list[dict[str, Any]]:
     """What awaits review, oldest first: auto-codes to confirm or correct, failures to code by hand."""
+    with engine.connect() as conn:
+        rows = conn.execute(queue_query(status, reason, run, limit, ids)).all()
+    return [_queue_item(r) for r in rows]
+
+
+def queue_query(status: str | None = None, reason: str | None = None, run: int | None = None,
+                limit: int | None = None, ids: list[int] | None = None):
     statuses = (CODED, FAILED)
     if status is not None:
         if status not in statuses:
@@ -151,18 +158,17 @@ def queue(engine: Engine, status: str | None = None, reason: str | None = None, 
         if limit < 1:
             raise IcdCoderError("--limit must be at least 1")
         q = q.limit(limit)
-    with engine.connect() as conn:
-        rows = conn.execute(q).all()
-    out = []
-    for r in rows:
-        failed = r.status == FAILED
-        cands = json.loads(r.candidates) if failed and r.candidates else []
-        out.append({
-            "diagnosis_id": r.id, "record_id": r.record_id, "seq": r.seq_no, "description": r.description,
-            "normalized": r.bad_norm if failed else r.ok_norm, "status": r.status,
-            "auto_code": None if failed else r.code, "auto_code_name": None if failed else r.code_name,
-            "rule_id": None if failed else r.rule_id, "reason": r.fail_reason if failed else None,
-            "candidates": [c["code"] for c in cands], "candidate_rules": cands,
-            "run_id": r.bad_run if failed else r.ok_run,
-        })
-    return out
+    return q
+
+
+def _queue_item(r) -> dict[str, Any]:
+    failed = r.status == FAILED
+    cands = json.loads(r.candidates) if failed and r.candidates else []
+    return {
+        "diagnosis_id": r.id, "record_id": r.record_id, "seq": r.seq_no, "description": r.description,
+        "normalized": r.bad_norm if failed else r.ok_norm, "status": r.status,
+        "auto_code": None if failed else r.code, "auto_code_name": None if failed else r.code_name,
+        "rule_id": None if failed else r.rule_id, "reason": r.fail_reason if failed else None,
+        "candidates": [c["code"] for c in cands], "candidate_rules": cands,
+        "run_id": r.bad_run if failed else r.ok_run,
+    }

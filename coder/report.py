@@ -68,9 +68,8 @@ def parse_day(text: str | None, name: str) -> dt.datetime | None:
         raise IcdCoderError(f"--{name} {text!r} is not a date; write YYYY-MM-DD") from None
 
 
-def classify(engine: Engine, date_from: str | None = None, date_to: str | None = None) -> list[tuple[str, str, str]]:
-    """(outcome TP/FP/FN/TN, person's code, month YYYY-MM) for every audited diagnosis in the period."""
-    start, end = parse_day(date_from, "from"), parse_day(date_to, "to")
+def classify_query(start: dt.datetime | None, end: dt.datetime | None):
+    """Audited diagnoses in the period with their person's code, last change and auto code (if any)."""
     last_ok = (select(code_log.c.diagnosis_id, func.max(code_log.c.id).label("log_id"))
                .group_by(code_log.c.diagnosis_id).subquery())
     auto = code_log.alias("auto")
@@ -82,6 +81,12 @@ def classify(engine: Engine, date_from: str | None = None, date_to: str | None =
         q = q.where(diagnosis.c.updated_at >= start)
     if end is not None:
         q = q.where(diagnosis.c.updated_at < end + dt.timedelta(days=1))  # --to is inclusive
+    return q
+
+
+def classify(engine: Engine, date_from: str | None = None, date_to: str | None = None) -> list[tuple[str, str, str]]:
+    """(outcome TP/FP/FN/TN, person's code, month YYYY-MM) for every audited diagnosis in the period."""
+    q = classify_query(parse_day(date_from, "from"), parse_day(date_to, "to"))
     with engine.connect() as conn:
         ruled = {c for (c,) in conn.execute(select(coding_rule.c.code).where(coding_rule.c.enabled == True).distinct())}  # noqa: E712
         rows = conn.execute(q).all()

@@ -33,7 +33,7 @@ from .db.models import (
     AUTO, CODED, FAILED, PENDING, code_log, coding_run, diagnosis, fail_log, run_lock, utcnow,
 )
 from .engine import (
-    CODED as OUT_CODED, DEFAULT_TIMEOUT, INVALID_INPUT, TIMEOUT, Decision, RuleSet,
+    CODED as OUT_CODED, DEFAULT_TIMEOUT, INVALID_INPUT, Decision, RuleSet,
 )
 
 LOCK_NAME = "coding"
@@ -209,6 +209,15 @@ def _insert(table, row: dict):
     return table.insert().values({k: bindparam(k) for k in row})
 
 
+def compiled_for_executemany(stmt, dialect):
+    key = (str(stmt), dialect.name)
+    compiled = _COMPILED.get(key)
+    if compiled is None:
+        # for_executemany: no RETURNING of the new id, which Oracle would want bound per row
+        compiled = _COMPILED[key] = stmt.compile(dialect=dialect, for_executemany=True)
+    return compiled
+
+
 def _executemany(conn: Connection, stmt, rows: list[dict]) -> None:
     """Execute `stmt` for every row through the driver's executemany.
 
@@ -217,10 +226,7 @@ def _executemany(conn: Connection, stmt, rows: list[dict]) -> None:
     which hold only ints, strings and the batch's one timestamp (converted once by the caller),
     go to the driver as they are.
     """
-    key = (str(stmt), conn.dialect.name)
-    compiled = _COMPILED.get(key)
-    if compiled is None:
-        compiled = _COMPILED[key] = stmt.compile(dialect=conn.dialect)
+    compiled = compiled_for_executemany(stmt, conn.dialect)
     if compiled.positiontup:
         row_of = itemgetter(*compiled.positiontup)
         conn.exec_driver_sql(compiled.string, [row_of(r) for r in rows])

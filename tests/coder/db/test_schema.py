@@ -72,3 +72,24 @@ def test_run_statements_compile_for_oracle():
     assert "UPDATE diagnosis SET" in str(_UPDATE.compile(dialect=ORACLE))
     locked = str(select(diagnosis.c.id).with_for_update().compile(dialect=ORACLE))
     assert locked.endswith("FOR UPDATE")
+
+
+def test_newer_statements_compile_for_oracle():
+    """The audit queue, the report, the shared workers' claim and the log writes, as Oracle gets them."""
+    import datetime as dt
+
+    from coder.audit import queue_query
+    from coder.db.models import code_log
+    from coder.report import classify_query
+    from coder.run import _insert, compiled_for_executemany, work_phases
+
+    q = str(queue_query(status="failed", reason="ambiguous", run=3, limit=50).compile(dialect=ORACLE))
+    assert "FETCH FIRST" in q and "max(code_log.id)" in q.lower()
+    r = str(classify_query(dt.datetime(2026, 1, 1), dt.datetime(2026, 2, 1)).compile(dialect=ORACLE))
+    assert "diagnosis.updated_at >=" in r and "LEFT OUTER JOIN" in r
+    claim = str(select(diagnosis.c.id).where(work_phases(3)[0]).order_by(diagnosis.c.id)
+                .with_for_update(skip_locked=True).compile(dialect=ORACLE))
+    assert claim.endswith("FOR UPDATE SKIP LOCKED") and "FETCH" not in claim  # ORA-02014: no FETCH with FOR UPDATE
+    insert = compiled_for_executemany(_insert(code_log, {"run_id": 1, "diagnosis_id": 2, "logged_at": None}),
+                                      ORACLE).string
+    assert insert == "INSERT INTO code_log (run_id, diagnosis_id, logged_at) VALUES (:run_id, :diagnosis_id, :logged_at)"

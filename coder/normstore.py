@@ -108,3 +108,15 @@ def change(conn: Connection, norm_id: int, author: str, reason: str | None, rb_v
 def history(conn: Connection, norm_id: int) -> list[dict[str, Any]]:
     get(conn, norm_id)
     return read_history(conn, norm_history, norm_history.c.norm_id, norm_id)
+
+
+def rules_mentioning(conn: Connection, entry: Replacement) -> list[int]:
+    """Enabled rules whose pattern holds text this entry rewrites: after it, they never see that text."""
+    from .db.models import coding_rule
+
+    if entry.kind != "literal" or not entry.enabled:
+        return []
+    q = (select(coding_rule.c.id).where(coding_rule.c.enabled == True,  # noqa: E712 - SQL comparison
+                                        coding_rule.c.pattern.contains(entry.find, autoescape=True))
+         .order_by(coding_rule.c.id))
+    return list(conn.execute(q).scalars())

@@ -33,7 +33,16 @@ def add_cmd(find, replacement, kind, position, note, author, reason, db_url) -> 
     with open_db(db_url).begin() as conn:
         entry = normstore.add(conn, Replacement(find=find, replace=replacement, kind=kind or LITERAL,
                                                 position=position, note=note), author, reason)
+        stale = normstore.rules_mentioning(conn, entry)
     click.echo(f"normalization {entry.id} added at position {entry.position} (version 1)")
+    _warn_stale(entry, stale)
+
+
+def _warn_stale(entry: Replacement, stale: list[int]) -> None:
+    if stale:
+        ids = ", ".join(map(str, stale[:20])) + (" …" if len(stale) > 20 else "")
+        click.echo(f"warning: {len(stale)} enabled rule(s) contain {entry.find!r}, which descriptions no longer "
+                   f"hold after this replacement; rewrite them for {entry.replace!r}: rules {ids}", err=True)
 
 
 @normalize_group.command("list")
@@ -74,8 +83,10 @@ def _change(db_url, norm_id, author, reason, **changes) -> None:
     with open_db(db_url).begin() as conn:
         old = normstore.get(conn, norm_id)
         new = normstore.change(conn, norm_id, author, reason, **changes)
+        stale = normstore.rules_mentioning(conn, new) if new.version != old.version else []
     click.echo(f"normalization {norm_id} unchanged" if new.version == old.version
                else f"normalization {norm_id} is now version {new.version}")
+    _warn_stale(new, stale)
 
 
 @normalize_group.command("disable")

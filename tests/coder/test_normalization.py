@@ -159,3 +159,13 @@ def test_enable_brings_an_entry_back_and_is_judged_like_any_change(invoke):
                   "--position", "1").exit_code == 0
     r = invoke("normalize", "enable", "1", "--author", "王芳")
     assert r.exit_code == 1 and "loops with" in r.output
+
+
+def test_adding_a_replacement_warns_about_rules_that_will_no_longer_match(invoke):
+    invoke("dict", "import", str(SAMPLE / "codes.csv"))
+    invoke("rules", "add", "--code", "I25.103", "--pattern", "^冠心病$", "--author", "王芳")
+    r = invoke("normalize", "add", "--find", "冠心病", "--replace", "冠状动脉粥样硬化性心脏病", "--author", "王芳")
+    assert r.exit_code == 0
+    assert r.stdout == "normalization 1 added at position 10 (version 1)\n"
+    assert r.stderr == ("warning: 1 enabled rule(s) contain '冠心病', which descriptions no longer hold after this "
+                        "replacement; rewrite them for '冠状动脉粥样硬化性心脏病': rules 1\n")

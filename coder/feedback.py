@@ -39,6 +39,16 @@ def answered_by(engine: Engine) -> dict[int, list[dict[str, int]]]:
     return out
 
 
+def cited_audits(conn, reasons: list[str | None]) -> dict[int, dict[str, Any]]:
+    """The audit rows a rule change's reason cites (`#12`): what the change answers."""
+    ids = sorted({int(m.group(1)) for r in reasons if r for m in CITATION.finditer(r)})
+    if not ids:
+        return {}
+    rows = conn.execute(select(audit_action).where(audit_action.c.id.in_(ids))).all()
+    return {a.id: {"audit_id": a.id, "diagnosis_id": a.diagnosis_id, "action": a.action, "person": a.person,
+                   "old_code": a.old_code, "new_code": a.new_code} for a in rows}
+
+
 def feedback(engine: Engine, since: str | None = None) -> dict[str, Any]:
     start = parse_day(since, "since")
     q = (select(audit_action, diagnosis.c.description)

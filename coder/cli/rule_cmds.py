@@ -9,6 +9,7 @@ from rulebase.rule import Rule
 
 from .. import rulestore
 from ..export import export_rules
+from ..feedback import CITATION, cited_audits
 from ..imports import RulePlan, import_rules
 from ..ruletest import Impact, candidate_impact, check_change
 from .options import (
@@ -202,6 +203,10 @@ def show_cmd(rule_id, db_url, as_json) -> None:
     """A rule and its whole history."""
     with open_db(db_url).connect() as conn:
         rule, hist = rulestore.get_rule(conn, rule_id), rulestore.history(conn, rule_id)
+        audits = cited_audits(conn, [h["reason"] for h in hist])
+    for h in hist:  # the audit rows a change answers, when its reason cites them (#12)
+        h["answers"] = [audits[int(m.group(1))] for m in CITATION.finditer(h["reason"] or "")
+                        if int(m.group(1)) in audits]
     if as_json:
         echo_json({**rule.to_dict(), "history": hist})
         return
@@ -213,6 +218,9 @@ def show_cmd(rule_id, db_url, as_json) -> None:
             f"{k}: {h['old'][k]!r} -> {h['new'][k]!r}" for k in h["new"] if h["old"].get(k) != h["new"][k])
         click.echo(f"  v{h['version']} {h['action']} by {h['author']} at {h['changed_at']}"
                    f"{' (' + h['reason'] + ')' if h['reason'] else ''}{'  ' + changed if changed else ''}")
+        for a in h["answers"]:
+            click.echo(f"      answers audit #{a['audit_id']}: diagnosis {a['diagnosis_id']} {a['action']} "
+                       f"{a['old_code'] or '-'} -> {a['new_code']} by {a['person']}")
 
 
 @rules_group.command("rollback")

@@ -241,3 +241,17 @@ def test_cli_worklist_feedback_and_report_files(reviewed, db_url, monkeypatch, t
     r = run("report", "--by", "chapter", "--xlsx", str(report_path))
     assert r.exit_code == 0 and r.output.startswith("audited 4: TP 0, FP 1, FN 1, TN 2\n")
     assert openpyxl.load_workbook(report_path).sheetnames == ["summary", "month", "chapter", "code"]
+
+
+def test_rules_show_lists_the_corrections_a_change_answers(reviewed, db_url, monkeypatch):
+    engine, ids = reviewed
+    act(engine, ids["d2"], CORRECT, "李娜", "I10.x00x003")  # audit #1
+    monkeypatch.setenv("ICDCODER_DB", db_url)
+    r = CliRunner().invoke(cli, ["rules", "edit", "3", "--pattern", "高血压(病)?.{0,2}(3|III)级", "--author", "王芳",
+                                 "--reason", "answers #1 #99", "--force"])
+    assert r.exit_code == 0, r.output
+    shown = json.loads(CliRunner().invoke(cli, ["rules", "show", "3", "--json"]).output)
+    assert shown["history"][-1]["answers"] == [{"audit_id": 1, "diagnosis_id": ids["d2"], "action": "correct",
+                                                "person": "李娜", "old_code": "I10.x00x004", "new_code": "I10.x00x003"}]
+    text = CliRunner().invoke(cli, ["rules", "show", "3"]).output
+    assert f"      answers audit #1: diagnosis {ids['d2']} correct I10.x00x004 -> I10.x00x003 by 李娜\n" in text

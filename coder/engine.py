@@ -360,6 +360,8 @@ class RuleSet(_Matcher):
             self.automaton.make_automaton()
         self.has_index = bool(index)
         self.by_id = {v.rule.id: v for v in self.verifiers}
+        self.code_of = [v.rule.code for v in self.verifiers]
+        self.id_of = [v.rule.id if v.rule.id is not None else 0 for v in self.verifiers]
         self._cache: dict[str | None, Decision] = {}
 
     def _span(self, rule_id: int | None, text: str) -> tuple[int, int]:
@@ -372,12 +374,14 @@ class RuleSet(_Matcher):
         return len(self.verifiers)
 
     def _lookup(self, text: str) -> tuple[set[int], set[int]]:
-        verify, decided = set(self.always), set()
+        verify, decided = (set(self.always) if self.always else set()), set()
         if self.has_index:
             add_v, add_d = verify.update, decided.update
             for _, (v, d) in self.automaton.iter(text):
-                add_v(v)
-                add_d(d)
+                if v:
+                    add_v(v)
+                if d:
+                    add_d(d)
         return verify, decided
 
     def candidates(self, text: str) -> list[int]:
@@ -460,18 +464,25 @@ class RuleSet(_Matcher):
         if timed_out or not top:
             return super()._finish(text, [Hit(self.verifiers[i].rule, None) for i in top], timed_out)
         verifiers = self.verifiers
-        codes = {verifiers[i].rule.code for i in top}
-        if len(codes) > 1:
-            return Decision(AMBIGUOUS, text, candidates=_candidates([Hit(verifiers[i].rule, None) for i in top]))
+        if len(top) > 1:
+            code_of, id_of = self.code_of, self.id_of
+            by_code: dict[str, list[int]] = {}
+            for i in top:
+                by_code.setdefault(code_of[i], []).append(id_of[i])
+            if len(by_code) > 1:
+                return Decision(AMBIGUOUS, text, candidates=tuple(
+                    Candidate(code, tuple(sorted(ids))) for code, ids in sorted(by_code.items())))
         # Same priority, one code: index order is (priority, id), so the lowest index is the lowest id.
         winner = verifiers[min(top)]
         rule = winner.rule
         candidates = (Candidate(rule.code, tuple(sorted(verifiers[i].rule.id if verifiers[i].rule.id is not None
                                                           else 0 for i in top))),)
         try:
-            span = self._span(rule.id, text) if rule.id is not None else winner.span(text)
+            span = winner.span(text)
         except TimeoutError:
             return Decision(TIMEOUT, text, candidates=candidates)
+        if span is None:  # pragma: no cover - the string test and the regex disagree: a bug, not an input
+            raise AssertionError(f"rule {rule.id}: string test matched but the regex did not")
         return Decision(CODED, text, code=rule.code, rule_id=rule.id, rule_version=rule.version, span=span,
                         candidates=candidates)
 

@@ -110,7 +110,7 @@ def test_sigkill_mid_run_loses_nothing_and_rerun_finishes_without_duplicates(see
             done = conn.execute(select(func.count()).select_from(code_log)).scalar_one()
         if done >= 500:
             break
-        time.sleep(0.05)
+        time.sleep(0.01)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     with seeded.connect() as conn:

@@ -23,7 +23,7 @@ import regex
 
 from rulebase.chain import matcher as chain_matcher, to_chain
 from rulebase.dialect import length_bounds
-from rulebase.literals import pattern_requirements, plain_literal
+from rulebase.literals import pattern_requirements
 from rulebase.normalize import normalize_text
 from rulebase.rule import Rule
 
@@ -185,11 +185,8 @@ class _Verifier:
         # Required literals beyond the indexed one: a C-speed substring test rejects most
         # candidates before anything else runs.
         self.others = others
-        self.span = _make_span(rule.parsed, rule.pattern, timeout)
-        chain = to_chain(rule.parsed)
-        self.matches = chain_matcher(chain) if chain is not None else (lambda t: self.span(t) is not None)
-        self.excluded = (_make_test(rule.parsed_exclude, _make_span(rule.parsed_exclude, rule.exclude, timeout))
-                         if rule.exclude else None)
+        chain, self.span, self.matches = compile_pattern(rule.parsed, rule.pattern, timeout)
+        self.excluded = compile_pattern(rule.parsed_exclude, rule.exclude, timeout)[2] if rule.exclude else None
         # A rule that matches exactly when one of a few strings occurs (肺炎, (急性)?阑尾炎, 综合(征|症))
         # is decided by the automaton's hit alone.
         self.direct: tuple[str, ...] | None = None
@@ -230,15 +227,18 @@ class _Verifier:
         return test
 
 
-def _make_test(parsed, span: Callable[[str], tuple[int, int] | None]) -> Callable[[str], bool]:
-    """text -> whether the pattern is found: string searches for chain-shaped patterns, else the regex."""
+def compile_pattern(parsed, source: str, timeout: float):
+    """(chain or None, text -> leftmost span or None, text -> whether found) for one pattern.
+
+    Chain-shaped patterns are tested with string searches; the regex, compiled on first use, is
+    left for other shapes and for spans the strings alone cannot give.
+    """
     chain = to_chain(parsed)
-    if chain is not None:
-        return chain_matcher(chain)
-    return lambda t: span(t) is not None
+    span = _make_span(source, chain, timeout)
+    return chain, span, (chain_matcher(chain) if chain is not None else (lambda t: span(t) is not None))
 
 
-def _literal_set_span(parsed) -> Callable[[str], tuple[int, int] | None] | None:
+def _literal_set_span(chain) -> Callable[[str], tuple[int, int] | None] | None:
     """The regex's span without the regex, for a pattern that is a small set of strings
     ((急性)?阑尾炎, 综合(征|症)), when the set's strings leave the regex no choice to make.
 
@@ -246,7 +246,6 @@ def _literal_set_span(parsed) -> Callable[[str], tuple[int, int] | None] | None:
     it takes depends on the pattern's order, so such sets (and anchored-at-start ones) are left to
     the regex unless no string is a prefix of another.
     """
-    chain = to_chain(parsed)
     if chain is None or len(chain.parts) != 1 or chain.lead != (0, 0) or chain.trail != (0, 0):
         return None
     strings = chain.parts[0]
@@ -285,24 +284,9 @@ def _literal_set_span(parsed) -> Callable[[str], tuple[int, int] | None] | None:
     return leftmost
 
 
-def _make_span(parsed, source: str, timeout: float) -> Callable[[str], tuple[int, int] | None]:
+def _make_span(source: str, chain, timeout: float) -> Callable[[str], tuple[int, int] | None]:
     """A function text -> span of the leftmost match, or None; raises TimeoutError."""
-    lit = plain_literal(parsed)
-    if lit is not None:
-        n = len(lit)
-        if parsed.anchored_start and parsed.anchored_end:
-            return lambda t: (0, n) if t == lit else None
-        if parsed.anchored_start:
-            return lambda t: (0, n) if t.startswith(lit) else None
-        if parsed.anchored_end:
-            return lambda t: (len(t) - n, len(t)) if t.endswith(lit) else None
-
-        def find(t: str) -> tuple[int, int] | None:
-            i = t.find(lit)
-            return None if i < 0 else (i, i + n)
-
-        return find
-    by_strings = _literal_set_span(parsed)
+    by_strings = _literal_set_span(chain)
     if by_strings is not None:
         return by_strings
     compiled: list = []  # compiled on first use: regex.compile costs ~0.25 ms, and most rules are never candidates

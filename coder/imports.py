@@ -48,6 +48,27 @@ def whole_number(text: str) -> int | None:
         return None
 
 
+def int_cell(sheet: Sheet, row, column: str, default: int | None, problems: list[Problem]) -> int | None:
+    """A whole-number cell (default when empty); a problem naming the place when it is not one."""
+    text = row.get(column)
+    if not text:
+        return default
+    value = whole_number(text)
+    if value is None:
+        problems.append(sheet.problem(row.number, column, f"{column} {text!r} is not a whole number"))
+    return value
+
+
+def flag_cell(sheet: Sheet, row, column: str, problems: list[Problem]) -> bool | None:
+    """A 1/0 cell (true when empty); a problem naming the place when it is neither."""
+    if not row.get(column):
+        return True
+    value = flag(row.get(column))
+    if value is None:
+        problems.append(sheet.problem(row.number, column, f"{column} must be 1 or 0"))
+    return value
+
+
 # -- code dictionary ---------------------------------------------------------------------------
 
 DICT_COLUMNS = ("code", "name", "parent", "active")
@@ -85,11 +106,7 @@ def plan_dictionary(conn: Connection, path: str | Path) -> DictPlan:
             problems.append(sheet.problem(row.number, "name", "name is empty"))
         elif len(name) > 200:
             problems.append(sheet.problem(row.number, "name", "name is longer than 200 characters"))
-        active = True
-        if row.get("active"):
-            active = flag(row.get("active"))
-            if active is None:
-                problems.append(sheet.problem(row.number, "active", "active must be 1 or 0"))
+        active = flag_cell(sheet, row, "active", problems)
         rows.append((row.number, {"code": code, "name": name, "parent": parent, "active": active}))
     for number, values in rows:
         p = values["parent"]
@@ -207,16 +224,8 @@ def plan_rules(conn: Connection, path: str | Path) -> RulePlan:
             p = _pattern_problem(sheet, n, "exclude", exclude)
             if p:
                 problems.append(p)
-        priority = 0
-        if row.get("priority"):
-            priority = whole_number(row.get("priority"))
-            if priority is None:
-                problems.append(sheet.problem(n, "priority", f"priority {row.get('priority')!r} is not a whole number"))
-        enabled = True
-        if row.get("enabled"):
-            enabled = flag(row.get("enabled"))
-            if enabled is None:
-                problems.append(sheet.problem(n, "enabled", "enabled must be 1 or 0"))
+        priority = int_cell(sheet, row, "priority", 0, problems)
+        enabled = flag_cell(sheet, row, "enabled", problems)
         old = stored.get(rule_id) if rule_id is not None else None
         if old is not None and row.get("version"):
             v = whole_number(row.get("version"))

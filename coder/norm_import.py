@@ -16,7 +16,7 @@ from rulebase.errors import ImportRejected, Problem
 from rulebase.normalize import LITERAL, Replacement, ReplacementInvalid, table_problems
 
 from . import normstore
-from .imports import flag, reject_unknown_columns, whole_number
+from .imports import flag_cell, int_cell, reject_unknown_columns, whole_number
 from .rulestore import bump_rulebase_version, require_author
 from .tabular import Sheet, read_sheet
 
@@ -69,16 +69,8 @@ def plan_normalization(conn: Connection, sheet: Sheet) -> NormPlan:
             else:
                 seen[entry_id] = n
         old = stored.get(entry_id)
-        position = old.position if old else next_pos
-        if row.get("position"):
-            position = whole_number(row.get("position"))
-            if position is None:
-                problems.append(sheet.problem(n, "position", f"position {row.get('position')!r} is not a whole number"))
-        enabled = True
-        if row.get("enabled"):
-            enabled = flag(row.get("enabled"))
-            if enabled is None:
-                problems.append(sheet.problem(n, "enabled", "enabled must be 1 or 0"))
+        position = int_cell(sheet, row, "position", old.position if old else next_pos, problems)
+        enabled = flag_cell(sheet, row, "enabled", problems)
         if old is not None and row.get("version"):
             v = whole_number(row.get("version"))
             if v is None or v < old.version:

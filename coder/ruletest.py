@@ -140,26 +140,37 @@ def evaluate(audited: Sequence[Audited], others: Iterable[Rule], old: Sequence[R
     them once (`others`), and `merge` adds the changed rules with the engine's own semantics.
     """
     started = time.perf_counter()
-    same = lambda s: s  # noqa: E731 - audited texts are normalized already
-    others_set = RuleSet(others, normalizer=same)
-    old_set = RuleSet([r for r in old if r.enabled], normalizer=same)
     new_live = [r for r in new if r.enabled]
-    new_set = RuleSet(new_live, normalizer=same)
-    by_id = {v.rule.id: v.rule for v in others_set.verifiers}
-    by_id.update({r.id: r for r in old if r.id is not None})
-    by_id.update({r.id: r for r in new_live if r.id is not None})
     reports = {id(r): RuleReport(r) for r in new_live}
     code_totals: Counter = Counter()
     for a in audited:
         code_totals.update(a.codes)
     impact = Impact(sum(code_totals.values()), list(reports.values()))
+    if not audited:  # a first import into an empty history: nothing to judge, no rule set to build
+        impact.seconds = time.perf_counter() - started
+        return impact
+    same = lambda s: s  # noqa: E731 - audited texts are normalized already
+    old_set = RuleSet([r for r in old if r.enabled], normalizer=same)
+    new_set = RuleSet(new_live, normalizer=same)
+    new_by_code: dict[str, list[Rule]] = {}
+    for r in new_live:
+        new_by_code.setdefault(r.code, []).append(r)
+    others_set: RuleSet | None = None  # the rest of the rule base, built when a changed rule first matches
+    by_id = {r.id: r for r in old if r.id is not None}
+    by_id.update({r.id: r for r in new_live if r.id is not None})
     for a in audited:
         old_hits, new_hits = old_set.matching(a.text), new_set.matching(a.text)
-        for r in new_live:
-            if r not in new_hits and r.code in a.codes and len(reports[id(r)].fn_examples) < examples:
-                reports[id(r)].fn_examples.append(a.example)
+        hit = {id(r) for r in new_hits}
+        for code in a.codes:
+            for r in new_by_code.get(code, ()):
+                rep = reports[id(r)]
+                if id(r) not in hit and len(rep.fn_examples) < examples:
+                    rep.fn_examples.append(a.example)
         if not old_hits and not new_hits:
             continue
+        if others_set is None:
+            others_set = RuleSet(others, normalizer=same)
+            by_id.update({v.rule.id: v.rule for v in others_set.verifiers if v.rule.id not in by_id})
         base = others_set.decide(a.text)
         before, after = merge(base, old_hits, by_id.__getitem__), merge(base, new_hits, by_id.__getitem__)
         after_codes = {c.code for c in after.candidates} if after.outcome == "ambiguous" else set()

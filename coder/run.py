@@ -18,6 +18,7 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from datetime import timedelta
 from operator import itemgetter
 from typing import Any
@@ -206,16 +207,23 @@ _COMPILED: dict[tuple, Any] = {}
 
 
 def _insert(table, row: dict):
-    return table.insert().values({k: bindparam(k) for k in row})
+    """An INSERT of exactly the row's columns; one statement object per table and columns."""
+    return _insert_of(table, tuple(row))
+
+
+@lru_cache(maxsize=None)
+def _insert_of(table, columns: tuple[str, ...]):
+    return table.insert().values({k: bindparam(k) for k in columns})
 
 
 def compiled_for_executemany(stmt, dialect):
-    key = (str(stmt), dialect.name)
-    compiled = _COMPILED.get(key)
-    if compiled is None:
+    """The statement compiled once per dialect. The cache keeps the statement too, so its id stays its own."""
+    key = (id(stmt), dialect.name)
+    cached = _COMPILED.get(key)
+    if cached is None:
         # for_executemany: no RETURNING of the new id, which Oracle would want bound per row
-        compiled = _COMPILED[key] = stmt.compile(dialect=dialect, for_executemany=True)
-    return compiled
+        cached = _COMPILED[key] = (stmt, stmt.compile(dialect=dialect, for_executemany=True))
+    return cached[1]
 
 
 def _executemany(conn: Connection, stmt, rows: list[dict]) -> None:
@@ -346,7 +354,7 @@ def run_coding(engine: Engine, batch_size: int = 1000, timeout: float = DEFAULT_
         frozen = True
         collector_was_on = gc.isenabled()
         gc.disable()
-        total = pending_count(engine)
+        total = pending_count(engine) if progress else 0  # a count is a scan: only for a progress bar
         lock_rows = engine.dialect.name != "sqlite"
         phases = work_phases(rb_version)
         phase, last_id = 0, 0

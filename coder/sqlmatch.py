@@ -21,7 +21,7 @@ from rulebase.rule import Rule
 
 from .db import sqlite_regexp
 from .db.models import coding_rule, match_text
-from .engine import CODED, INVALID_INPUT, TIMEOUT, Decision, Hit, _make_span, resolve
+from .engine import CODED, INVALID_INPUT, TIMEOUT, Decision, Hit, compile_pattern, resolve
 
 FLAGS = {"postgresql": "p", "oracle": "c"}  # SQLite: our REGEXP function takes no flags
 
@@ -63,7 +63,7 @@ class SqlMatcher:
     def _span(self, rule: Rule, text: str) -> tuple[int, int]:
         span_of = self._spans.get(rule.id)
         if span_of is None:
-            span_of = self._spans[rule.id] = _make_span(rule.parsed, rule.pattern, self.timeout)
+            span_of = self._spans[rule.id] = compile_pattern(rule.parsed, rule.pattern, self.timeout)[1]
         span = span_of(text)
         if span is None:  # the database and the regex package disagree: a dialect bug, not an input
             raise AssertionError(f"rule {rule.id}: the database matched {rule.pattern!r} but the regex package did not")

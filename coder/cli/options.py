@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
@@ -57,9 +57,15 @@ def echo_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         click.echo(line(r))
 
 
-def progress_bar(total: int, label: str, quiet: bool):
-    """A progress callback for a TTY; None when stderr is not a terminal (cron) or --quiet."""
-    if quiet or total == 0 or not sys.stderr.isatty():
+def progress_bar(count: Callable[[], int], label: str, quiet: bool):
+    """A progress callback for a TTY; None when stderr is not a terminal (cron) or --quiet.
+
+    `count` gives the total; it is called only when a bar will be shown (a count is a query).
+    """
+    if quiet or not sys.stderr.isatty():
+        return None, None
+    total = count()
+    if total == 0:
         return None, None
     bar = click.progressbar(length=total, label=label, file=sys.stderr)
     bar.__enter__()

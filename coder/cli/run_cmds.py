@@ -42,7 +42,7 @@ def run_cmd(batch_size: int, timeout: float, engine_name: str, shared: bool, wor
         elif not quiet:
             click.echo(result.summary_line())
         return
-    update, bar = progress_bar(pending_count(engine), "coding", quiet or as_json)
+    update, bar = progress_bar(lambda: pending_count(engine), "coding", quiet or as_json)
     try:
         result = run_coding(engine, batch_size=batch_size, timeout=timeout, progress=update,
                             engine_name=engine_name, shared=shared)

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
 from typing import NamedTuple
 
-import ahocorasick
+import ahocorasick_rs
 import regex
 
 from rulebase.chain import matcher as chain_matcher, to_chain
@@ -176,23 +176,28 @@ class PlainMatcher(_Matcher):
 class _Verifier:
     """One rule, ready to be tested against a text the prefilter let through."""
 
-    __slots__ = ("rule", "priority", "others", "matches", "excluded", "span", "direct", "test", "gate", "rest",
-                 "min_len", "max_len")
+    __slots__ = ("rule", "priority", "others", "matches", "excluded", "span", "direct", "whole", "test", "gate",
+                 "rest", "min_len", "max_len")
 
-    def __init__(self, rule: Rule, others: list[tuple[str, ...]], timeout: float):
+    def __init__(self, rule: Rule, others: list[tuple[str, ...]], timeout: float, memo: dict | None = None):
         self.rule = rule
         self.priority = rule.priority
         # Required literals beyond the indexed one: a C-speed substring test rejects most
         # candidates before anything else runs.
         self.others = others
-        chain, self.span, self.matches = compile_pattern(rule.parsed, rule.pattern, timeout)
+        chain, self.span, self.matches = compile_pattern(rule.parsed, rule.pattern, timeout, memo)
         self.excluded = compile_pattern(rule.parsed_exclude, rule.exclude, timeout)[2] if rule.exclude else None
         # A rule that matches exactly when one of a few strings occurs (肺炎, (急性)?阑尾炎, 综合(征|症))
         # is decided by the automaton's hit alone.
+        # One anchored at both ends (^(双侧)?肺炎$) matches exactly when the text is one of them.
         self.direct: tuple[str, ...] | None = None
+        self.whole: tuple[str, ...] | None = None
         if (chain is not None and len(chain.parts) == 1 and chain.lead == (0, 0) and chain.trail == (0, 0)
-                and not chain.anchored_start and not chain.anchored_end and rule.exclude is None):
-            self.direct = chain.parts[0]
+                and rule.exclude is None):
+            if not chain.anchored_start and not chain.anchored_end:
+                self.direct = chain.parts[0]
+            elif chain.anchored_start and chain.anchored_end:
+                self.whole = chain.parts[0]
         self.test = self._fastest_test(others)
         # Inline checks the hot loop makes before calling anything: a literal the text must hold,
         # and the lengths a matching text can have. Most candidates fail one of them.
@@ -227,13 +232,13 @@ class _Verifier:
         return test
 
 
-def compile_pattern(parsed, source: str, timeout: float):
+def compile_pattern(parsed, source: str, timeout: float, memo: dict | None = None):
     """(chain or None, text -> leftmost span or None, text -> whether found) for one pattern.
 
     Chain-shaped patterns are tested with string searches; the regex, compiled on first use, is
     left for other shapes and for spans the strings alone cannot give.
     """
-    chain = to_chain(parsed)
+    chain = to_chain(parsed, memo)
     span = _make_span(source, chain, timeout)
     return chain, span, (chain_matcher(chain) if chain is not None else (lambda t: span(t) is not None))
 
@@ -306,8 +311,16 @@ def _make_span(source: str, chain, timeout: float) -> Callable[[str], tuple[int,
 class RuleSet(_Matcher):
     """The compiled rule base: an Aho-Corasick prefilter over required literals, then verification.
 
-    Each automaton word carries two tuples of rule indices (rules are indexed in priority order):
-    rules to verify when the word occurs, and rules the occurrence alone decides.
+    Rules are indexed in priority order (then id), so the lowest index that matches has the top
+    priority. Each automaton word has an entry of three tuples of rule indices:
+
+    * rules its occurrence alone decides (`肺炎`, `(急性)?阑尾炎`);
+    * rules that match when the text *is* the word (`^(双侧)?肺炎$`): the word occurs and the text
+      has the word's length, so no string is compared;
+    * rules to verify, with the text lengths a match can have (most candidates fail that test,
+      and it costs nothing to make before the rule is looked at);
+
+    and the word's length.
     """
 
     def __init__(self, rules: Iterable[Rule], timeout: float = DEFAULT_TIMEOUT,
@@ -319,34 +332,44 @@ class RuleSet(_Matcher):
         self.normalizer = normalizer
         ordered = _order(rules)
         self.verifiers: list[_Verifier] = []
-        index: dict[str, tuple[list[int], list[int]]] = {}
-        always: list[int] = []
+        slots: dict[str, tuple[list[int], list[int], list[tuple[int, int, int]]]] = {}
+        always: list[tuple[int, int, int]] = []
+
+        def slot(word: str) -> tuple[list[int], list[int], list[tuple[int, int, int]]]:
+            found = slots.get(word)
+            if found is None:
+                found = slots[word] = ([], [], [])
+            return found
+
         for i, rule in enumerate(ordered):
-            reqs = pattern_requirements(rule.parsed)
-            v = _Verifier(rule, [tuple(r) for r in reqs[1:]], timeout)
+            memo: dict = {}  # one per pattern tree: exact() keys it by node identity
+            reqs = pattern_requirements(rule.parsed, memo)
+            v = _Verifier(rule, [tuple(r) for r in reqs[1:]], timeout, memo)
             self.verifiers.append(v)
             if v.direct is not None:
                 for lit in v.direct:
-                    index.setdefault(lit, ([], []))[1].append(i)
+                    slot(lit)[0].append(i)
+            elif v.whole is not None:
+                for lit in v.whole:
+                    slot(lit)[1].append(i)
             elif reqs:
                 for lit in reqs[0]:
-                    index.setdefault(lit, ([], []))[0].append(i)
+                    slot(lit)[2].append((i, v.min_len, v.max_len))
             else:
-                always.append(i)
+                always.append((i, v.min_len, v.max_len))
         self.always = tuple(always)
         self.unindexed = len(always)
         self.direct = sum(1 for v in self.verifiers if v.direct is not None)
         self.priorities = [v.priority for v in self.verifiers]
-        self.automaton = ahocorasick.Automaton()
-        for lit, (verify, decided) in index.items():
-            self.automaton.add_word(lit, (tuple(verify), tuple(decided)))
-        if index:
-            self.automaton.make_automaton()
-        self.has_index = bool(index)
+        words = list(slots)
+        # One tuple per word, looked up by the automaton's word number; None for an empty part.
+        self.entries = [(*(tuple(part) or None for part in slots[w]), len(w)) for w in words]
+        self.find = ahocorasick_rs.AhoCorasick(words).find_matches_as_indexes if words else None
         self.by_id = {v.rule.id: v for v in self.verifiers}
-        self.code_of = [v.rule.code for v in self.verifiers]
-        self.id_of = [v.rule.id if v.rule.id is not None else 0 for v in self.verifiers]
         self._cache: dict[str | None, Decision] = {}
+        # Decisions differ per text only in the text and the span; the rest is a function of the
+        # set of matching rules, worked out once per set.
+        self._shapes: dict[tuple[int, ...], tuple] = {}
 
     def _span(self, rule_id: int | None, text: str) -> tuple[int, int]:
         span = self.by_id[rule_id].span(text)
@@ -357,70 +380,79 @@ class RuleSet(_Matcher):
     def __len__(self) -> int:
         return len(self.verifiers)
 
-    def _lookup(self, text: str) -> tuple[set[int], set[int]]:
-        verify, decided = (set(self.always) if self.always else set()), set()
-        if self.has_index:
-            add_v, add_d = verify.update, decided.update
-            for _, (v, d) in self.automaton.iter(text):
-                if v:
-                    add_v(v)
-                if d:
-                    add_d(d)
-        return verify, decided
-
-    def candidates(self, text: str) -> list[int]:
-        """Indices of rules the prefilter lets through (to verify or decided), in priority order."""
-        verify, decided = self._lookup(text)
-        return sorted(verify | decided)
+    def _hits(self, text: str) -> tuple[list[int], list[int]]:
+        """(rules decided by the text's words, rules to verify), rule indices, maybe repeated."""
+        n = len(text)
+        decided: list[int] = []
+        verify: list[int] = [i for i, lo, hi in self.always if lo <= n <= hi] if self.always else []
+        if self.find is not None:
+            entries = self.entries
+            for w, _, _ in self.find(text, True):
+                by_word, whole, to_verify, length = entries[w]
+                if by_word is not None:
+                    decided += by_word
+                if whole is not None and n == length:
+                    decided += whole
+                if to_verify is not None:
+                    for i, lo, hi in to_verify:
+                        if lo <= n <= hi:
+                            verify.append(i)
+        return decided, verify
 
     def matching(self, text: str) -> list[Rule]:
         """Every rule that matches a normalized text, whatever its priority; a timed-out rule counts as not."""
-        verify, decided = self._lookup(text)
-        out = []
-        for i in sorted(verify | decided):
-            v = self.verifiers[i]
-            if i in decided:
-                out.append(v.rule)
-                continue
+        decided, verify = self._hits(text)
+        verifiers = self.verifiers
+        out = {i for i in decided}
+        for i in set(verify):
             try:
-                if v.test(text):
-                    out.append(v.rule)
+                if verifiers[i].test(text):
+                    out.add(i)
             except TimeoutError:
                 pass
-        return out
+        return [verifiers[i].rule for i in sorted(out)]
 
     def _match(self, text: str, hits: list[Hit], timed_out: list[Rule]) -> None:
         for i in self._top(text, timed_out):
             hits.append(Hit(self.verifiers[i].rule, None))
 
     def _top(self, text: str, timed_out: list[Rule]) -> list[int]:
-        """Indices of the matching rules at the highest matching priority (timeouts go to timed_out)."""
-        verify, decided = self._lookup(text)
+        """Indices of the matching rules at the highest matching priority, ascending (timeouts go to timed_out)."""
+        matched, verify = self._hits(text)
         prio = self.priorities
-        top = prio[min(decided)] if decided else None
-        matched = [i for i in decided if prio[i] == top] if decided else []
-        verifiers = self.verifiers
-        n = len(text)
-        for i in sorted(verify):
-            p = prio[i]
-            if top is not None and p < top:
-                break  # candidates are in priority order; lower ones cannot change the outcome
-            v = verifiers[i]
-            if n < v.min_len or n > v.max_len:
-                continue
-            gate = v.gate
-            if gate is not None and gate not in text:
-                continue
-            try:
-                ok = v.rest(text)
-            except TimeoutError:
-                timed_out.append(v.rule)
-                continue
-            if ok:
-                if top is None or p > top:
-                    top, matched = p, [i]
-                else:
-                    matched.append(i)
+        top = None
+        if matched:
+            if len(matched) > 1:
+                matched = sorted(set(matched))
+                top = prio[matched[0]]
+                if prio[matched[-1]] != top:
+                    matched = [i for i in matched if prio[i] == top]
+            else:
+                top = prio[matched[0]]
+        if verify:
+            if len(verify) > 1:
+                verify = sorted(set(verify))
+            verifiers = self.verifiers
+            for i in verify:
+                p = prio[i]
+                if top is not None and p < top:
+                    break  # candidates are in priority order; lower ones cannot change the outcome
+                v = verifiers[i]
+                gate = v.gate
+                if gate is not None and gate not in text:
+                    continue
+                try:
+                    ok = v.rest(text)
+                except TimeoutError:
+                    timed_out.append(v.rule)
+                    continue
+                if ok:
+                    if top is None or p > top:
+                        top, matched = p, [i]
+                    elif i not in matched:
+                        matched.append(i)
+            if len(matched) > 1:
+                matched.sort()
         return matched
 
     def decide(self, description: str | None) -> Decision:
@@ -443,32 +475,46 @@ class RuleSet(_Matcher):
             return Decision(INVALID_INPUT, text)
         timed_out: list[Rule] = []
         top = self._top(text, timed_out)
-        if not top and not timed_out:
-            return Decision(NO_MATCH, text)
-        if timed_out or not top:
+        if timed_out:
             return super()._finish(text, [Hit(self.verifiers[i].rule, None) for i in top], timed_out)
-        verifiers = self.verifiers
-        if len(top) > 1:
-            code_of, id_of = self.code_of, self.id_of
-            by_code: dict[str, list[int]] = {}
-            for i in top:
-                by_code.setdefault(code_of[i], []).append(id_of[i])
-            if len(by_code) > 1:
-                return Decision(AMBIGUOUS, text, candidates=tuple(
-                    Candidate(code, tuple(sorted(ids))) for code, ids in sorted(by_code.items())))
-        # Same priority, one code: index order is (priority, id), so the lowest index is the lowest id.
-        winner = verifiers[min(top)]
-        rule = winner.rule
-        candidates = (Candidate(rule.code, tuple(sorted(verifiers[i].rule.id if verifiers[i].rule.id is not None
-                                                          else 0 for i in top))),)
+        key = tuple(top)
+        shape = self._shapes.get(key)
+        if shape is None:
+            shape = self._shape(key)
+        outcome, span_of, code, rule_id, version, candidates = shape
+        if span_of is None:
+            return _new_decision((outcome, text, None, None, None, None, candidates))
         try:
-            span = winner.span(text)
+            span = span_of(text)
         except TimeoutError:
             return Decision(TIMEOUT, text, candidates=candidates)
         if span is None:  # pragma: no cover - the string test and the regex disagree: a bug, not an input
-            raise AssertionError(f"rule {rule.id}: string test matched but the regex did not")
-        return Decision(CODED, text, code=rule.code, rule_id=rule.id, rule_version=rule.version, span=span,
-                        candidates=candidates)
+            raise AssertionError(f"rule {rule_id}: string test matched but the regex did not")
+        return _new_decision((outcome, text, code, rule_id, version, span, candidates))
+
+    def _shape(self, top: tuple[int, ...]) -> tuple:
+        """(outcome, span function or None, code, rule id, version, candidates) for a set of matching rules."""
+        rules = [self.verifiers[i].rule for i in top]
+        if not rules:
+            shape: tuple = (NO_MATCH, None, None, None, None, ())
+        else:
+            candidates = _candidates([Hit(r, None) for r in rules])
+            if len(candidates) > 1:
+                shape = (AMBIGUOUS, None, None, None, None, candidates)
+            else:
+                # Same priority, one code: index order is (priority, id), so the first is the lowest id.
+                winner = self.verifiers[top[0]]
+                rule = winner.rule
+                shape = (CODED, winner.span, rule.code, rule.id, rule.version, candidates)
+        if len(self._shapes) >= CACHE_SIZE:
+            self._shapes.clear()
+        self._shapes[top] = shape
+        return shape
+
+
+def _new_decision(fields: tuple, _new=tuple.__new__) -> Decision:
+    """Decision(*fields) without the keyword handling of a NamedTuple's constructor (a third of its cost)."""
+    return _new(Decision, fields)
 
 
 def rule_test(rule: Rule, timeout: float = DEFAULT_TIMEOUT) -> Callable[[str], bool]:

@@ -38,10 +38,14 @@ def _gap_of(item) -> tuple[int, int] | None:
     return None
 
 
-def to_chain(pattern: Pattern) -> Chain | None:
-    """The pattern as a chain, or None when it has another shape."""
+def to_chain(pattern: Pattern, memo: dict | None = None) -> Chain | None:
+    """The pattern as a chain, or None when it has another shape.
+
+    `memo` is `exact`'s, shared with `literals.requirements` over the same tree so each
+    subtree's strings are worked out once.
+    """
     if len(pattern.alt.branches) != 1:
-        e = exact(pattern.alt)
+        e = exact(pattern.alt, memo)
         if e is None or "" in e:
             return None
         return Chain((tuple(sorted(e)),), (), pattern.anchored_start, pattern.anchored_end)
@@ -72,7 +76,7 @@ def to_chain(pattern: Pattern) -> Chain | None:
             else:
                 lead = _add(lead, gap)
             continue
-        e = exact(item)
+        e = exact(item, memo)
         if e is None:
             return None
         run = e if run is None else frozenset(a + b for a, b in product(run, e))

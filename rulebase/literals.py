@@ -141,9 +141,9 @@ def requirements(node: Node, memo: dict | None = None) -> list[Requirement]:
     raise TypeError(node)
 
 
-def pattern_requirements(pattern: Pattern) -> list[Requirement]:
-    """The requirements of a whole pattern, strongest first."""
-    return sorted(set(requirements(pattern.alt)), key=strength, reverse=True)
+def pattern_requirements(pattern: Pattern, memo: dict | None = None) -> list[Requirement]:
+    """The requirements of a whole pattern, strongest first (`memo` as for `exact`)."""
+    return sorted(set(requirements(pattern.alt, memo)), key=strength, reverse=True)
 
 
 def plain_literal(pattern: Pattern) -> str | None:

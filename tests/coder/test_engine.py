@@ -96,6 +96,16 @@ def test_engine_equals_plain_loop_on_generated_workloads(seed):
     assert {CODED, NO_MATCH, AMBIGUOUS, INVALID_INPUT} <= outcomes
 
 
+def test_a_rule_anchored_at_both_ends_matches_only_the_whole_text():
+    rules = [Rule(id=1, code="J18.900", pattern="^(双侧)?肺炎$"), Rule(id=2, code="J15.700", pattern="支原体肺炎")]
+    rs = RuleSet(rules)
+    assert rs.decide("肺炎").code == "J18.900"
+    assert rs.decide("双侧肺炎").span == (0, 4)
+    assert rs.decide("支原体肺炎").code == "J15.700"  # holds 肺炎, but is not 肺炎
+    assert rs.decide("肺炎 ").code == "J18.900"  # normalized: trailing blanks are trimmed
+    assert rs.decide("肺炎肺炎").outcome == NO_MATCH  # the word twice, the length of neither
+
+
 def test_rules_without_literals_are_always_verified():
     rules = [Rule(id=1, code="R1", pattern="^.{2}$"), Rule(id=2, code="R2", pattern="[0-9]+级"), Rule(id=3, code="R3", pattern="[a-z]{3}")]
     rs = RuleSet(rules)

@@ -54,3 +54,19 @@ def test_engine_equals_the_plain_loop(rules, descriptions):
     engine, plain = RuleSet(rules), PlainMatcher(rules)
     for text in descriptions:
         assert engine.decide(text) == plain.decide(text), (text, [(r.pattern, r.exclude, r.priority) for r in rules])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rule_bases(), st.lists(texts, min_size=1, max_size=8))
+def test_every_matching_rule_is_found_whatever_its_priority(rules, descriptions):
+    """`rules test` relies on RuleSet.matching: every rule whose pattern is found and exclude is not."""
+    import regex
+
+    from rulebase.normalize import normalize_text
+
+    engine = RuleSet(rules)
+    for description in descriptions:
+        text = normalize_text(description)
+        expected = [r.id for r in rules
+                    if regex.search(r.pattern, text) and not (r.exclude and regex.search(r.exclude, text))]
+        assert sorted(r.id for r in engine.matching(text)) == sorted(expected), (text, [r.pattern for r in rules])

@@ -81,7 +81,7 @@ def test_newer_statements_compile_for_oracle():
     from coder.audit import queue_query
     from coder.db.models import code_log
     from coder.report import classify_query
-    from coder.run import _insert, compiled_for_executemany, work_phases
+    from coder.run import _insert_of, compiled_for_executemany, work_phases
 
     q = str(queue_query(status="failed", reason="ambiguous", run=3, limit=50).compile(dialect=ORACLE))
     assert "FETCH FIRST" in q and "max(code_log.id)" in q.lower()
@@ -90,6 +90,6 @@ def test_newer_statements_compile_for_oracle():
     claim = str(select(diagnosis.c.id).where(work_phases(3)[0]).order_by(diagnosis.c.id)
                 .with_for_update(skip_locked=True).compile(dialect=ORACLE))
     assert claim.endswith("FOR UPDATE SKIP LOCKED") and "FETCH" not in claim  # ORA-02014: no FETCH with FOR UPDATE
-    insert = compiled_for_executemany(_insert(code_log, {"run_id": 1, "diagnosis_id": 2, "logged_at": None}),
+    insert = compiled_for_executemany(_insert_of(code_log, ("run_id", "diagnosis_id", "logged_at")),
                                       ORACLE).string
     assert insert == "INSERT INTO code_log (run_id, diagnosis_id, logged_at) VALUES (:run_id, :diagnosis_id, :logged_at)"

@@ -151,13 +151,31 @@ def ruletest_figures(url: str, n_rules: int, n_history: int, distinct: int) -> d
     return {"seconds": seconds, "audited": impact.audited, "distinct": len(pool)}
 
 
+def python_speed() -> float:
+    """Millions of a fixed little loop per second (dict lookups, tuple unpacking, substring tests:
+    what the engine spends its time on). This shared machine's speed drifts by up to half from day
+    to day; the figure says how fast it was during this run, so runs can be compared."""
+    table = {i: (i, str(i), i * 2) for i in range(1024)}
+    text = "慢性阻塞性肺疾病急性加重"
+    best = float("inf")
+    for _ in range(5):
+        t = time.perf_counter()
+        hits = 0
+        for i in range(200_000):
+            a, b, c = table[i & 1023]
+            if b in text or a > c:
+                hits += 1
+        best = min(best, time.perf_counter() - t)
+    return 200_000 / best / 1e6
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rules", default="1000,10000,30000")
     ap.add_argument("--descriptions", type=int, default=100_000)
     ap.add_argument("--plain-sample", type=int, default=300, help="descriptions timed with the plain loop")
     ap.add_argument("--run-size", type=int, default=100_000, help="pending diagnoses for the whole-run figure")
-    ap.add_argument("--run-rules", default="1000,10000", help="rule counts for the whole-run figures")
+    ap.add_argument("--run-rules", default="1000,10000,30000", help="rule counts for the whole-run figures")
     ap.add_argument("--pg", default=os.environ.get("ICDCODER_BENCH_PG"), help="PostgreSQL URL for the run figure")
     ap.add_argument("--sql-rules", type=int, default=1_000, help="rules for the --engine sql comparison")
     ap.add_argument("--sql-size", type=int, default=5_000, help="pending diagnoses for the --engine sql comparison")
@@ -166,7 +184,8 @@ def main() -> None:
     ap.add_argument("--history-rules", type=int, default=1_000, help="rules in the base for the `rules test` figure")
     args = ap.parse_args()
     run_rules = [int(x) for x in args.run_rules.split(",")]
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+          f"python speed {python_speed():.1f} M loops/s")
     print(f"{'rules':>7} {'build s':>8} {'distinct/s':>11} {'stream/s':>10} {'plain/s':>9} {'ratio':>7} "
           f"{'peak MB':>8}  outcomes (distinct texts)")
     ctx = mp.get_context("spawn")

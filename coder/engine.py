@@ -332,10 +332,10 @@ class RuleSet(_Matcher):
         self.normalizer = normalizer
         ordered = _order(rules)
         self.verifiers: list[_Verifier] = []
-        slots: dict[str, tuple[list[int], list[int], list[tuple[int, int, int]]]] = {}
-        always: list[tuple[int, int, int]] = []
+        slots: dict[str, tuple[list[int], list[int], list[tuple]]] = {}
+        always: list[tuple] = []
 
-        def slot(word: str) -> tuple[list[int], list[int], list[tuple[int, int, int]]]:
+        def slot(word: str) -> tuple[list[int], list[int], list[tuple]]:
             found = slots.get(word)
             if found is None:
                 found = slots[word] = ([], [], [])
@@ -352,11 +352,14 @@ class RuleSet(_Matcher):
             elif v.whole is not None:
                 for lit in v.whole:
                     slot(lit)[1].append(i)
-            elif reqs:
-                for lit in reqs[0]:
-                    slot(lit)[2].append((i, v.min_len, v.max_len))
             else:
-                always.append((i, v.min_len, v.max_len))
+                # One tuple per rule, shared by its words: (index, min length, max length, verifier).
+                candidate = (i, v.min_len, v.max_len, v)
+                if reqs:
+                    for lit in reqs[0]:
+                        slot(lit)[2].append(candidate)
+                else:
+                    always.append(candidate)
         self.always = tuple(always)
         self.unindexed = len(always)
         self.direct = sum(1 for v in self.verifiers if v.direct is not None)
@@ -364,7 +367,7 @@ class RuleSet(_Matcher):
         words = list(slots)
         # One tuple per word, looked up by the automaton's word number; None for an empty part.
         self.entries = [(*(tuple(part) or None for part in slots[w]), len(w)) for w in words]
-        self.find = ahocorasick_rs.AhoCorasick(words).find_matches_as_indexes if words else None
+        self.find = ahocorasick_rs.AhoCorasick(words).find_matches_as_indexes if words else _no_words
         self.by_id = {v.rule.id: v for v in self.verifiers}
         self._cache: dict[str | None, Decision] = {}
         # Decisions differ per text only in the text and the span; the rest is a function of the
@@ -380,37 +383,35 @@ class RuleSet(_Matcher):
     def __len__(self) -> int:
         return len(self.verifiers)
 
-    def _hits(self, text: str) -> tuple[list[int], list[int]]:
-        """(rules decided by the text's words, rules to verify), rule indices, maybe repeated."""
+    def _hits(self, text: str) -> tuple[list[int], list[tuple]]:
+        """(indices of rules the text's words decide, candidate tuples to verify), either maybe repeated."""
         n = len(text)
         decided: list[int] = []
-        verify: list[int] = [i for i, lo, hi in self.always if lo <= n <= hi] if self.always else []
-        if self.find is not None:
-            entries = self.entries
-            for w, _, _ in self.find(text, True):
-                by_word, whole, to_verify, length = entries[w]
-                if by_word is not None:
-                    decided += by_word
-                if whole is not None and n == length:
-                    decided += whole
-                if to_verify is not None:
-                    for i, lo, hi in to_verify:
-                        if lo <= n <= hi:
-                            verify.append(i)
+        verify = [c for c in self.always if c[1] <= n <= c[2]] if self.always else []
+        entries = self.entries
+        for w, _, _ in self.find(text, True):
+            by_word, whole, to_verify, length = entries[w]
+            if by_word is not None:
+                decided += by_word
+            if whole is not None and n == length:
+                decided += whole
+            if to_verify is not None:
+                for c in to_verify:
+                    if c[1] <= n <= c[2]:
+                        verify.append(c)
         return decided, verify
 
     def matching(self, text: str) -> list[Rule]:
         """Every rule that matches a normalized text, whatever its priority; a timed-out rule counts as not."""
         decided, verify = self._hits(text)
-        verifiers = self.verifiers
-        out = {i for i in decided}
-        for i in set(verify):
+        out = set(decided)
+        for i, _, _, v in set(verify):
             try:
-                if verifiers[i].test(text):
+                if v.test(text):
                     out.add(i)
             except TimeoutError:
                 pass
-        return [verifiers[i].rule for i in sorted(out)]
+        return [self.verifiers[i].rule for i in sorted(out)]
 
     def _match(self, text: str, hits: list[Hit], timed_out: list[Rule]) -> None:
         for i in self._top(text, timed_out):
@@ -419,9 +420,9 @@ class RuleSet(_Matcher):
     def _top(self, text: str, timed_out: list[Rule]) -> list[int]:
         """Indices of the matching rules at the highest matching priority, ascending (timeouts go to timed_out)."""
         matched, verify = self._hits(text)
-        prio = self.priorities
         top = None
         if matched:
+            prio = self.priorities
             if len(matched) > 1:
                 matched = sorted(set(matched))
                 top = prio[matched[0]]
@@ -431,20 +432,22 @@ class RuleSet(_Matcher):
                 top = prio[matched[0]]
         if verify:
             if len(verify) > 1:
-                verify = sorted(set(verify))
-            verifiers = self.verifiers
-            for i in verify:
-                p = prio[i]
+                # A rule indexed under two words that both occur comes twice: the same tuple, which
+                # sorts beside itself without its verifier being compared, and whose second test
+                # cannot change the outcome.
+                verify.sort()
+            for i, _, _, v in verify:
+                p = v.priority
                 if top is not None and p < top:
                     break  # candidates are in priority order; lower ones cannot change the outcome
-                v = verifiers[i]
                 gate = v.gate
                 if gate is not None and gate not in text:
                     continue
                 try:
                     ok = v.rest(text)
                 except TimeoutError:
-                    timed_out.append(v.rule)
+                    if v.rule not in timed_out:
+                        timed_out.append(v.rule)
                     continue
                 if ok:
                     if top is None or p > top:
@@ -510,6 +513,10 @@ class RuleSet(_Matcher):
             self._shapes.clear()
         self._shapes[top] = shape
         return shape
+
+
+def _no_words(text: str, overlapping: bool) -> list:
+    return []
 
 
 def _new_decision(fields: tuple, _new=tuple.__new__) -> Decision:

@@ -145,12 +145,3 @@ def pattern_requirements(pattern: Pattern, memo: dict | None = None) -> list[Req
     """The requirements of a whole pattern, strongest first (`memo` as for `exact`)."""
     return sorted(set(requirements(pattern.alt, memo)), key=strength, reverse=True)
 
-
-def plain_literal(pattern: Pattern) -> str | None:
-    """The pattern's text when it is nothing but literal characters, else None."""
-    if len(pattern.alt.branches) != 1:
-        return None
-    items = pattern.alt.branches[0].items
-    if all(isinstance(i, Lit) for i in items):
-        return "".join(i.text for i in items)  # type: ignore[union-attr]
-    return None

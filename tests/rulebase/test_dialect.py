@@ -2,7 +2,7 @@ import pytest
 
 from rulebase.dialect import parse
 from rulebase.errors import PatternInvalid, RuleInvalid
-from rulebase.literals import pattern_requirements, plain_literal
+from rulebase.literals import pattern_requirements
 from rulebase.rule import Rule
 
 ACCEPTED = [
@@ -93,8 +93,3 @@ def test_rule_from_dict_rejects_unknown_keys_and_lists_allowed():
 ])
 def test_required_literals(pattern, expected):
     assert [set(r) for r in pattern_requirements(parse(pattern))] == expected
-
-
-def test_plain_literal():
-    assert plain_literal(parse("^胆囊结石$")) == "胆囊结石"
-    assert plain_literal(parse("胆囊(结石)")) is None

@@ -15,6 +15,7 @@ def test_benchmark_runs_and_prints_its_figures():
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
+    assert "python speed" in lines[0] and lines[0].endswith("M loops/s")
     assert lines[1].split()[:3] == ["rules", "build", "s"]
     assert [line.split()[0] for line in lines[2:4]] == ["100", "300"]
     assert lines[4].startswith("(distinct/s over ")

@@ -312,15 +312,14 @@ class RuleSet(_Matcher):
     """The compiled rule base: an Aho-Corasick prefilter over required literals, then verification.
 
     Rules are indexed in priority order (then id), so the lowest index that matches has the top
-    priority. Each automaton word has an entry of three tuples of rule indices:
+    priority. Each automaton word has an entry (empty parts are None):
 
-    * rules its occurrence alone decides (`肺炎`, `(急性)?阑尾炎`);
-    * rules that match when the text *is* the word (`^(双侧)?肺炎$`): the word occurs and the text
-      has the word's length, so no string is compared;
-    * rules to verify, with the text lengths a match can have (most candidates fail that test,
-      and it costs nothing to make before the rule is looked at);
-
-    and the word's length.
+    * indices of rules its occurrence alone decides (`肺炎`, `(急性)?阑尾炎`);
+    * indices of rules that match when the text *is* the word (`^(双侧)?肺炎$`): the word occurs
+      and the text has the word's length, so no string is compared;
+    * candidates to verify, (index, min length, max length, verifier): two in three fail on the
+      text's length, before the rule is looked at;
+    * the word's length.
     """
 
     def __init__(self, rules: Iterable[Rule], timeout: float = DEFAULT_TIMEOUT,

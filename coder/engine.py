@@ -36,6 +36,7 @@ FAILURE_REASONS = (NO_MATCH, AMBIGUOUS, INVALID_INPUT, TIMEOUT)
 
 DEFAULT_TIMEOUT = 0.25  # seconds one pattern may spend on one description
 CACHE_SIZE = 200_000  # distinct descriptions remembered by one RuleSet (about 60 MB at most)
+SHAPES_SIZE = 20_000  # sets of matching rules whose decision shape is remembered (a miss costs a few µs)
 
 
 class Candidate(NamedTuple):
@@ -508,7 +509,7 @@ class RuleSet(_Matcher):
                 winner = self.verifiers[top[0]]
                 rule = winner.rule
                 shape = (CODED, winner.span, rule.code, rule.id, rule.version, candidates)
-        if len(self._shapes) >= CACHE_SIZE:
+        if len(self._shapes) >= SHAPES_SIZE:
             self._shapes.clear()
         self._shapes[top] = shape
         return shape

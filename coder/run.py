@@ -38,8 +38,8 @@ from .engine import (
 )
 
 LOCK_NAME = "coding"
-STALE_AFTER = timedelta(minutes=15)
-LEASE_SECONDS = 600  # a shared worker's batch returns to the queue when its transaction idles this long  # a heartbeat older than this, from another host, is a dead run
+STALE_AFTER = timedelta(minutes=15)  # a heartbeat older than this, from another host, is a dead run
+LEASE_SECONDS = 600  # a shared worker's batch returns to the queue when its transaction idles this long
 COUNT_KEYS = ("considered", "coded", "no_match", "ambiguous", "invalid_input", "timeout")
 
 
@@ -245,21 +245,57 @@ def _executemany(conn: Connection, stmt, fields: tuple[str, ...], rows: list[tup
         conn.exec_driver_sql(compiled.string, [pick(r) for r in rows])
 
 
+@dataclass(frozen=True)
+class RunStatements:
+    """What a run executes per batch, built once per run.
+
+    Built per batch, they would cost time on every batch and, with the collector paused for the
+    run, never be freed: SQLAlchemy's clause objects refer to one another (about 30 kB a batch).
+    """
+
+    heartbeat_run: Any
+    heartbeat_lock: Any
+    guard: Any  # which of a batch's diagnoses still wait for a run (a person may have coded them)
+    counts: Any
+    read: list  # per phase: the next batch after :last_id, in id order
+    claim: list  # per phase: the next batch no other worker holds (shared workers)
+    stamp: Callable[[Any], Any]  # a timestamp as the driver stores it (a string on SQLite)
+
+
+def run_statements(engine: Engine, run_id: int, rb_version: int, batch_size: int, lock_rows: bool) -> RunStatements:
+    phases = work_phases(rb_version)
+    guard = select(diagnosis.c.id).where(diagnosis.c.id.in_(bindparam("ids", expanding=True)),
+                                         work_filter(rb_version))
+    claim = [select(diagnosis.c.id, diagnosis.c.description).where(phase).order_by(diagnosis.c.id)
+             .with_for_update(skip_locked=True) for phase in phases]
+    if engine.dialect.name != "oracle":  # Oracle refuses FETCH FIRST with FOR UPDATE (ORA-02014)
+        claim = [q.limit(batch_size) for q in claim]
+    processor = DateTime().dialect_impl(engine.dialect).bind_processor(engine.dialect)
+    return RunStatements(
+        heartbeat_run=update(coding_run).where(coding_run.c.id == run_id).values(heartbeat_at=bindparam("hb")),
+        heartbeat_lock=update(run_lock).where(run_lock.c.name == LOCK_NAME, run_lock.c.run_id == run_id)
+        .values(heartbeat_at=bindparam("hb")),
+        guard=guard.with_for_update() if lock_rows else guard,
+        counts=update(coding_run).where(coding_run.c.id == run_id).values(
+            {k if k != "timeout" else "timeouts": bindparam(f"n_{k}") for k in COUNT_KEYS}),
+        read=[select(diagnosis.c.id, diagnosis.c.description)
+              .where(phase, diagnosis.c.id > bindparam("last_id")).order_by(diagnosis.c.id).limit(batch_size)
+              for phase in phases],
+        claim=claim,
+        stamp=processor or (lambda value: value),
+    )
+
+
 def write_batch(conn: Connection, run_id: int, rb_version: int, decisions: dict[int, Decision],
-                result: RunResult, lock_rows: bool) -> None:
+                result: RunResult, stmts: RunStatements) -> None:
     """Store one batch of decisions: statuses, log rows and run counts, in the caller's transaction."""
     now = utcnow()
-    processor = DateTime().dialect_impl(conn.dialect).bind_processor(conn.dialect)
-    stamp = processor(now) if processor else now  # as the driver stores it (a string on SQLite)
+    stamp = stmts.stamp(now)
     # Written first: on SQLite the first write takes the database's write lock, so nobody can
     # change these diagnoses between the guard read below and our commit.
-    conn.execute(update(coding_run).where(coding_run.c.id == run_id).values(heartbeat_at=now))
-    conn.execute(update(run_lock).where(run_lock.c.name == LOCK_NAME, run_lock.c.run_id == run_id)
-                 .values(heartbeat_at=now))
-    guard = select(diagnosis.c.id).where(diagnosis.c.id.in_(list(decisions)), work_filter(rb_version))
-    if lock_rows:
-        guard = guard.with_for_update()
-    still_ours = conn.execute(guard).scalars().all()
+    conn.execute(stmts.heartbeat_run, {"hb": now})
+    conn.execute(stmts.heartbeat_lock, {"hb": now})
+    still_ours = conn.execute(stmts.guard, {"ids": list(decisions)}).scalars().all()
     updates, successes, failures = [], [], []
     counts = dict.fromkeys(COUNT_KEYS[1:], 0)
     for d_id in sorted(still_ours):
@@ -282,8 +318,7 @@ def write_batch(conn: Connection, run_id: int, rb_version: int, decisions: dict[
         _executemany(conn, _insert_of(code_log, _SUCCESS_FIELDS), _SUCCESS_FIELDS, successes)
     if failures:
         _executemany(conn, _insert_of(fail_log, _FAILURE_FIELDS), _FAILURE_FIELDS, failures)
-    conn.execute(update(coding_run).where(coding_run.c.id == run_id).values(
-        **{k: getattr(result, k) for k in COUNT_KEYS if k != "timeout"}, timeouts=result.timeout))
+    conn.execute(stmts.counts, {f"n_{k}": getattr(result, k) for k in COUNT_KEYS})
 
 
 def pending_count(engine: Engine) -> int:
@@ -304,16 +339,6 @@ def _decider(engine_name: str, rules, normalizer, timeout: float):
         return matcher.decide_batch
     ruleset = RuleSet(rules, timeout=timeout, normalizer=normalizer)
     return lambda _conn, _run_id, batch: {row.id: ruleset.decide(row.description) for row in batch}
-
-
-def _claim(conn: Connection, phase, batch_size: int) -> list:
-    """The next batch no other worker holds, locked until this transaction ends (SKIP LOCKED)."""
-    q = (select(diagnosis.c.id, diagnosis.c.description).where(phase)
-         .order_by(diagnosis.c.id).with_for_update(skip_locked=True))
-    if conn.dialect.name == "oracle":
-        # Oracle refuses FETCH FIRST with FOR UPDATE (ORA-02014); rows are locked as they are fetched.
-        return conn.execute(q).fetchmany(batch_size)
-    return conn.execute(q.limit(batch_size)).all()
 
 
 def run_coding(engine: Engine, batch_size: int = 1000, timeout: float = DEFAULT_TIMEOUT,
@@ -356,10 +381,10 @@ def run_coding(engine: Engine, batch_size: int = 1000, timeout: float = DEFAULT_
         collector_was_on = gc.isenabled()
         gc.disable()
         total = pending_count(engine) if progress else 0  # a count is a scan: only for a progress bar
-        lock_rows = engine.dialect.name != "sqlite"
-        phases = work_phases(rb_version)
+        lock_rows = engine.dialect.name != "sqlite" and not shared  # a claimed batch is locked already
+        stmts = run_statements(engine, run_id, rb_version, batch_size, lock_rows)
         phase, last_id = 0, 0
-        while phase < len(phases):
+        while phase < len(stmts.read):
             with engine.begin() as conn:
                 if engine_name == "sql" and rulestore.rulebase_version(conn) != rb_version:
                     result.stopped = "the rule base changed during the run; the next run codes the rest with it"
@@ -368,19 +393,19 @@ def run_coding(engine: Engine, batch_size: int = 1000, timeout: float = DEFAULT_
                     if conn.dialect.name == "postgresql":
                         # The lease: a worker that hangs holding its batch loses it after this.
                         conn.execute(text(f"SET LOCAL idle_in_transaction_session_timeout = '{LEASE_SECONDS}s'"))
-                    batch = _claim(conn, phases[phase], batch_size)
+                    # The claimed rows stay locked until this transaction ends; Oracle's claim has
+                    # no FETCH FIRST, so its rows are locked as they are fetched.
+                    claimed = conn.execute(stmts.claim[phase])
+                    batch = claimed.fetchmany(batch_size)
+                    claimed.close()
                 else:
-                    batch = conn.execute(
-                        select(diagnosis.c.id, diagnosis.c.description)
-                        .where(phases[phase], diagnosis.c.id > last_id)
-                        .order_by(diagnosis.c.id).limit(batch_size)
-                    ).all()
+                    batch = conn.execute(stmts.read[phase], {"last_id": last_id}).all()
                 if not batch:
                     phase, last_id = phase + 1, 0
                     continue
                 last_id = batch[-1].id
                 decisions = decide(conn, run_id, batch)
-                write_batch(conn, run_id, rb_version, decisions, result, lock_rows and not shared)
+                write_batch(conn, run_id, rb_version, decisions, result, stmts)
             if progress:
                 progress(result.considered, total)
     except BaseException as exc:

@@ -154,6 +154,7 @@ class RulePlan:
     unchanged: int = 0
     normalization: Any = None  # a norm_import.NormPlan when the workbook has a normalization sheet
     impact: Any = None  # a ruletest.Impact: the change judged against the audited history
+    stored: dict[int, Rule] = field(default_factory=dict, repr=False)  # the rule base the plan was made against
 
     @property
     def disabled(self) -> list[rulestore.RuleChange]:
@@ -191,7 +192,7 @@ def plan_rules(conn: Connection, path: str | Path) -> RulePlan:
     ids_seen: dict[int, int] = {}
     keys_seen: dict[tuple, int] = {}
     live_keys = {(r.code, r.pattern, r.exclude): r.id for r in stored.values() if r.enabled}
-    plan = RulePlan()
+    plan = RulePlan(stored=stored)
     for row in sheet.rows:
         n = row.number
         before = len(problems)
@@ -295,7 +296,7 @@ def import_rules(engine: Engine, path: str | Path, author: str, reason: str | No
         plan.normalization = norm if sheet is not None else None
         if not (plan.added or plan.changed or plan.normalization):
             return plan
-        stored = {r.id: r for r in rulestore.load_rules(conn, include_disabled=True)}
+        stored = plan.stored  # read in the same transaction
         old = [stored[c.rule_id] for c in plan.changed]
         # Judged before the rules are written (added rules without ids), so a refused or dry-run
         # import consumes no ids; normalization changes are applied first so the judgement sees them.

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from .errors import PatternInvalid
 
 META = frozenset(".[](){}*+?|^$\\")
-_PLAIN_RUN = re.compile(r"[^.\[\](){}*+?|^$\\]+")
+_PLAIN_RUN = re.compile("[^" + re.escape("".join(sorted(META))) + "]+")  # characters that are not META
 MAX_PATTERN_BYTES = 512
 MAX_BOUND = 255
 

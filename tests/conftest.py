@@ -61,10 +61,7 @@ def pg_url() -> str:
 
 @pytest.fixture
 def pg_engine(pg_url):
-    eng = make_engine(pg_url)
-    upgrade_db(eng)
-    yield eng
-    eng.dispose()
+    yield from _migrated(pg_url)
 
 
 def _pg_schema_url():
@@ -82,7 +79,11 @@ def _pg_schema_url():
 
 @pytest.fixture
 def engine(db_url):
-    eng = make_engine(db_url)
+    yield from _migrated(db_url)
+
+
+def _migrated(url: str):
+    eng = make_engine(url)
     upgrade_db(eng)
     yield eng
     eng.dispose()

@@ -28,9 +28,9 @@ from sqlalchemy import insert  # noqa: E402
 from coder.db.connect import make_engine  # noqa: E402
 from coder.db.migrate import upgrade_db  # noqa: E402
 from coder.db.models import coding_rule, diagnosis, icd_code, rulebase_state  # noqa: E402
-from coder.engine import PlainMatcher, RuleSet  # noqa: E402
-from coder.run import run_coding  # noqa: E402
-from coder.workload import make_descriptions, make_rules  # noqa: E402
+from rulebase.engine import PlainMatcher, RuleSet  # noqa: E402
+from coder.run.loop import run_coding  # noqa: E402
+from benchmarks.workload import make_descriptions, make_rules  # noqa: E402
 
 
 def _peak_mb() -> float:
@@ -93,7 +93,7 @@ def run_figures(url: str, n_rules: int, n_pending: int, engine_name: str = "pyth
         conn.execute(insert(diagnosis), [{"record_id": f"B{i}", "seq_no": 1, "kind": "discharge", "status": "pending",
                                           "description": t} for i, t in enumerate(texts)])
     if workers:
-        from coder.workers import run_workers
+        from coder.run.workers import run_workers
 
         res = run_workers(engine, workers, engine_name=engine_name)
         considered, seconds = res.totals()["considered"], res.seconds
@@ -119,7 +119,7 @@ def ruletest_figures(url: str, n_rules: int, n_history: int, distinct: int) -> d
     """`rules test` against an audited history: n_history person-coded rows over `distinct` texts."""
     import random
 
-    from coder.ruletest import candidate_impact
+    from coder.audit.ruletest import candidate_impact
     from rulebase.rule import Rule
 
     engine = make_engine(url)

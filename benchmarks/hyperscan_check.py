@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from coder.engine import RuleSet  # noqa: E402
-from coder.workload import make_descriptions, make_rules  # noqa: E402
+from rulebase.engine import RuleSet  # noqa: E402
+from benchmarks.workload import make_descriptions, make_rules  # noqa: E402
 from rulebase.normalize import normalize_text  # noqa: E402
 
 

@@ -15,8 +15,9 @@ import regex
 
 from .dialect import parse
 from .errors import PatternInvalid, RuleInvalid
+from .states import ReplacementKind
 
-LITERAL, PATTERN = "literal", "pattern"
+LITERAL, PATTERN = ReplacementKind.LITERAL, ReplacementKind.PATTERN
 MAX_TEXT = 200
 
 
@@ -58,7 +59,7 @@ class Replacement:
     def __post_init__(self) -> None:
         where = self.label
         if self.kind not in (LITERAL, PATTERN):
-            raise ReplacementInvalid(f"{where}: kind must be {LITERAL!r} or {PATTERN!r}, not {self.kind!r}")
+            raise ReplacementInvalid(f"{where}: kind must be {LITERAL.value!r} or {PATTERN.value!r}, not {self.kind!r}")
         if not isinstance(self.find, str) or not self.find.strip():
             raise ReplacementInvalid(f"{where}: the text to find is empty")
         if not isinstance(self.replace, str) or not normalize_text(self.replace):

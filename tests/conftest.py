@@ -105,7 +105,7 @@ def codes_csv() -> Path:
 @pytest.fixture
 def seeded(engine, codes_csv):
     """A migrated database holding the sample code dictionary."""
-    from coder.imports import import_dictionary
+    from coder.services.dictionary import import_dictionary
 
     import_dictionary(engine, codes_csv)
     return engine

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from rulebase.errors import IcdCoderError
+from coder.errors import IcdCoderError
 
 from .. import __version__
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from ..audit import CODE, CONFIRM, CORRECT, act, queue
-from ..engine import FAILURE_REASONS
-from ..feedback import feedback, write_feedback_xlsx
-from ..report import GROUPINGS, report, write_report_xlsx
-from ..worklist import export_worklist, import_worklist
+from rulebase.states import FAILURE_REASONS, ReviewAction
+
+from ..services.audit import (
+    GROUPINGS, act, export_worklist, feedback, import_worklist, queue, report, write_feedback_xlsx, write_report_xlsx,
+)
 from .options import db_option, echo_json, echo_table, json_option, limit_option, open_db
 from .rule_cmds import rules_group
 
@@ -59,7 +59,7 @@ def _echo(outcome) -> None:
 @db_option
 def confirm_cmd(diagnosis_id, person, comment, db_url) -> None:
     """The auto-code is right."""
-    _echo(act(open_db(db_url), diagnosis_id, CONFIRM, person, remark=comment))
+    _echo(act(open_db(db_url), diagnosis_id, ReviewAction.CONFIRM, person, remark=comment))
 
 
 @audit_group.command("correct")
@@ -70,7 +70,7 @@ def confirm_cmd(diagnosis_id, person, comment, db_url) -> None:
 @db_option
 def correct_cmd(diagnosis_id, code, person, comment, db_url) -> None:
     """The auto-code was wrong: set the right one."""
-    _echo(act(open_db(db_url), diagnosis_id, CORRECT, person, code, comment))
+    _echo(act(open_db(db_url), diagnosis_id, ReviewAction.CORRECT, person, code, comment))
 
 
 @audit_group.command("code")
@@ -81,7 +81,7 @@ def correct_cmd(diagnosis_id, code, person, comment, db_url) -> None:
 @db_option
 def code_cmd(diagnosis_id, code, person, comment, db_url) -> None:
     """Code a failure (no_match, ambiguous, …) by hand."""
-    _echo(act(open_db(db_url), diagnosis_id, CODE, person, code, comment))
+    _echo(act(open_db(db_url), diagnosis_id, ReviewAction.CODE, person, code, comment))
 
 
 @audit_group.command("export")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..demo import run_demo
+from ..services.demo import run_demo
 from .options import echo_json, json_option
 
 

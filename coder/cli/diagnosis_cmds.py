@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..imports import import_diagnoses
-from ..queries import list_diagnoses
+from ..services.diagnoses import import_diagnoses, list_diagnoses
 from .options import db_option, dry_run_option, echo_json, echo_table, json_option, limit_option, open_db
 
 

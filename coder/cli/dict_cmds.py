@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..imports import import_dictionary
+from ..services.dictionary import import_dictionary
 from .options import db_option, dry_run_option, echo_json, json_option, open_db
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import click
 
-from rulebase.normalize import LITERAL, PATTERN, Replacement
+from rulebase.normalize import LITERAL, PATTERN
 
-from .. import normstore
-from ..norm_import import import_normalization
+from ..services import normalization as service
 from .options import author_option, db_option, dry_run_option, echo_json, echo_table, json_option, open_db, reason_option
 
 kind_option = click.option("--kind", type=click.Choice([LITERAL, PATTERN]), default=None,
@@ -30,15 +29,14 @@ def normalize_group() -> None:
 @db_option
 def add_cmd(find, replacement, kind, position, note, author, reason, db_url) -> None:
     """Add a replacement (refused if it would loop or empty a text)."""
-    with open_db(db_url).begin() as conn:
-        entry = normstore.add(conn, Replacement(find=find, replace=replacement, kind=kind or LITERAL,
-                                                position=position, note=note), author, reason)
-        stale = normstore.rules_mentioning(conn, entry)
-    click.echo(f"normalization {entry.id} added at position {entry.position} (version 1)")
-    _warn_stale(entry, stale)
+    done = service.add_entry(open_db(db_url), find, replacement, author, kind=kind or LITERAL, position=position,
+                             note=note, reason=reason)
+    click.echo(f"normalization {done.new.id} added at position {done.new.position} (version 1)")
+    _warn_stale(done)
 
 
-def _warn_stale(entry: Replacement, stale: list[int]) -> None:
+def _warn_stale(done: service.EntryChanged) -> None:
+    stale, entry = done.stale_rules, done.new
     if stale:
         ids = ", ".join(map(str, stale[:20])) + (" …" if len(stale) > 20 else "")
         click.echo(f"warning: {len(stale)} enabled rule(s) contain {entry.find!r}, which descriptions no longer "
@@ -51,8 +49,7 @@ def _warn_stale(entry: Replacement, stale: list[int]) -> None:
 @json_option
 def list_cmd(include_disabled, db_url, as_json) -> None:
     """The table in the order it is applied."""
-    with open_db(db_url).connect() as conn:
-        entries = normstore.load(conn, include_disabled=include_disabled)
+    entries = service.list_entries(open_db(db_url), include_disabled=include_disabled)
     if as_json:
         echo_json([e.to_dict() for e in entries])
         return
@@ -80,13 +77,10 @@ def edit_cmd(norm_id, find, replacement, kind, position, note, author, reason, d
 
 
 def _change(db_url, norm_id, author, reason, **changes) -> None:
-    with open_db(db_url).begin() as conn:
-        old = normstore.get(conn, norm_id)
-        new = normstore.change(conn, norm_id, author, reason, **changes)
-        stale = normstore.rules_mentioning(conn, new) if new.version != old.version else []
-    click.echo(f"normalization {norm_id} unchanged" if new.version == old.version
-               else f"normalization {norm_id} is now version {new.version}")
-    _warn_stale(new, stale)
+    done = service.change_entry(open_db(db_url), norm_id, author, reason, **changes)
+    click.echo(f"normalization {norm_id} is now version {done.new.version}" if done.changed
+               else f"normalization {norm_id} unchanged")
+    _warn_stale(done)
 
 
 @normalize_group.command("disable")
@@ -115,8 +109,7 @@ def enable_cmd(norm_id, author, reason, db_url) -> None:
 @json_option
 def show_cmd(norm_id, db_url, as_json) -> None:
     """An entry and its whole history."""
-    with open_db(db_url).connect() as conn:
-        entry, hist = normstore.get(conn, norm_id), normstore.history(conn, norm_id)
+    entry, hist = service.show_entry(open_db(db_url), norm_id)
     if as_json:
         echo_json({**entry.to_dict(), "history": hist})
         return
@@ -134,8 +127,7 @@ def show_cmd(norm_id, db_url, as_json) -> None:
 @json_option
 def test_cmd(text, db_url, as_json) -> None:
     """Show how TEXT is normalized, step by step."""
-    with open_db(db_url).connect() as conn:
-        steps = normstore.normalizer(conn).trace(text)
+    steps = service.trace(open_db(db_url), text)
     if as_json:
         echo_json({"input": text, "normalized": steps[-1][1],
                    "steps": [{"id": e.id if e else None, "find": e.find if e else None,
@@ -155,7 +147,7 @@ def test_cmd(text, db_url, as_json) -> None:
 @dry_run_option
 def import_cmd(path, author, reason, db_url, dry_run) -> None:
     """Import the table from a .csv or a workbook's normalization sheet (all or nothing)."""
-    plan = import_normalization(open_db(db_url), path, author, reason, dry_run=dry_run)
+    plan = service.import_normalization(open_db(db_url), path, author, reason, dry_run=dry_run)
     for e in plan.added:
         if dry_run:
             click.echo(f"+ new  {e.find} -> {e.replace}  position {e.position}")

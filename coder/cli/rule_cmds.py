@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import click
 
-from rulebase.errors import RuleInvalid
-from rulebase.rule import Rule
-
-from .. import rulestore
-from ..export import export_rules
-from ..feedback import CITATION, cited_audits
-from ..imports import RulePlan, import_rules
-from ..ruletest import Impact, candidate_impact, check_change
+from ..audit.ruletest import Impact
+from ..imports.rules import RulePlan
+from ..services import rules as service
 from .options import (
     author_option, db_option, dry_run_option, echo_json, echo_table, force_option, json_option, open_db,
     reason_option,
@@ -56,7 +51,7 @@ def import_cmd(path: str, author: str, reason: str | None, db_url: str | None, d
     normalization sheet is imported with it. The change is tested against the audited history and
     refused if it turns correct codes wrong, unless --force.
     """
-    plan = import_rules(open_db(db_url), path, author, reason, dry_run=dry_run, force=force)
+    plan = service.import_rules(open_db(db_url), path, author, reason, dry_run=dry_run, force=force)
     s = plan.summary()
     if as_json:
         echo_json({**s, "dry_run": dry_run, "impact": plan.impact.to_json() if plan.impact else None,
@@ -81,7 +76,7 @@ def import_cmd(path: str, author: str, reason: str | None, db_url: str | None, d
 @db_option
 def export_cmd(path: str, enabled_only: bool, db_url: str | None) -> None:
     """Write the rules to an .xlsx workbook to edit and import again."""
-    n = export_rules(open_db(db_url), path, include_disabled=not enabled_only)
+    n = service.export_rules(open_db(db_url), path, include_disabled=not enabled_only)
     click.echo(f"{n} rules written to {path}")
 
 
@@ -95,8 +90,7 @@ def export_cmd(path: str, enabled_only: bool, db_url: str | None) -> None:
 def list_cmd(code: str | None, search: str | None, include_disabled: bool, db_url: str | None,
              as_json: bool) -> None:
     """List the rules."""
-    with open_db(db_url).connect() as conn:
-        rules = rulestore.find_rules(conn, code=code, search=search, include_disabled=include_disabled)
+    rules = service.list_rules(open_db(db_url), code=code, search=search, include_disabled=include_disabled)
     if as_json:
         echo_json(rules)
         return
@@ -117,15 +111,10 @@ def list_cmd(code: str | None, search: str | None, include_disabled: bool, db_ur
 @db_option
 def add_cmd(code, pattern, exclude, priority, note, author, reason, force, db_url) -> None:
     """Add a rule (validated; the code must be in the dictionary; tested against the audited history)."""
-    candidate = Rule(code=code, pattern=pattern, exclude=exclude, priority=priority, note=note)
-    with open_db(db_url).begin() as conn:
-        problem = rulestore.code_problem(conn, candidate.code)
-        if problem:
-            raise RuleInvalid(f"new rule: {problem}")
-        impact = check_change(conn, [], [candidate], force)  # before the insert: a refusal uses no id
-        rule = rulestore.add_rule(conn, candidate, author, reason)
-    _echo_impact(impact)
-    click.echo(f"rule {rule.id} added (version 1)")
+    added = service.add_rule(open_db(db_url), code, pattern, author, exclude=exclude, priority=priority, note=note,
+                             reason=reason, force=force)
+    _echo_impact(added.impact)
+    click.echo(f"rule {added.rule.id} added (version 1)")
 
 
 @rules_group.command("edit")
@@ -146,31 +135,23 @@ def edit_cmd(rule_id, code, pattern, exclude, priority, note, author, reason, fo
         changes["exclude"] = exclude or None
     if not changes:
         raise click.UsageError("nothing to change: give --code, --pattern, --exclude, --priority or --note")
-    old, new = _change(db_url, rule_id, author, reason, force, **changes)
-    click.echo(f"rule {rule_id} unchanged" if new.version == old.version else f"rule {rule_id} is now version {new.version}")
+    done = service.change_rule(open_db(db_url), rule_id, author, reason, force, **changes)
+    _echo_changed(done)
+    click.echo(f"rule {rule_id} is now version {done.new.version}" if done.changed else f"rule {rule_id} unchanged")
 
 
-def _change(db_url: str | None, rule_id: int, author: str, reason: str | None, force: bool,
-            to_version: int | None = None, **changes) -> tuple[Rule, Rule]:
-    """One rule change in one transaction, judged against the audited history before it commits."""
-    with open_db(db_url).begin() as conn:
-        old = rulestore.get_rule(conn, rule_id)
-        if to_version is not None:
-            new = rulestore.rollback_rule(conn, rule_id, to_version, author, reason)
-        else:
-            new = rulestore.change_rule(conn, rule_id, author, reason, **changes)
-        impact = check_change(conn, [old], [new], force) if new.version != old.version else None
-    if impact is not None:
-        _echo_impact(impact)
-    return old, new
+def _echo_changed(done: service.RuleChanged) -> None:
+    if done.impact is not None:
+        _echo_impact(done.impact)
 
 
 def _set_enabled(rule_id: int, enabled: bool, author: str, reason: str | None, force: bool,
                  db_url: str | None) -> None:
-    old, new = _change(db_url, rule_id, author, reason, force, enabled=enabled)
+    done = service.set_rule_enabled(open_db(db_url), rule_id, enabled, author, reason, force)
+    _echo_changed(done)
     state = "enabled" if enabled else "disabled"
-    click.echo(f"rule {rule_id} was already {state}" if new.version == old.version
-               else f"rule {rule_id} {state} (version {new.version})")
+    click.echo(f"rule {rule_id} {state} (version {done.new.version})" if done.changed
+               else f"rule {rule_id} was already {state}")
 
 
 @rules_group.command("disable")
@@ -201,12 +182,7 @@ def enable_cmd(rule_id, author, reason, force, db_url) -> None:
 @json_option
 def show_cmd(rule_id, db_url, as_json) -> None:
     """A rule and its whole history."""
-    with open_db(db_url).connect() as conn:
-        rule, hist = rulestore.get_rule(conn, rule_id), rulestore.history(conn, rule_id)
-        audits = cited_audits(conn, [h["reason"] for h in hist])
-    for h in hist:  # the audit rows a change answers, when its reason cites them (#12)
-        h["answers"] = [audits[int(m.group(1))] for m in CITATION.finditer(h["reason"] or "")
-                        if int(m.group(1)) in audits]
+    rule, hist = service.show_rule(open_db(db_url), rule_id)
     if as_json:
         echo_json({**rule.to_dict(), "history": hist})
         return
@@ -232,17 +208,16 @@ def show_cmd(rule_id, db_url, as_json) -> None:
 @db_option
 def rollback_cmd(rule_id, to_version, author, reason, force, db_url) -> None:
     """Restore a rule as it was at an earlier version (recorded as a new version)."""
-    _, new = _change(db_url, rule_id, author, reason, force, to_version=to_version)
-    click.echo(f"rule {rule_id} restored to version {to_version}'s fields as version {new.version}")
+    done = service.rollback_rule(open_db(db_url), rule_id, to_version, author, reason, force)
+    _echo_changed(done)
+    click.echo(f"rule {rule_id} restored to version {to_version}'s fields as version {done.new.version}")
 
 
 @rules_group.command("lint")
 @db_option
 def lint_cmd(db_url) -> None:
     """Re-validate every stored rule; exit 1 listing any that is invalid."""
-    with open_db(db_url).connect() as conn:
-        bad = rulestore.lint(conn)
-        total = rulestore.count_rules(conn)
+    bad, total = service.lint_rules(open_db(db_url))
     if bad:
         for rule_id, reason in bad:
             click.echo(f"rule {rule_id}: {reason}")
@@ -259,9 +234,7 @@ def lint_cmd(db_url) -> None:
 @json_option
 def test_cmd(pattern, exclude, code, priority, db_url, as_json) -> None:
     """Try a pattern on every diagnosis a person coded, confirmed or corrected; write nothing."""
-    with open_db(db_url).connect() as conn:
-        candidate = Rule(code=code or "?", pattern=pattern, exclude=exclude, priority=priority, where="candidate")
-        impact = candidate_impact(conn, candidate)
+    impact = service.try_rule(open_db(db_url), pattern, exclude=exclude, code=code, priority=priority)
     if as_json:
         echo_json(impact.to_json())
         return

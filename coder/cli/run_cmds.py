@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from ..engine import DEFAULT_TIMEOUT
-from ..queries import list_failures, list_runs, show_run
-from ..run import ENGINES, pending_count, run_coding
-from ..workers import run_workers
+from rulebase.engine import DEFAULT_TIMEOUT
+
+from ..services.diagnoses import list_failures, list_runs, show_run
+from ..services.run import ENGINES, pending_count, run_coding, run_workers
 from .options import db_option, echo_json, echo_table, json_option, limit_option, open_db, progress_bar
 
 RUN_JSON_KEYS = ("run_id", "considered", "coded", "no_match", "ambiguous", "invalid_input", "timeout", "seconds")

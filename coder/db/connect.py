@@ -16,7 +16,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from rulebase.errors import ConfigError
+from coder.errors import ConfigError
 
 DEFAULT_URL = "sqlite:///icdcoder.db"
 ENV_URL = "ICDCODER_DB"
@@ -84,9 +84,9 @@ def masked(url: URL | str) -> str:
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # Our REGEXP replaces the one SQLAlchemy registers (Python's re, no timeout): the portable
     # dialect is matched by the regex package with a timeout, as in the Python engine.
-    from .sqlite_regexp import regexp
+    from .sqlite_regexp import Regexp, install
 
-    dbapi_connection.create_function("regexp", 2, regexp, deterministic=True)
+    install(dbapi_connection, Regexp())
     cur = dbapi_connection.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     # Wait for a concurrent writer (a run, an import, a coder's audit) instead of failing at once.

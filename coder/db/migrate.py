@@ -15,7 +15,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 import icdcoder_migrations
-from rulebase.errors import SchemaOutOfDate
+from coder.errors import SchemaOutOfDate
 
 from .connect import masked
 

@@ -26,6 +26,8 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
+from rulebase.states import ReplacementKind, RunStatus, Status
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_name)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -121,7 +123,7 @@ norm_rule = Table(
     metadata,
     Column("id", Integer, Identity(), primary_key=True),
     Column("seq_no", Integer, nullable=False),
-    Column("kind", String(16), nullable=False, default="literal"),
+    Column("kind", String(16), nullable=False, default=ReplacementKind.LITERAL),
     Column("find_text", String(200), nullable=False),
     Column("replace_text", String(200), nullable=False),
     Column("enabled", Flag, nullable=False, default=True),
@@ -154,7 +156,7 @@ diagnosis = Table(
     Column("description", DESCRIPTION, nullable=True),
     Column("code", CODE, ForeignKey("icd_code.code"), nullable=True),
     Column("coded_by", PERSON, nullable=True),
-    Column("status", String(16), nullable=False, default="pending"),
+    Column("status", String(16), nullable=False, default=Status.PENDING),
     Column("fail_reason", String(16), nullable=True),
     Column("attempted_at", DateTime, nullable=True),
     Column("attempted_version", Integer, nullable=True),
@@ -176,7 +178,7 @@ coding_run = Table(
     Column("pid", Integer, nullable=False),
     Column("rulebase_version", Integer, nullable=False),
     Column("engine", String(16), nullable=False, default="python"),
-    Column("status", String(16), nullable=False, default="running"),
+    Column("status", String(16), nullable=False, default=RunStatus.RUNNING),
     Column("considered", Integer, nullable=False, default=0),
     Column("coded", Integer, nullable=False, default=0),
     Column("no_match", Integer, nullable=False, default=0),
@@ -263,9 +265,3 @@ match_text = Table(
     Column("diagnosis_id", Integer, primary_key=True, autoincrement=False),
     Column("normalized", DESCRIPTION, nullable=False),
 )
-
-# Statuses a diagnosis moves through. A person's code (confirmed, corrected, manual) is final.
-PENDING, CODED, FAILED, CONFIRMED, CORRECTED, MANUAL = "pending", "coded", "failed", "confirmed", "corrected", "manual"
-STATUSES = (PENDING, CODED, FAILED, CONFIRMED, CORRECTED, MANUAL)
-PERSON_STATUSES = (CONFIRMED, CORRECTED, MANUAL)
-AUTO = "auto"

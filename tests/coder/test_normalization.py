@@ -6,12 +6,13 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from coder import normstore, rulestore
+from coder.store import normalization as normstore, rules as rulestore
 from coder.db.models import code_log, diagnosis
-from coder.export import export_rules
-from coder.imports import import_diagnoses, import_rules
-from coder.run import run_coding
-from rulebase.errors import ImportRejected
+from coder.services.rules import export_rules
+from coder.services.diagnoses import import_diagnoses
+from coder.services.rules import import_rules
+from coder.run.loop import run_coding
+from coder.errors import ImportRejected
 from rulebase.normalize import Replacement
 from rulebase.rule import Rule
 from tests.conftest import SAMPLE, write_csv

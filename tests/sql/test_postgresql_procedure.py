@@ -5,8 +5,8 @@ from pathlib import Path
 from sqlalchemy import insert
 
 from coder.db.models import coding_run, norm_rule, utcnow
-from coder.run import run_coding
-from tests.coder.test_sql_engine import _load, _outcomes, _reset
+from coder.run.loop import run_coding
+from tests.coder.run.test_sql_engine import _load, _outcomes, _reset
 
 SQL = Path(__file__).resolve().parents[2] / "sql" / "postgresql"
 

@@ -4,16 +4,17 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, select
+from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.dialects import oracle
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from coder.db.connect import make_engine
 from coder.db.migrate import alembic_config, current_revision, downgrade_db, head_revision, require_current, upgrade_db
 from coder.db.models import metadata
-from coder.run import _UPDATE, work_filter
+from coder.run.sources import work_filter
+from coder.run.writer import STATUS_UPDATE
 from coder.db.models import diagnosis
-from rulebase.errors import SchemaOutOfDate
+from coder.errors import SchemaOutOfDate
 
 ORACLE = oracle.dialect()
 
@@ -69,7 +70,7 @@ def test_run_statements_compile_for_oracle():
     sql = str(select(diagnosis.c.id).where(work_filter(3), diagnosis.c.id > 0).order_by(diagnosis.c.id)
               .limit(1000).compile(dialect=ORACLE))
     assert "FETCH FIRST" in sql or "ROWNUM" in sql
-    assert "UPDATE diagnosis SET" in str(_UPDATE.compile(dialect=ORACLE))
+    assert "UPDATE diagnosis SET" in str(STATUS_UPDATE.compile(dialect=ORACLE))
     locked = str(select(diagnosis.c.id).with_for_update().compile(dialect=ORACLE))
     assert locked.endswith("FOR UPDATE")
 
@@ -78,10 +79,11 @@ def test_newer_statements_compile_for_oracle():
     """The audit queue, the report, the shared workers' claim and the log writes, as Oracle gets them."""
     import datetime as dt
 
-    from coder.audit import queue_query
+    from coder.audit.actions import queue_query
     from coder.db.models import code_log
-    from coder.report import classify_query
-    from coder.run import _insert_of, compiled_for_executemany, work_phases
+    from coder.audit.report import classify_query
+    from coder.run.sources import work_phases
+    from coder.run.writer import compile_for_executemany
 
     q = str(queue_query(status="failed", reason="ambiguous", run=3, limit=50).compile(dialect=ORACLE))
     assert "FETCH FIRST" in q and "max(code_log.id)" in q.lower()
@@ -90,6 +92,6 @@ def test_newer_statements_compile_for_oracle():
     claim = str(select(diagnosis.c.id).where(work_phases(3)[0]).order_by(diagnosis.c.id)
                 .with_for_update(skip_locked=True).compile(dialect=ORACLE))
     assert claim.endswith("FOR UPDATE SKIP LOCKED") and "FETCH" not in claim  # ORA-02014: no FETCH with FOR UPDATE
-    insert = compiled_for_executemany(_insert_of(code_log, ("run_id", "diagnosis_id", "logged_at")),
-                                      ORACLE).string
+    columns = ("run_id", "diagnosis_id", "logged_at")
+    insert = compile_for_executemany(code_log.insert().values({k: bindparam(k) for k in columns}), ORACLE).string
     assert insert == "INSERT INTO code_log (run_id, diagnosis_id, logged_at) VALUES (:run_id, :diagnosis_id, :logged_at)"

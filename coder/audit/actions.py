@@ -1,0 +1,162 @@
+"""The coders' side of the audit loop: the review queue and the three actions.
+
+A person's code is final: confirm, correct and code set a person status (confirmed, corrected,
+manual) that no run touches again (run.sources.work_filter). Acting again on a diagnosis is allowed; the
+latest person's word stands and every action stays in audit_action.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, select, update
+
+from coder.db.models import audit_action, code_log, diagnosis, fail_log, icd_code, utcnow
+from coder.errors import ActionRefused, IcdCoderError, NotFound
+from coder.store.codes import code_problem
+from rulebase.states import AUTO, FAILURE_REASONS, ReviewAction, Status
+
+CONFIRM, CORRECT, CODE = ReviewAction.CONFIRM, ReviewAction.CORRECT, ReviewAction.CODE
+ACTIONS = tuple(ReviewAction)
+PENDING, CODED, FAILED = Status.PENDING, Status.CODED, Status.FAILED
+CONFIRMED, CORRECTED, MANUAL = Status.CONFIRMED, Status.CORRECTED, Status.MANUAL
+
+
+@dataclass(frozen=True)
+class Outcome:
+    diagnosis_id: int
+    action: str
+    status: str
+    code: str
+    audit_id: int | None  # None: nothing changed (a re-import of the same decision)
+
+
+def _latest(conn: Connection, log, d_id: int):
+    return conn.execute(select(log).where(log.c.diagnosis_id == d_id).order_by(log.c.id.desc()).limit(1)).first()
+
+
+def _target(action: str, status: str, current: str | None, new_code: str | None, d_id: int) -> tuple[str, str]:
+    """(new status, new code) for an action on a diagnosis in `status`, or ActionRefused saying what to do."""
+    if action == CONFIRM:
+        if status in (PENDING, FAILED) or current is None:
+            raise ActionRefused(f"diagnosis {d_id} has no code to confirm (status {status}); "
+                                "code it by hand with: audit code")
+        if new_code is not None and new_code != current:
+            raise ActionRefused(f"diagnosis {d_id} is coded {current}, not {new_code}; to change it use: audit correct")
+        return (CONFIRMED if status == CODED else status), current
+    if new_code is None:
+        raise ActionRefused(f"diagnosis {d_id}: {action} needs a code")
+    if action == CORRECT:
+        if status in (PENDING, FAILED):
+            raise ActionRefused(f"diagnosis {d_id} was not auto-coded (status {status}); use: audit code")
+        if status == MANUAL:
+            return MANUAL, new_code
+        if status in (CODED, CONFIRMED) and new_code == current:
+            raise ActionRefused(f"diagnosis {d_id} is already coded {current}; to agree with it use: audit confirm")
+        return CORRECTED, new_code
+    if action == CODE:
+        if status in (CODED, CONFIRMED, CORRECTED):
+            raise ActionRefused(f"diagnosis {d_id} is coded {current} (status {status}); "
+                                "to change the code use: audit correct")
+        return MANUAL, new_code
+    raise ActionRefused(f"unknown action {action!r}; choose from {', '.join(ACTIONS)}")
+
+
+def apply_action(conn: Connection, d_id: int, action: str, person: str, code: str | None = None,
+                 remark: str | None = None, skip_unchanged: bool = False) -> Outcome:
+    """Record one review in the caller's transaction. With skip_unchanged, a decision that changes
+    nothing (already confirmed, already that code) writes no second row: re-imports are harmless."""
+    person = (person or "").strip()
+    if not person:
+        raise ActionRefused("who reviewed it is required (--by NAME)")
+    if person.lower() == AUTO:
+        raise ActionRefused(f"{AUTO!r} is reserved for icdcoder's own codes; give the coder's name")
+    code = (code or "").strip() or None
+    if code is not None:
+        problem = code_problem(conn, code)
+        if problem:
+            raise ActionRefused(f"diagnosis {d_id}: {problem}")
+    row = conn.execute(select(diagnosis).where(diagnosis.c.id == d_id)).first()
+    if row is None:
+        raise NotFound(f"no diagnosis with id {d_id}")
+    status, new_code = _target(action, row.status, row.code, code, d_id)
+    if skip_unchanged and (status, new_code) == (row.status, row.code) and row.status != CODED:
+        return Outcome(d_id, action, status, new_code, None)
+    success = _latest(conn, code_log, d_id)
+    failure = _latest(conn, fail_log, d_id) if row.status == FAILED else None
+    # The code being replaced came from a rule when it is still the run's code (coded, or
+    # confirmed by someone before this correction).
+    from_rule = success is not None and row.status in (CODED, CONFIRMED) and row.code == success.code
+    now = utcnow()
+    audit_id = conn.execute(audit_action.insert().values(
+        diagnosis_id=d_id, action=action, person=person, acted_at=now, old_status=row.status, old_code=row.code,
+        new_code=new_code, remark=remark,
+        rule_id=success.rule_id if from_rule else None,
+        rule_version=success.rule_version if from_rule else None,
+        fail_reason=failure.reason if failure is not None else None,
+        candidates=failure.candidates if failure is not None else None,
+        normalized=(failure.normalized if failure is not None else success.normalized if success is not None else None),
+    )).inserted_primary_key[0]
+    conn.execute(update(diagnosis).where(diagnosis.c.id == d_id).values(
+        status=status, code=new_code, coded_by=person, updated_at=now))
+    return Outcome(d_id, action, status, new_code, audit_id)
+
+
+def queue(engine: Engine, status: str | None = None, reason: str | None = None, run: int | None = None,
+          limit: int | None = None, ids: list[int] | None = None) -> list[dict[str, Any]]:
+    """What awaits review, oldest first: auto-codes to confirm or correct, failures to code by hand."""
+    with engine.connect() as conn:
+        rows = conn.execute(queue_query(status, reason, run, limit, ids)).all()
+    return [_queue_item(r) for r in rows]
+
+
+def queue_query(status: str | None = None, reason: str | None = None, run: int | None = None,
+                limit: int | None = None, ids: list[int] | None = None):
+    statuses = (CODED, FAILED)
+    if status is not None:
+        if status not in statuses:
+            raise IcdCoderError(f"unknown queue status {status!r}; choose from {', '.join(statuses)}")
+        statuses = (status,)
+    if reason is not None and reason not in FAILURE_REASONS:
+        raise IcdCoderError(f"unknown reason {reason!r}; choose from {', '.join(FAILURE_REASONS)}")
+    last_ok = select(code_log.c.diagnosis_id, func.max(code_log.c.id).label("log_id")) \
+        .group_by(code_log.c.diagnosis_id).subquery()
+    last_fail = select(fail_log.c.diagnosis_id, func.max(fail_log.c.id).label("log_id")) \
+        .group_by(fail_log.c.diagnosis_id).subquery()
+    ok, bad = code_log.alias("ok"), fail_log.alias("bad")
+    q = (select(diagnosis, icd_code.c.name.label("code_name"), ok.c.normalized.label("ok_norm"),
+                ok.c.rule_id, ok.c.run_id.label("ok_run"), bad.c.normalized.label("bad_norm"), bad.c.candidates,
+                bad.c.run_id.label("bad_run"))
+         .outerjoin(icd_code, icd_code.c.code == diagnosis.c.code)
+         .outerjoin(last_ok, last_ok.c.diagnosis_id == diagnosis.c.id).outerjoin(ok, ok.c.id == last_ok.c.log_id)
+         .outerjoin(last_fail, last_fail.c.diagnosis_id == diagnosis.c.id)
+         .outerjoin(bad, bad.c.id == last_fail.c.log_id)
+         .where(diagnosis.c.status.in_(statuses))
+         .order_by(diagnosis.c.attempted_at, diagnosis.c.id))
+    if reason is not None:
+        q = q.where(diagnosis.c.fail_reason == reason)
+    if run is not None:
+        q = q.where(((diagnosis.c.status == CODED) & (ok.c.run_id == run))
+                    | ((diagnosis.c.status == FAILED) & (bad.c.run_id == run)))
+    if ids is not None:
+        q = q.where(diagnosis.c.id.in_(ids))
+    if limit is not None:
+        if limit < 1:
+            raise IcdCoderError("--limit must be at least 1")
+        q = q.limit(limit)
+    return q
+
+
+def _queue_item(r) -> dict[str, Any]:
+    failed = r.status == FAILED
+    cands = json.loads(r.candidates) if failed and r.candidates else []
+    return {
+        "diagnosis_id": r.id, "record_id": r.record_id, "seq": r.seq_no, "description": r.description,
+        "normalized": r.bad_norm if failed else r.ok_norm, "status": r.status,
+        "auto_code": None if failed else r.code, "auto_code_name": None if failed else r.code_name,
+        "rule_id": None if failed else r.rule_id, "reason": r.fail_reason if failed else None,
+        "candidates": [c["code"] for c in cands], "candidate_rules": cands,
+        "run_id": r.bad_run if failed else r.ok_run,
+    }

@@ -1,0 +1,164 @@
+"""The paper's evaluation over audited diagnoses, every day: TP/FP/FN/TN, P, R, F, A, coverage.
+
+For each diagnosis a person coded, confirmed or corrected (its final code is the person's):
+TP  auto-coded, and the person's final code is the auto code (confirmed);
+FP  auto-coded, and the person's final code differs (corrected);
+FN  not auto-coded, though the person's code has an enabled rule;
+TN  not auto-coded, and the person's code has no enabled rule.
+P = TP/(TP+FP), R = TP/(TP+FN), F = 1/(a/P + (1-a)/R) with a = 0.5, A = (TP+TN)/all (Zhou et al. 2020,
+equations 1-4); coverage = auto-coded share; time saved = auto-codes confirmed (TP).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from coder.errors import IcdCoderError
+
+from coder.db.models import code_log, coding_rule, diagnosis
+from rulebase.states import PERSON_STATUSES
+
+GROUPINGS = ("month", "chapter", "code")
+ALPHA = 0.5
+
+# ICD-10 chapters by the first three characters of the code.
+CHAPTERS = [
+    ("A00", "B99", "I"), ("C00", "D48", "II"), ("D50", "D89", "III"), ("E00", "E90", "IV"), ("F00", "F99", "V"),
+    ("G00", "G99", "VI"), ("H00", "H59", "VII"), ("H60", "H95", "VIII"), ("I00", "I99", "IX"), ("J00", "J99", "X"),
+    ("K00", "K93", "XI"), ("L00", "L99", "XII"), ("M00", "M99", "XIII"), ("N00", "N99", "XIV"), ("O00", "O99", "XV"),
+    ("P00", "P96", "XVI"), ("Q00", "Q99", "XVII"), ("R00", "R99", "XVIII"), ("S00", "T98", "XIX"),
+    ("V01", "Y98", "XX"), ("Z00", "Z99", "XXI"), ("U00", "U99", "XXII"),
+]
+
+
+def chapter(code: str) -> str:
+    head = code[:3].upper()
+    for lo, hi, name in CHAPTERS:
+        if lo <= head <= hi:
+            return name
+    return "?"
+
+
+def metrics(tp: int, fp: int, fn: int, tn: int) -> dict[str, Any]:
+    def ratio(a: int, b: int) -> float | None:
+        return round(a / b, 4) if b else None
+
+    p, r = ratio(tp, tp + fp), ratio(tp, tp + fn)
+    if p is None or r is None:
+        f = None
+    else:  # the weighted harmonic mean; it tends to 0 as either does
+        f = round(1 / (ALPHA / p + (1 - ALPHA) / r), 4) if p and r else 0.0
+    total = tp + fp + fn + tn
+    return {"tp": tp, "fp": fp, "fn": fn, "tn": tn, "total": total, "precision": p, "recall": r,
+            "f_measure": f, "accuracy": ratio(tp + tn, total), "coverage": ratio(tp + fp, total),
+            "time_saved": tp}
+
+
+def parse_day(text: str | None, name: str) -> dt.datetime | None:
+    """An option's YYYY-MM-DD (or ISO date-time) value, or a message naming the option."""
+    if text is None:
+        return None
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise IcdCoderError(f"--{name} {text!r} is not a date; write YYYY-MM-DD") from None
+
+
+def classify_query(start: dt.datetime | None, end: dt.datetime | None):
+    """Audited diagnoses in the period with their person's code, last change and auto code (if any)."""
+    last_ok = (select(code_log.c.diagnosis_id, func.max(code_log.c.id).label("log_id"))
+               .group_by(code_log.c.diagnosis_id).subquery())
+    auto = code_log.alias("auto")
+    q = (select(diagnosis.c.code, diagnosis.c.updated_at, auto.c.code.label("auto_code"))
+         .outerjoin(last_ok, last_ok.c.diagnosis_id == diagnosis.c.id)
+         .outerjoin(auto, auto.c.id == last_ok.c.log_id)
+         .where(diagnosis.c.status.in_(PERSON_STATUSES), diagnosis.c.code.is_not(None)))
+    if start is not None:
+        q = q.where(diagnosis.c.updated_at >= start)
+    if end is not None:
+        q = q.where(diagnosis.c.updated_at < end + dt.timedelta(days=1))  # --to is inclusive
+    return q
+
+
+def classify(engine: Engine, date_from: str | None = None, date_to: str | None = None) -> list[tuple[str, str, str]]:
+    """(outcome TP/FP/FN/TN, person's code, month YYYY-MM) for every audited diagnosis in the period."""
+    q = classify_query(parse_day(date_from, "from"), parse_day(date_to, "to"))
+    with engine.connect() as conn:
+        ruled = {c for (c,) in conn.execute(select(coding_rule.c.code).where(coding_rule.c.enabled == True).distinct())}  # noqa: E712
+        rows = conn.execute(q).all()
+    out = []
+    for code, when, auto_code in rows:
+        if auto_code is not None:
+            kind = "tp" if auto_code == code else "fp"
+        else:
+            kind = "fn" if code in ruled else "tn"
+        out.append((kind, code, when.strftime("%Y-%m")))
+    return out
+
+
+def _tally(items) -> dict[str, Any]:
+    counts = defaultdict(int)
+    for kind in items:
+        counts[kind] += 1
+    return metrics(counts["tp"], counts["fp"], counts["fn"], counts["tn"])
+
+
+def report(engine: Engine, date_from: str | None = None, date_to: str | None = None,
+           by: tuple[str, ...] = ()) -> dict[str, Any]:
+    rows = classify(engine, date_from, date_to)
+    out: dict[str, Any] = {"from": date_from, "to": date_to, **_tally(k for k, _, _ in rows)}
+    for g in by:
+        if g not in GROUPINGS:
+            raise IcdCoderError(f"unknown grouping {g!r}; choose from {', '.join(GROUPINGS)}")
+        groups: dict[str, list[str]] = defaultdict(list)
+        for kind, code, month in rows:
+            key = {"month": month, "chapter": chapter(code), "code": code}[g]
+            groups[key].append(kind)
+        out[f"by_{g}"] = [{g: key, **_tally(kinds)} for key, kinds in sorted(groups.items())]
+    return out
+
+
+COLUMNS = ("tp", "fp", "fn", "tn", "total", "precision", "recall", "f_measure", "accuracy", "coverage", "time_saved")
+
+
+def write_report_xlsx(data: dict[str, Any], path: str | Path) -> None:
+    """One sheet for the whole period, one per grouping, and a monthly line chart of auto-coded
+    vs confirmed-correct codes (the paper's Figure 6)."""
+    from openpyxl import load_workbook
+    from openpyxl.chart import LineChart, Reference
+
+    from coder.imports.tabular import write_workbook
+
+    path = Path(path)
+    if path.suffix.lower() != ".xlsx":
+        raise IcdCoderError(f"{path}: the report is written as .xlsx")
+    sheets = [("summary", ("period",) + COLUMNS, [[f"{data['from'] or '…'} – {data['to'] or '…'}"]
+                                                 + [data[c] for c in COLUMNS]])]
+    for g in GROUPINGS:
+        if f"by_{g}" in data:
+            sheets.append((g, (g,) + COLUMNS, [[row[g]] + [row[c] for c in COLUMNS] for row in data[f"by_{g}"]]))
+    write_workbook(path, sheets, widths={"period": 24, "month": 10, "chapter": 10, "code": 16})
+    if "by_month" in data and data["by_month"]:
+        wb = load_workbook(path)
+        ws = wb["month"]
+        n = len(data["by_month"])
+        # Two helper columns after the metrics: auto-coded (TP+FP) and confirmed correct (TP).
+        base = len(COLUMNS) + 2
+        ws.cell(row=1, column=base, value="auto_coded")
+        ws.cell(row=1, column=base + 1, value="confirmed_correct")
+        for i, row in enumerate(data["by_month"], start=2):
+            ws.cell(row=i, column=base, value=row["tp"] + row["fp"])
+            ws.cell(row=i, column=base + 1, value=row["tp"])
+        chart = LineChart()
+        chart.title = "Auto-coded vs confirmed correct, by month"
+        chart.y_axis.title = "diagnoses"
+        chart.x_axis.title = "month"
+        chart.add_data(Reference(ws, min_col=base, max_col=base + 1, min_row=1, max_row=n + 1), titles_from_data=True)
+        chart.set_categories(Reference(ws, min_col=1, min_row=2, max_row=n + 1))
+        ws.add_chart(chart, f"A{n + 4}")
+        wb.save(path)

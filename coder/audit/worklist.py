@@ -1,0 +1,107 @@
+"""The Excel worklist for coders who never open a terminal: the review queue out, decisions in.
+
+Import is all or nothing with the same row-level report as the other imports; rows without a
+decision are skipped, and a decision already in effect writes nothing, so re-importing a file is
+harmless.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from coder.errors import ActionRefused, IcdCoderError, ImportRejected, NotFound, Problem
+from coder.imports.columns import Column, Schema, whole_number
+from coder.imports.tabular import read_sheet, write_workbook
+
+from .actions import ACTIONS, CONFIRM, Outcome, apply_action, queue
+
+SHEET = "worklist"
+COLUMNS = ("diagnosis_id", "record_id", "description", "normalized", "auto_code", "auto_code_name", "reason",
+           "candidates", "decision", "correct_code", "comment")
+# The rows are applied through apply_action, which checks each decision; the schema holds the header.
+SCHEMA = Schema(tuple(Column(c, required=c in ("diagnosis_id", "decision")) for c in COLUMNS))
+WIDTHS = {"diagnosis_id": 12, "record_id": 14, "description": 40, "normalized": 40, "auto_code": 14,
+          "auto_code_name": 24, "reason": 11, "candidates": 28, "decision": 10, "correct_code": 14, "comment": 30}
+
+
+def export_worklist(engine: Engine, path: str | Path, **filters) -> int:
+    path = Path(path)
+    if path.suffix.lower() != ".xlsx":
+        raise IcdCoderError(f"{path}: the worklist is written as .xlsx")
+    items = queue(engine, **filters)
+    rows = [[i["diagnosis_id"], i["record_id"], i["description"], i["normalized"], i["auto_code"],
+             i["auto_code_name"], i["reason"], ", ".join(i["candidates"]), None, None, None] for i in items]
+    help_rows = [
+        ("decision", "confirm: the auto code is right. correct: it is wrong, put the right one in correct_code. "
+                     "code: a failure (no auto code), put the code in correct_code. Leave empty to skip the row."),
+        ("import", "icdcoder audit import FILE --by NAME. Every row is checked first; nothing is written if any "
+                   "row is wrong. Importing the same file again changes nothing."),
+    ]
+    write_workbook(path, [(SHEET, COLUMNS, rows), ("instructions", ("topic", "text"), help_rows)],
+                   widths={**WIDTHS, "topic": 12, "text": 110}, choices={"decision": ACTIONS})
+    return len(rows)
+
+
+@dataclass
+class WorklistResult:
+    applied: list[Outcome] = field(default_factory=list)
+    unchanged: int = 0
+    skipped: int = 0  # rows without a decision
+
+    def summary(self) -> dict[str, int]:
+        counts = {a: sum(1 for o in self.applied if o.action == a) for a in ACTIONS}
+        return {**counts, "unchanged": self.unchanged, "skipped": self.skipped}
+
+
+def import_worklist(engine: Engine, path: str | Path, person: str) -> WorklistResult:
+    path = Path(path)
+    if not (person or "").strip():
+        raise ActionRefused("who reviewed the worklist is required (--by NAME)")
+    sheet = read_sheet(path, SHEET, required=False) if path.suffix.lower() == ".xlsx" else None
+    sheet = sheet or read_sheet(path)
+    problems: list[Problem] = []
+    SCHEMA.check_header(sheet, problems)
+    result = WorklistResult()
+    seen: dict[int, int] = {}
+    with engine.connect() as conn, conn.begin() as txn:
+        for row in sheet.rows:
+            n = row.number
+            decision = row.get("decision").strip().lower()
+            if not decision:
+                result.skipped += 1
+                continue
+            d_id = whole_number(row.get("diagnosis_id"))
+            if d_id is None:
+                problems.append(sheet.problem(n, "diagnosis_id", f"diagnosis_id {row.get('diagnosis_id')!r} is not a whole number"))
+                continue
+            if d_id in seen:
+                problems.append(sheet.problem(n, "diagnosis_id", f"diagnosis {d_id} appears twice (also on row {seen[d_id]})"))
+                continue
+            seen[d_id] = n
+            if decision not in ACTIONS:
+                problems.append(sheet.problem(n, "decision", f"decision {decision!r} is not one of {', '.join(ACTIONS)}"))
+                continue
+            code = row.get("correct_code") or None
+            if decision != CONFIRM and code is None:
+                problems.append(sheet.problem(n, "correct_code", f"decision {decision} needs the right code in correct_code"))
+                continue
+            try:
+                # apply_action checks everything before it writes, so a refused row wrote nothing
+                # and the other rows can go on being checked for the report.
+                outcome = apply_action(conn, d_id, decision, person, code, row.get("comment") or None,
+                                       skip_unchanged=True)
+            except (ActionRefused, NotFound) as exc:
+                column = "correct_code" if "dictionary" in str(exc) else "decision"
+                problems.append(sheet.problem(n, column, str(exc).removeprefix(f"diagnosis {d_id}: ")))
+                continue
+            if outcome.audit_id is None:
+                result.unchanged += 1
+            else:
+                result.applied.append(outcome)
+        if problems:
+            txn.rollback()
+            raise ImportRejected(problems)
+    return result

@@ -1,0 +1,173 @@
+"""The one column-schema layer every importer reads its sheet through.
+
+An importer declares its columns once: name, the other headers people use for it, how a cell's
+text becomes a value (a parser raising CellInvalid with what is wrong), whether the header must
+be there, and what an empty cell means. `Schema.read` checks the header (missing and unknown
+columns), parses every cell of every row, and reports each problem with file, sheet, row and
+column; the importer sees only rows whose cells all parsed, as plain dicts keyed by column name.
+Checks that need the database (an active code of the dictionary) are passed to `read` per call.
+`FirstSeen` is the one rule for duplicate rows: the first row with a key keeps it, every later
+row with that key is a problem naming the first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from coder.errors import ImportRejected, Problem
+
+from .tabular import Sheet
+
+TRUE_WORDS = {"1", "true", "yes", "y", "是", "启用", "x"}
+FALSE_WORDS = {"0", "false", "no", "n", "否", "停用"}
+
+
+class CellInvalid(ValueError):
+    """A cell's text is not a value of its column; the message says what is wrong, naming the column."""
+
+
+Parser = Callable[[str, str], Any]  # (text, column name) -> value; raises CellInvalid
+Check = Callable[[Any], str | None]  # value -> what is wrong with it, or None
+
+
+def whole_number(text: str) -> int | None:
+    try:
+        return int(text.strip())
+    except ValueError:
+        return None
+
+
+def flag(text: str) -> bool | None:
+    t = text.strip().lower()
+    if t in TRUE_WORDS:
+        return True
+    if t in FALSE_WORDS:
+        return False
+    return None
+
+
+def text(max_length: int | None = None) -> Parser:
+    """Text as typed, at most `max_length` characters."""
+    def parse(value: str, name: str) -> str:
+        if max_length is not None and len(value) > max_length:
+            raise CellInvalid(f"{name} is longer than {max_length} characters")
+        return value
+
+    return parse
+
+
+def integer(minimum: int | None = None) -> Parser:
+    """A whole number, at least `minimum`."""
+    def parse(value: str, name: str) -> int:
+        number = whole_number(value)
+        if number is None or (minimum is not None and number < minimum):
+            bound = f" >= {minimum}" if minimum is not None else ""
+            raise CellInvalid(f"{name} {value!r} is not a whole number{bound}")
+        return number
+
+    return parse
+
+
+def one_or_zero(value: str, name: str) -> bool:
+    result = flag(value)
+    if result is None:
+        raise CellInvalid(f"{name} must be 1 or 0")
+    return result
+
+
+class Cells(NamedTuple):
+    number: int  # the row as Excel shows it
+    values: dict[str, Any]
+    ok: bool  # every cell parsed and passed its checks
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    parse: Parser = field(default_factory=text)
+    required: bool = False  # the header row must have it
+    default: Any = None  # the value of an empty cell
+    empty: str | None = None  # when set, an empty cell is this problem instead of the default
+    aliases: tuple[str, ...] = ()  # other headers people write for this column
+    ignored: bool = False  # accepted in the header, never read (code_name in an exported sheet)
+
+
+@dataclass(frozen=True)
+class Schema:
+    columns: tuple[Column, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    def _headers(self, sheet: Sheet) -> dict[str, str]:
+        """column name -> the header it has in this sheet."""
+        found: dict[str, str] = {}
+        for c in self.columns:
+            for header in (c.name, *c.aliases):
+                if header in sheet.headers:
+                    found[c.name] = header
+                    break
+        return found
+
+    def check_header(self, sheet: Sheet, problems: list[Problem]) -> dict[str, str]:
+        """Raise for missing required columns; add a problem per unknown column."""
+        found = self._headers(sheet)
+        missing = [c.name for c in self.columns if c.required and c.name not in found]
+        if missing:
+            raise ImportRejected([
+                sheet.problem(1, c, f"missing column {c!r} (the header row has: {', '.join(sheet.headers) or 'nothing'})")
+                for c in missing
+            ])
+        known = {h for c in self.columns for h in (c.name, *c.aliases)}
+        for h in sheet.headers:
+            if h and h not in known:
+                problems.append(sheet.problem(1, h, f"unknown column {h!r}; allowed columns: {', '.join(self.names)}"))
+        return found
+
+    def read(self, sheet: Sheet, problems: list[Problem],
+             checks: Mapping[str, Check] | None = None) -> Iterator[Cells]:
+        """Every row's values by column name, with a problem for every cell that does not parse or
+        pass `checks` (its value is then None and the row is not `ok`)."""
+        headers = self.check_header(sheet, problems)
+        checks = checks or {}
+        for row in sheet.rows:
+            values: dict[str, Any] = {}
+            ok = True
+            for c in self.columns:
+                if c.ignored:
+                    continue
+                raw = row.get(headers[c.name]) if c.name in headers else ""
+                if not raw:
+                    if c.empty is not None:
+                        problems.append(sheet.problem(row.number, c.name, c.empty))
+                        ok = False
+                    values[c.name] = c.default
+                    continue
+                try:
+                    value = c.parse(raw, c.name)
+                except CellInvalid as exc:
+                    problems.append(sheet.problem(row.number, c.name, str(exc)))
+                    values[c.name], ok = None, False
+                    continue
+                check = checks.get(c.name)
+                message = check(value) if check is not None else None
+                if message:
+                    problems.append(sheet.problem(row.number, c.name, message))
+                    ok = False
+                values[c.name] = value
+            yield Cells(row.number, values, ok)
+
+
+class FirstSeen:
+    """The one rule for duplicate rows: the first row with a key keeps it."""
+
+    def __init__(self) -> None:
+        self._rows: dict[Hashable, int] = {}
+
+    def earlier(self, key: Hashable, row: int) -> int | None:
+        """The row that had `key` before `row`, or None (and `row` now has it)."""
+        first = self._rows.setdefault(key, row)
+        return None if first == row else first

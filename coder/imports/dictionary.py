@@ -1,0 +1,86 @@
+"""The code dictionary from a file: code, name [, parent, active]. Adds and updates, never deletes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, select, update
+
+from coder.db.models import icd_code, utcnow
+from coder.errors import ImportRejected, Problem
+from rulebase.rule import MAX_CODE_LENGTH
+
+from .columns import Column, FirstSeen, Schema, one_or_zero, text
+from .tabular import read_sheet
+
+SCHEMA = Schema((
+    Column("code", text(MAX_CODE_LENGTH), required=True, empty="code is empty"),
+    Column("name", text(200), required=True, empty="name is empty"),
+    Column("parent", text(MAX_CODE_LENGTH)),
+    Column("active", one_or_zero, default=True),
+))
+DICT_COLUMNS = SCHEMA.names
+
+
+@dataclass
+class DictPlan:
+    added: list[dict[str, Any]] = field(default_factory=list)
+    changed: list[tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=list)
+    unchanged: int = 0
+
+    def summary(self) -> dict[str, int]:
+        return {"added": len(self.added), "changed": len(self.changed), "unchanged": self.unchanged}
+
+
+def plan_dictionary(conn: Connection, path: str | Path) -> DictPlan:
+    sheet = read_sheet(path)
+    problems: list[Problem] = []
+    existing = {r.code: r for r in conn.execute(select(icd_code))}
+    seen = FirstSeen()
+    rows: list[tuple[int, dict[str, Any]]] = []
+    codes_in_file: set[str] = set()
+    checked: list[tuple[int, dict[str, Any]]] = []
+    for number, values, ok in SCHEMA.read(sheet, problems):
+        code = values["code"]
+        if code is not None:
+            codes_in_file.add(code)
+            earlier = seen.earlier(code, number)
+            if earlier is not None:
+                problems.append(sheet.problem(number, "code", f"duplicate code {code!r} (also on row {earlier})"))
+                ok = False
+        checked.append((number, values))
+        if ok:
+            rows.append((number, values))
+    for number, values in checked:
+        p = values["parent"]
+        if p and p not in codes_in_file and p not in existing:
+            problems.append(sheet.problem(number, "parent", f"parent {p!r} is neither in this file nor in the dictionary"))
+    if problems:
+        raise ImportRejected(sorted(problems, key=_place))
+    plan = DictPlan()
+    for _, values in rows:
+        old = existing.get(values["code"])
+        if old is None:
+            plan.added.append(values)
+            continue
+        before = {"code": old.code, "name": old.name, "parent": old.parent, "active": old.active}
+        if before == values:
+            plan.unchanged += 1
+        else:
+            plan.changed.append((before, values))
+    return plan
+
+
+def _place(p: Problem) -> tuple[int, int]:
+    return (p.row or 0, 0)
+
+
+def write_dictionary(conn: Connection, plan: DictPlan) -> None:
+    now = utcnow()
+    if plan.added:
+        conn.execute(icd_code.insert(), [{**v, "updated_at": now} for v in plan.added])
+    for _, new in plan.changed:
+        conn.execute(update(icd_code).where(icd_code.c.code == new["code"]).values(
+            name=new["name"], parent=new["parent"], active=new["active"], updated_at=now))

@@ -1,0 +1,142 @@
+"""The normalization sheet: a `normalization` sheet in the rules workbook, or a CSV of its own.
+
+Same contract as the other imports: every row checked, every problem reported with its place,
+then all or nothing. The whole resulting table is checked for loops before anything is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection
+
+from coder.errors import ImportRejected, Problem
+from coder.store import normalization as normstore
+from rulebase.normalize import LITERAL, Replacement, ReplacementInvalid, table_problems
+
+from .columns import CellInvalid, Column, FirstSeen, Schema, integer, one_or_zero, text, whole_number
+from .tabular import Sheet, read_sheet
+
+SHEET = "normalization"
+
+
+@dataclass
+class NormPlan:
+    added: list[Replacement] = field(default_factory=list)
+    changed: list[tuple[Replacement, Replacement]] = field(default_factory=list)  # (old, new)
+    unchanged: int = 0
+
+    def summary(self) -> dict[str, int]:
+        return {"added": len(self.added), "changed": len(self.changed), "unchanged": self.unchanged}
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.changed)
+
+
+def norm_sheet(path: str | Path, required: bool) -> Sheet | None:
+    """The sheet named normalization of a workbook, or a CSV file; None when an optional sheet is absent."""
+    path = Path(path)
+    if path.suffix.lower() == ".csv":
+        return read_sheet(path) if required else None
+    return read_sheet(path, SHEET, required=required)
+
+
+def _entry_id(value: str, name: str) -> int:
+    number = whole_number(value)
+    if number is None:
+        raise CellInvalid(f"no normalization entry with id {value!r}; leave id empty to add one")
+    return number
+
+
+SCHEMA = Schema((
+    Column("id", _entry_id),
+    Column("position", integer()),
+    Column("kind", text(), default=LITERAL),
+    Column("find", text(), required=True, default=""),
+    Column("replace", text(), required=True, default=""),
+    Column("enabled", one_or_zero, default=True),
+    Column("note", text()),
+    Column("version", text()),
+))
+COLUMNS = SCHEMA.names  # the keys of Replacement: id, position, kind, find, replace, enabled, note, version
+
+
+def plan_normalization(conn: Connection, sheet: Sheet) -> NormPlan:
+    problems: list[Problem] = []
+    stored = {e.id: e for e in normstore.load(conn, include_disabled=True)}
+    plan = NormPlan()
+    ids, finds = FirstSeen(), FirstSeen()
+    by_find = {(e.kind, e.find): e for e in stored.values()}
+    result: dict[Any, Replacement] = dict(stored)  # the table as it would be after the import
+    next_pos = max([e.position for e in stored.values()] + [0]) + 10
+    checks = {"id": lambda i: None if i in stored else f"no normalization entry with id {str(i)!r}; "
+                                                        "leave id empty to add one"}
+    for n, v, ok in SCHEMA.read(sheet, problems, checks):
+        entry_id = v["id"]
+        if entry_id is not None and ok:
+            earlier = ids.earlier(entry_id, n)
+            if earlier is not None:
+                problems.append(sheet.problem(n, "id", f"entry {entry_id} appears twice (also on row {earlier})"))
+                ok = False
+        old = stored.get(entry_id)
+        if old is not None and v["version"]:
+            version = whole_number(v["version"])
+            if version is None or version < old.version:
+                problems.append(sheet.problem(
+                    n, "version", f"conflict: entry {entry_id} is at version {old.version}, the file has "
+                                  f"{v['version']!r}; export again and redo this row's edit"))
+                ok = False
+        if not ok:
+            continue
+        position = v["position"] if v["position"] is not None else (old.position if old else next_pos)
+        where = f"{sheet.file}, sheet {sheet.name}, row {n}" if sheet.name else f"{sheet.file}, row {n}"
+        try:
+            entry = Replacement(find=v["find"], replace=v["replace"], kind=v["kind"], position=position,
+                                enabled=v["enabled"], id=entry_id, note=v["note"],
+                                version=old.version if old else 1, where=where)
+        except ReplacementInvalid as exc:
+            problems.append(sheet.problem(n, None, str(exc).removeprefix(where + ": ")))
+            continue
+        if old is None:
+            key = (entry.kind, entry.find)
+            twin = by_find.get(key)
+            if twin is not None and twin.enabled:
+                # A row without its id that is a stored entry: the same entry again is harmless, a
+                # different one needs the id to say which entry it changes.
+                if twin.replace == entry.replace:
+                    plan.unchanged += 1
+                else:
+                    problems.append(sheet.problem(
+                        n, "find", f"entry {twin.id} already replaces {entry.find!r} (with {twin.replace!r}); "
+                                   "put its id in the id column to change it"))
+                continue
+            earlier = finds.earlier(key, n)
+            if earlier is not None:
+                problems.append(sheet.problem(n, "find", f"{entry.find!r} is also on row {earlier}"))
+                continue
+            if v["position"] is None:
+                next_pos += 10
+            plan.added.append(entry)
+            result[("new", n)] = entry
+        elif normstore.fields_of(old) == normstore.fields_of(entry):
+            plan.unchanged += 1
+        else:
+            plan.changed.append((old, entry))
+            result[entry_id] = entry
+    if not problems:
+        for message in table_problems(list(result.values())):
+            problems.append(sheet.problem(None, None, message))
+    if problems:
+        raise ImportRejected(problems)
+    return plan
+
+
+def apply_plan(conn: Connection, plan: NormPlan, author: str, reason: str | None, rb_version: int) -> None:
+    """Write a checked plan; the table was validated as a whole, so entries are not re-checked one by one."""
+    for entry in plan.added:
+        normstore.add(conn, entry, author, reason, rb_version=rb_version, check=False)
+    for old, new in plan.changed:
+        changes = {k: v for k, v in normstore.fields_of(new).items() if normstore.fields_of(old)[k] != v}
+        normstore.change(conn, old.id, author, reason, rb_version=rb_version, check=False, **changes)

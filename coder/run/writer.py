@@ -1,0 +1,184 @@
+"""What a batch writes: each diagnosis's new status with its log row, and the run's counts.
+
+The rows are named tuples whose fields are the statements' parameters, declared once. They go
+to the driver's executemany as they are (`executemany`): SQLAlchemy's per-row parameter
+processing (about 20 µs a row, most of a batch's write time on SQLite) is skipped, which is
+right only while every value is an int, a str, None, or a timestamp the caller converted with
+`stamp` (tests/coder/run/test_writer.py holds every written column to that).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from operator import itemgetter
+from typing import Any, NamedTuple
+
+from sqlalchemy import Connection, DateTime, Engine, bindparam, select, update
+
+from coder.db.models import code_log, coding_run, diagnosis, fail_log, utcnow
+from rulebase.decision import Decision
+from rulebase.states import AUTO, Outcome, Status
+
+from .lock import heartbeat_statements
+from .sources import work_filter
+
+
+class StatusRow(NamedTuple):
+    """A diagnosis's new status, code and attempt (the UPDATE's parameters)."""
+
+    d_id: int
+    d_status: Status
+    d_code: str | None
+    d_by: str | None
+    d_reason: Outcome | None
+    d_at: Any  # stamped
+    d_version: int
+
+
+class SuccessRow(NamedTuple):
+    run_id: int
+    diagnosis_id: int
+    code: str
+    rule_id: int
+    rule_version: int
+    normalized: str
+    match_start: int
+    match_end: int
+    logged_at: Any  # stamped
+
+
+class FailureRow(NamedTuple):
+    run_id: int
+    diagnosis_id: int
+    reason: Outcome
+    candidates: str | None  # JSON
+    normalized: str | None
+    logged_at: Any  # stamped
+
+
+# The run's counts by outcome, and the coding_run column each is kept in.
+COUNT_COLUMNS = {"considered": "considered", Outcome.CODED: "coded", Outcome.NO_MATCH: "no_match",
+                 Outcome.AMBIGUOUS: "ambiguous", Outcome.INVALID_INPUT: "invalid_input", Outcome.TIMEOUT: "timeouts"}
+COUNT_KEYS = tuple(str(k) for k in COUNT_COLUMNS)
+
+STATUS_UPDATE = (
+    update(diagnosis)
+    .where(diagnosis.c.id == bindparam("d_id"))
+    .values(status=bindparam("d_status"), code=bindparam("d_code"), coded_by=bindparam("d_by"),
+            fail_reason=bindparam("d_reason"), attempted_at=bindparam("d_at"),
+            attempted_version=bindparam("d_version"), updated_at=bindparam("d_at"))
+)
+SUCCESS_INSERT = code_log.insert().values({k: bindparam(k) for k in SuccessRow._fields})
+FAILURE_INSERT = fail_log.insert().values({k: bindparam(k) for k in FailureRow._fields})
+WRITES = ((STATUS_UPDATE, StatusRow), (SUCCESS_INSERT, SuccessRow), (FAILURE_INSERT, FailureRow))
+
+
+def compile_for_executemany(stmt, dialect):
+    # for_executemany: no RETURNING of the new id, which Oracle would want bound per row
+    return stmt.compile(dialect=dialect, for_executemany=True)
+
+
+class _Many:
+    """One statement compiled for one dialect, with the order its placeholders want the fields in."""
+
+    def __init__(self, stmt, fields: tuple[str, ...], dialect):
+        compiled = compile_for_executemany(stmt, dialect)
+        self.sql = compiled.string
+        order = compiled.positiontup
+        self.named = order is None  # named placeholders (Oracle, psycopg)
+        self.fields = fields
+        self.pick = None if self.named or tuple(order) == fields else itemgetter(*(fields.index(k) for k in order))
+
+    def execute(self, conn: Connection, rows: Sequence[tuple]) -> None:
+        if self.named:
+            conn.exec_driver_sql(self.sql, [dict(zip(self.fields, r)) for r in rows])
+        elif self.pick is None:
+            conn.exec_driver_sql(self.sql, rows)
+        else:
+            conn.exec_driver_sql(self.sql, [self.pick(r) for r in rows])
+
+
+_row = tuple.__new__  # a named row from its values in field order, without NamedTuple's keyword handling
+
+
+def _candidates_json(d: Decision) -> str | None:
+    if not d.candidates:
+        return None
+    return json.dumps([{"code": c.code, "rule_ids": list(c.rule_ids)} for c in d.candidates])
+
+
+@dataclass
+class Tally:
+    """What a run has written so far: the counts its log rows add up to."""
+
+    considered: int = 0
+    coded: int = 0
+    no_match: int = 0
+    ambiguous: int = 0
+    invalid_input: int = 0
+    timeout: int = 0
+
+    def columns(self) -> dict[str, int]:
+        """The counts as coding_run's columns."""
+        return {column: getattr(self, str(key)) for key, column in COUNT_COLUMNS.items()}
+
+
+class BatchWriter:
+    """Writes a run's batches. Built once per run: statements built per batch would cost time on
+    every batch and, with the collector paused for the run, never be freed (SQLAlchemy's clause
+    objects refer to one another, about 30 kB a batch)."""
+
+    def __init__(self, engine: Engine, run_id: int, rb_version: int, lock_rows: bool, tally: Tally | None = None):
+        dialect = engine.dialect
+        self.run_id, self.rb_version = run_id, rb_version
+        self.heartbeat_run, self.heartbeat_lock = heartbeat_statements(run_id)
+        # Which of a batch's diagnoses still wait for a run: a person may have coded them meanwhile.
+        guard = select(diagnosis.c.id).where(diagnosis.c.id.in_(bindparam("ids", expanding=True)),
+                                             work_filter(rb_version))
+        self.guard = guard.with_for_update() if lock_rows else guard
+        self.counts = update(coding_run).where(coding_run.c.id == run_id).values(
+            {column: bindparam(f"n_{column}") for column in COUNT_COLUMNS.values()})
+        self.status, self.success, self.failure = (_Many(stmt, row._fields, dialect) for stmt, row in WRITES)
+        processor = DateTime().dialect_impl(dialect).bind_processor(dialect)
+        self.stamp: Callable[[Any], Any] = processor or (lambda value: value)  # as the driver stores it
+        self.tally = tally if tally is not None else Tally()  # added to as batches are written
+
+    def write(self, conn: Connection, decisions: dict[int, Decision]) -> None:
+        """Store one batch of decisions: statuses, log rows and run counts, in the caller's transaction."""
+        now = utcnow()
+        stamp = self.stamp(now)
+        run_id, rb_version = self.run_id, self.rb_version
+        # Written first: on SQLite the first write takes the database's write lock, so nobody can
+        # change these diagnoses between the guard read below and our commit.
+        conn.execute(self.heartbeat_run, {"hb": now})
+        conn.execute(self.heartbeat_lock, {"hb": now})
+        still_ours = conn.execute(self.guard, {"ids": list(decisions)}).scalars().all()
+        statuses: list[StatusRow] = []
+        successes: list[SuccessRow] = []
+        failures: list[FailureRow] = []
+        counts = dict.fromkeys(Outcome, 0)
+        for d_id in sorted(still_ours):
+            d = decisions[d_id]
+            outcome = d.outcome
+            counts[outcome] += 1
+            if outcome == Outcome.CODED:
+                statuses.append(_row(StatusRow, (d_id, Status.CODED, d.code, AUTO, None, stamp, rb_version)))
+                successes.append(_row(SuccessRow, (run_id, d_id, d.code, d.rule_id, d.rule_version, d.normalized,
+                                                   d.span[0], d.span[1], stamp)))
+            else:
+                statuses.append(_row(StatusRow, (d_id, Status.FAILED, None, None, outcome, stamp, rb_version)))
+                failures.append(_row(FailureRow, (run_id, d_id, outcome, _candidates_json(d), d.normalized or None,
+                                                  stamp)))
+        tally = self.tally
+        tally.considered += len(still_ours)
+        for outcome, n in counts.items():
+            setattr(tally, outcome, getattr(tally, outcome) + n)
+        if statuses:
+            self.status.execute(conn, statuses)
+        if successes:
+            self.success.execute(conn, successes)
+        if failures:
+            self.failure.execute(conn, failures)
+        conn.execute(self.counts, {f"n_{column}": n for column, n in tally.columns().items()})

@@ -1,0 +1,81 @@
+"""`icdcoder demo`: the whole product on the bundled sample, in a fresh SQLite file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from sqlalchemy import create_engine, inspect, select
+
+from coder.db.connect import make_engine
+from coder.db.migrate import upgrade_db
+from coder.db.models import code_log, coding_rule, diagnosis
+from coder.errors import IcdCoderError
+
+from .diagnoses import import_diagnoses, list_failures
+from .dictionary import import_dictionary
+from .normalization import import_normalization
+from .rules import import_rules
+from .run import RunResult, run_coding
+
+DEMO_AUTHOR = "icdcoder demo"
+
+
+@dataclass
+class DemoResult:
+    path: Path
+    codes: int
+    rules: int
+    diagnoses: int
+    run: RunResult
+    examples: dict[str, list[tuple[str, str]]]  # outcome -> (description, code or candidates)
+
+
+def _is_demo_file(path: Path) -> bool:
+    engine = create_engine(f"sqlite:///{path}")
+    try:
+        if "coding_rule" not in inspect(engine).get_table_names():
+            return False
+        with engine.connect() as conn:
+            authors = {r[0] for r in conn.execute(select(coding_rule.c.author).distinct())}
+        return authors <= {DEMO_AUTHOR}
+    except Exception:  # not a SQLite database at all
+        return False
+    finally:
+        engine.dispose()
+
+
+def _distinct(pairs: list[tuple[str, str]], n: int = 4) -> list[tuple[str, str]]:
+    return list(dict.fromkeys(pairs))[:n]
+
+
+def run_demo(path: str | Path) -> DemoResult:
+    path = Path(path)
+    if path.exists():
+        if not _is_demo_file(path):
+            raise IcdCoderError(f"{path} exists and is not a demo database; choose another --path or remove it")
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade_db(engine)
+    sample = resources.files("coder.sample")
+    with resources.as_file(sample / "codes.csv") as codes, resources.as_file(sample / "rules.csv") as rules, \
+            resources.as_file(sample / "diagnoses.csv") as diagnoses, \
+            resources.as_file(sample / "normalization.csv") as normalization:
+        n_codes = import_dictionary(engine, codes).summary()["added"]
+        import_normalization(engine, normalization, DEMO_AUTHOR, "bundled sample normalization table")
+        n_rules = import_rules(engine, rules, DEMO_AUTHOR, "bundled sample rule base").summary()["added"]
+        n_diag = import_diagnoses(engine, diagnoses).summary()["added"]
+    result = run_coding(engine)
+    examples: dict[str, list[tuple[str, str]]] = {}
+    with engine.connect() as conn:
+        rows = conn.execute(select(diagnosis.c.description, code_log.c.code)
+                            .join(code_log, code_log.c.diagnosis_id == diagnosis.c.id)
+                            .order_by(code_log.c.id).limit(40)).all()
+        examples["coded"] = _distinct([(r.description, r.code) for r in rows])
+    for reason in ("no_match", "ambiguous"):
+        examples[reason] = _distinct([(f["description"], ", ".join(f["candidates"]) or "-")
+                                      for f in list_failures(engine, reason=reason, limit=40)])
+    engine.dispose()
+    return DemoResult(path, n_codes, n_rules, n_diag, result, examples)

@@ -1,0 +1,78 @@
+"""The normalization table: add, change, import, and how a text is normalized."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from coder.imports.normalization import NormPlan, apply_plan, norm_sheet, plan_normalization
+from coder.store import normalization as normstore
+from coder.store.history import bump_rulebase_version, require_author
+from rulebase.normalize import LITERAL, Replacement
+
+
+@dataclass(frozen=True)
+class EntryChanged:
+    """An entry before and after a change, and the enabled rules whose pattern holds text it now
+    rewrites: descriptions no longer hold that text, so those rules need rewriting (`stale_rules`)."""
+
+    old: Replacement | None  # None for a new entry
+    new: Replacement
+    stale_rules: list[int]
+
+    @property
+    def changed(self) -> bool:
+        return self.old is None or self.new.version != self.old.version
+
+
+def add_entry(engine: Engine, find: str, replace: str, author: str, kind: str = LITERAL, position: int = 0,
+              note: str | None = None, reason: str | None = None) -> EntryChanged:
+    """Add a replacement (refused if it would loop or empty a text); position 0 is after the last."""
+    entry = Replacement(find=find, replace=replace, kind=kind, position=position, note=note)
+    with engine.begin() as conn:
+        stored = normstore.add(conn, entry, author, reason)
+        return EntryChanged(None, stored, normstore.rules_mentioning(conn, stored))
+
+
+def change_entry(engine: Engine, norm_id: int, author: str, reason: str | None = None, **changes: Any) -> EntryChanged:
+    """Change an entry's fields (position, kind, find, replace, enabled, note) as a new version."""
+    with engine.begin() as conn:
+        old = normstore.get(conn, norm_id)
+        new = normstore.change(conn, norm_id, author, reason, **changes)
+        stale = normstore.rules_mentioning(conn, new) if new.version != old.version else []
+        return EntryChanged(old, new, stale)
+
+
+def set_entry_enabled(engine: Engine, norm_id: int, enabled: bool, author: str,
+                      reason: str | None = None) -> EntryChanged:
+    return change_entry(engine, norm_id, author, reason, enabled=enabled)
+
+
+def import_normalization(engine: Engine, path: str | Path, author: str, reason: str | None,
+                         dry_run: bool = False) -> NormPlan:
+    """The table from a .csv or a workbook's normalization sheet, checked whole, all or nothing."""
+    author = require_author(author)
+    with engine.begin() as conn:
+        plan = plan_normalization(conn, norm_sheet(path, required=True))
+        if plan and not dry_run:
+            apply_plan(conn, plan, author, reason, bump_rulebase_version(conn))
+    return plan
+
+
+def list_entries(engine: Engine, include_disabled: bool = False) -> list[Replacement]:
+    with engine.connect() as conn:
+        return normstore.load(conn, include_disabled=include_disabled)
+
+
+def show_entry(engine: Engine, norm_id: int) -> tuple[Replacement, list[dict[str, Any]]]:
+    with engine.connect() as conn:
+        return normstore.get(conn, norm_id), normstore.history(conn, norm_id)
+
+
+def trace(engine: Engine, text: str) -> list[tuple[Replacement | None, str]]:
+    """How `text` is normalized: (None, after NFKC and blanks), then (entry, text after it) per entry applied."""
+    with engine.connect() as conn:
+        return normstore.normalizer(conn).trace(text)

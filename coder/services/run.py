@@ -1,0 +1,7 @@
+"""The coding run: alone under the run lock, as a shared worker, or as N local workers."""
+
+from coder.run.loop import ENGINES, RunResult, run_coding
+from coder.run.sources import pending_count
+from coder.run.workers import WorkersResult, run_workers
+
+__all__ = ["ENGINES", "RunResult", "WorkersResult", "pending_count", "run_coding", "run_workers"]

@@ -1,0 +1,113 @@
+"""The matching semantics, said once (README, "Matching semantics", points 3 and 5).
+
+Every matcher finds the verified matches of a description and hands them to `resolve`: the plain
+loop, the indexed RuleSet (whose cache of decision shapes memoizes `resolve`'s result per set of
+matching rules), the in-database engine, and rule testing (`merge`). Nothing else decides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import NamedTuple
+
+from .rule import Rule
+from .states import Outcome
+
+Span = tuple[int, int]
+
+
+class Candidate(NamedTuple):
+    """One code proposed by one or more rules at the winning priority."""
+
+    code: str
+    rule_ids: tuple[int, ...]
+
+
+class Decision(NamedTuple):
+    """What the engine concluded for one description (immutable; a tuple, cheap to make)."""
+
+    outcome: Outcome
+    normalized: str
+    code: str | None = None
+    rule_id: int | None = None
+    rule_version: int | None = None
+    span: Span | None = None
+    candidates: tuple[Candidate, ...] = ()
+
+
+class Hit(NamedTuple):
+    """A rule that matched one description."""
+
+    rule: Rule
+    span: Span | None = None  # None when found without a regex: `place` fills in the winner's
+
+
+def rule_key(rule: Rule) -> int:
+    """A rule's id for ordering and listing; a candidate rule that is not stored yet counts as 0."""
+    return rule.id if rule.id is not None else 0
+
+
+def candidates_of(rules: Iterable[Rule]) -> tuple[Candidate, ...]:
+    """The codes these rules propose, each with its rule ids, sorted."""
+    by_code: dict[str, set[int]] = {}
+    for r in rules:
+        by_code.setdefault(r.code, set()).add(rule_key(r))
+    return tuple(Candidate(code, tuple(sorted(ids))) for code, ids in sorted(by_code.items()))
+
+
+def invalid_input(normalized: str) -> Decision | None:
+    """The decision for a description that normalizes to nothing (README point 4), else None."""
+    return None if normalized else Decision(Outcome.INVALID_INPUT, normalized)
+
+
+def resolve(normalized: str, hits: Sequence[Hit], timed_out: Sequence[Rule] = ()) -> Decision:
+    """Apply the semantics to the verified matches of one description.
+
+    Only the hits at the highest priority count (a matcher may stop looking below it). One distinct
+    code: coded, by the lowest rule id for that code. None: no_match. Several codes: ambiguous,
+    listing every candidate. A rule at or above that priority that ran out of time could have
+    matched, so the description is not coded on a guess: timeout.
+    """
+    top = max((h.rule.priority for h in hits), default=None)
+    if top is not None:
+        timed_out = [r for r in timed_out if r.priority >= top]
+    if timed_out:
+        return Decision(Outcome.TIMEOUT, normalized, candidates=candidates_of([*timed_out, *(h.rule for h in hits)]))
+    if top is None:
+        return Decision(Outcome.NO_MATCH, normalized)
+    best = [h for h in hits if h.rule.priority == top]
+    candidates = candidates_of(h.rule for h in best)
+    if len(candidates) > 1:
+        return Decision(Outcome.AMBIGUOUS, normalized, candidates=candidates)
+    winner = min(best, key=lambda h: rule_key(h.rule))
+    return Decision(Outcome.CODED, normalized, code=winner.rule.code, rule_id=winner.rule.id,
+                    rule_version=winner.rule.version, span=winner.span, candidates=candidates)
+
+
+def place(decision: Decision, span_function: Callable[[int | None], Callable[[str], Span | None]]) -> Decision:
+    """A coded decision with the winner's span; `span_function(rule_id)` gives that rule's search.
+
+    A span search that runs out of time makes the description a timeout: it is never coded
+    without the place it was matched at. Other decisions come back as they are.
+    """
+    if decision.outcome != Outcome.CODED or decision.span is not None:
+        return decision
+    try:
+        span = span_function(decision.rule_id)(decision.normalized)
+    except TimeoutError:
+        return Decision(Outcome.TIMEOUT, decision.normalized, candidates=decision.candidates)
+    if span is None:  # pragma: no cover - a string test and the regex disagree: a bug, not an input
+        raise AssertionError(f"rule {decision.rule_id}: the rule matched but its regex did not")
+    return decision._replace(span=span)
+
+
+def merge(base: Decision, extra: Sequence[Rule], rule_of: Callable[[int], Rule]) -> Decision:
+    """The decision once `extra` rules, all matching this text, join a rule base that decided `base`.
+
+    `base`'s candidates are its hits at its top priority, so `resolve` over them and `extra` is the
+    decision of the joined rule base. `rule_of` finds a rule of base's candidates by id.
+    """
+    if not extra or base.outcome in (Outcome.INVALID_INPUT, Outcome.TIMEOUT):
+        return base
+    hits = [Hit(rule_of(i)) for c in base.candidates for i in c.rule_ids]
+    return resolve(base.normalized, hits + [Hit(r) for r in extra])

@@ -1,0 +1,299 @@
+"""The matching engine: pure functions over immutable values, no database, no terminal.
+
+Two matchers with one meaning (README, "Matching semantics"):
+
+* `PlainMatcher` tries every enabled rule on every description with the `regex` package, the
+  paper's design. It is the reference the differential tests hold the fast one to.
+* `RuleSet` indexes each rule's required literal (rulebase.literals) in one Aho-Corasick
+  automaton; per description only the rules whose literal occurs are verified, cheapest
+  checks first, and the real pattern decides. Results equal the plain loop's.
+
+Both hand the verified matches to `decision.resolve`, which applies priority and ambiguity.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from operator import attrgetter
+
+import ahocorasick_rs
+
+from .decision import Decision, Hit, Span, invalid_input, place, resolve, rule_key
+from .literals import pattern_requirements
+from .normalize import normalize_text
+from .rule import Rule
+from .states import Outcome
+from .verify import DEFAULT_TIMEOUT, Verifier, compile_regex
+
+__all__ = ["CACHE_SIZE", "DEFAULT_TIMEOUT", "PlainMatcher", "RuleSet", "gc_paused"]
+
+CACHE_SIZE = 200_000  # distinct descriptions remembered by one RuleSet (about 60 MB at most)
+SHAPES_SIZE = 20_000  # sets of matching rules whose decision shape is remembered (a miss costs a few µs)
+
+
+@contextmanager
+def gc_paused():
+    """Building tens of thousands of small objects that all live on: the cyclic garbage collector
+    would scan them again and again (half the build time at 30,000 rules) and find nothing."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _order(rules: Iterable[Rule]) -> list[Rule]:
+    """Enabled rules, highest priority first, then by id, so a matcher can stop early."""
+    return sorted((r for r in rules if r.enabled), key=lambda r: (-r.priority, rule_key(r)))
+
+
+class _Matcher:
+    """Normalization and the empty-text check, shared; subclasses decide a normalized text."""
+
+    normalizer: Callable[[str], str]
+
+    def decide(self, description: str | None) -> Decision:
+        text = self.normalizer(description or "")
+        return invalid_input(text) or self._decide_text(text)
+
+    def _decide_text(self, text: str) -> Decision:
+        raise NotImplementedError
+
+
+class PlainMatcher(_Matcher):
+    """Every rule against every description: slow, obvious, the reference."""
+
+    def __init__(self, rules: Iterable[Rule], timeout: float = DEFAULT_TIMEOUT,
+                 normalizer: Callable[[str], str] = normalize_text):
+        self.timeout = timeout
+        self.normalizer = normalizer
+        self.rules = [(r, compile_regex(r.pattern), compile_regex(r.exclude) if r.exclude else None)
+                      for r in _order(rules)]
+
+    def _decide_text(self, text: str) -> Decision:
+        hits: list[Hit] = []
+        timed_out: list[Rule] = []
+        for rule, pat, exc in self.rules:
+            try:
+                m = pat.search(text, timeout=self.timeout)
+                if m and not (exc and exc.search(text, timeout=self.timeout)):
+                    hits.append(Hit(rule, m.span()))
+            except TimeoutError:
+                timed_out.append(rule)
+        return resolve(text, hits, timed_out)
+
+
+class _Entry:
+    """What one automaton word's occurrence means (empty parts are None)."""
+
+    __slots__ = ("decided", "whole", "verify", "length")
+
+    def __init__(self, decided: list[int], whole: list[int], verify: list[Verifier], length: int):
+        self.decided = tuple(decided) or None  # rules its occurrence alone decides (肺炎, (急性)?阑尾炎)
+        self.whole = tuple(whole) or None  # rules that match when the text *is* the word (^(双侧)?肺炎$)
+        self.verify = tuple(verify) or None  # candidates to verify, each with the text lengths it can match
+        self.length = length
+
+
+class _Shape:
+    """The decision for one set of matching rules, less the text and the span: `resolve`'s result,
+    memoized, with the winner's span function."""
+
+    __slots__ = ("decision", "span_of")
+
+    def __init__(self, decision: Decision, span_of: Callable[[str], Span | None] | None):
+        self.decision = decision
+        self.span_of = span_of
+
+
+_by_index = attrgetter("index")
+
+
+class RuleSet(_Matcher):
+    """The compiled rule base: an Aho-Corasick prefilter over required literals, then verification.
+
+    Rules are indexed in priority order (then id), so the lowest index that matches has the top
+    priority. Each automaton word has an `_Entry`: rules its occurrence decides, rules that match
+    when the text is the word (the text's length decides, no string is compared), and verifiers
+    with the text lengths they can match (two in three candidates fail on length alone).
+    """
+
+    def __init__(self, rules: Iterable[Rule], timeout: float = DEFAULT_TIMEOUT,
+                 normalizer: Callable[[str], str] = normalize_text):
+        with gc_paused():
+            self._build(rules, timeout, normalizer)
+
+    def _build(self, rules: Iterable[Rule], timeout: float, normalizer: Callable[[str], str]) -> None:
+        self.normalizer = normalizer
+        self.verifiers: list[Verifier] = []
+        slots: dict[str, tuple[list[int], list[int], list[Verifier]]] = {}
+        always: list[Verifier] = []
+
+        def slot(word: str) -> tuple[list[int], list[int], list[Verifier]]:
+            found = slots.get(word)
+            if found is None:
+                found = slots[word] = ([], [], [])
+            return found
+
+        for i, rule in enumerate(_order(rules)):
+            memo: dict = {}  # one per pattern tree: exact() keys it by node identity
+            reqs = pattern_requirements(rule.parsed, memo)
+            v = Verifier(rule, [tuple(r) for r in reqs[1:]], timeout, memo, index=i)
+            self.verifiers.append(v)
+            if v.direct is not None:
+                for lit in v.direct:
+                    slot(lit)[0].append(i)
+            elif v.whole is not None:
+                for lit in v.whole:
+                    slot(lit)[1].append(i)
+            elif reqs:
+                for lit in reqs[0]:
+                    slot(lit)[2].append(v)
+            else:
+                always.append(v)
+        self.always = tuple(always)
+        self.unindexed = len(always)
+        self.direct = sum(1 for v in self.verifiers if v.direct is not None)
+        self.priorities = [v.priority for v in self.verifiers]
+        words = list(slots)
+        self.entries = [_Entry(*slots[w], len(w)) for w in words]  # by the automaton's word number
+        self.find = ahocorasick_rs.AhoCorasick(words).find_matches_as_indexes if words else _no_words
+        self.by_id = {v.rule.id: v for v in self.verifiers}
+        self._cache: dict[str | None, Decision] = {}
+        self._shapes: dict[tuple[int, ...], _Shape] = {}
+
+    def __len__(self) -> int:
+        return len(self.verifiers)
+
+    def _span_function(self, rule_id: int | None) -> Callable[[str], Span | None]:
+        return self.by_id[rule_id].span
+
+    def _hits(self, text: str) -> tuple[list[int], list[Verifier]]:
+        """(indices of rules the text's words decide, verifiers to run), either maybe repeated."""
+        n = len(text)
+        decided: list[int] = []
+        verify = [v for v in self.always if v.min_len <= n <= v.max_len] if self.always else []
+        entries = self.entries
+        for w, _, _ in self.find(text, True):
+            e = entries[w]
+            if e.decided is not None:
+                decided += e.decided
+            if e.whole is not None and n == e.length:
+                decided += e.whole
+            if e.verify is not None:
+                for v in e.verify:
+                    if v.min_len <= n <= v.max_len:
+                        verify.append(v)
+        return decided, verify
+
+    def matching(self, text: str) -> list[Rule]:
+        """Every rule that matches a normalized text, whatever its priority; a timed-out rule counts as not."""
+        decided, verify = self._hits(text)
+        out = set(decided)
+        for v in set(verify):
+            try:
+                if v.test(text):
+                    out.add(v.index)
+            except TimeoutError:
+                pass
+        return [self.verifiers[i].rule for i in sorted(out)]
+
+    def _top(self, text: str, timed_out: list[Rule]) -> list[int]:
+        """Indices of the matching rules at the highest matching priority, ascending (timeouts go to
+        timed_out). Lower priorities are not looked at: `resolve` ignores them."""
+        matched, verify = self._hits(text)
+        top = None
+        if matched:
+            prio = self.priorities
+            if len(matched) > 1:
+                matched = sorted(set(matched))
+                top = prio[matched[0]]
+                if prio[matched[-1]] != top:
+                    matched = [i for i in matched if prio[i] == top]
+            else:
+                top = prio[matched[0]]
+        if verify:
+            if len(verify) > 1:
+                # A rule indexed under two words that both occur comes twice, side by side after
+                # the sort; its second test cannot change the outcome.
+                verify.sort(key=_by_index)
+            for v in verify:
+                p = v.priority
+                if top is not None and p < top:
+                    break  # candidates are in priority order; lower ones cannot change the outcome
+                gate = v.gate
+                if gate is not None and gate not in text:
+                    continue
+                try:
+                    ok = v.rest(text)
+                except TimeoutError:
+                    if v.rule not in timed_out:
+                        timed_out.append(v.rule)
+                    continue
+                if ok:
+                    i = v.index
+                    if top is None or p > top:
+                        top, matched = p, [i]
+                    elif i not in matched:
+                        matched.append(i)
+            if len(matched) > 1:
+                matched.sort()
+        return matched
+
+    def decide(self, description: str | None) -> Decision:
+        # Hospitals write the same few thousand descriptions again and again (冠心病, 高血压病3级):
+        # a decision is a pure function of the text, so each distinct text is decided once.
+        cache = self._cache
+        found = cache.get(description)
+        if found is not None:
+            return found
+        decision = super().decide(description)
+        if decision.outcome != Outcome.TIMEOUT:  # a timeout depends on the machine's load: try again next time
+            if len(cache) >= CACHE_SIZE:
+                cache.clear()
+            cache[description] = decision
+        return decision
+
+    def _decide_text(self, text: str) -> Decision:
+        timed_out: list[Rule] = []
+        top = self._top(text, timed_out)
+        if timed_out:
+            return place(resolve(text, [Hit(self.verifiers[i].rule) for i in top], timed_out), self._span_function)
+        key = tuple(top)
+        shape = self._shapes.get(key)
+        if shape is None:
+            shape = self._shape(key)
+        d = shape.decision
+        span_of = shape.span_of
+        if span_of is None:
+            return _new_decision((d.outcome, text, None, None, None, None, d.candidates))
+        try:
+            span = span_of(text)
+        except TimeoutError:
+            return Decision(Outcome.TIMEOUT, text, candidates=d.candidates)
+        if span is None:  # pragma: no cover - the string test and the regex disagree: a bug, not an input
+            raise AssertionError(f"rule {d.rule_id}: string test matched but the regex did not")
+        return _new_decision((d.outcome, text, d.code, d.rule_id, d.rule_version, span, d.candidates))
+
+    def _shape(self, top: tuple[int, ...]) -> _Shape:
+        """`resolve`'s decision for a set of matching rules, remembered for the next text with that set."""
+        decision = resolve("", [Hit(self.verifiers[i].rule) for i in top])
+        span_of = self._span_function(decision.rule_id) if decision.outcome == Outcome.CODED else None
+        shape = _Shape(decision, span_of)
+        if len(self._shapes) >= SHAPES_SIZE:
+            self._shapes.clear()
+        self._shapes[top] = shape
+        return shape
+
+
+def _no_words(text: str, overlapping: bool) -> list:
+    return []
+
+
+def _new_decision(fields: tuple, _new=tuple.__new__) -> Decision:
+    """Decision(*fields) without the keyword handling of a NamedTuple's constructor (a third of its cost)."""
+    return _new(Decision, fields)

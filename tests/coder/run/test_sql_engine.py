@@ -1,0 +1,82 @@
+"""The in-database engine gives the default engine's outcomes, codes, candidates and log rows."""
+
+import json
+
+import pytest
+from sqlalchemy import delete, insert, select, text, update
+
+from coder.db import sqlite_regexp
+from coder.db.connect import make_engine
+from coder.db.models import code_log, coding_rule, diagnosis, fail_log, icd_code, match_text, rulebase_state
+from coder.run.loop import run_coding
+from coder.run.sqlmatch import match_query
+from benchmarks.workload import make_descriptions, make_rules
+
+
+def _load(engine, n_rules=1000, n_texts=2000, seed=11):
+    rules = make_rules(n_rules, seed=seed)
+    texts = list(make_descriptions(n_texts, seed=seed, rules=n_rules))
+    with engine.begin() as conn:
+        conn.execute(insert(icd_code), [{"code": c, "name": c, "active": True} for c in sorted({r.code for r in rules})])
+        conn.execute(insert(coding_rule), [{"id": r.id, "code": r.code, "pattern": r.pattern, "exclude_pattern": r.exclude,
+                                            "priority": r.priority, "enabled": True, "version": 1, "author": "t"}
+                                           for r in rules])
+        conn.execute(update(rulebase_state).values(version=1))
+        conn.execute(insert(diagnosis), [{"record_id": f"R{i}", "seq_no": 1, "kind": "discharge", "status": "pending",
+                                          "description": t} for i, t in enumerate(texts)])
+
+
+def _outcomes(engine):
+    with engine.connect() as conn:
+        diags = sorted((r.id, r.status, r.code, r.fail_reason) for r in conn.execute(select(diagnosis)))
+        ok = sorted((r.diagnosis_id, r.code, r.rule_id, r.rule_version, r.normalized, r.match_start, r.match_end)
+                    for r in conn.execute(select(code_log)))
+        bad = sorted((r.diagnosis_id, r.reason, json.loads(r.candidates) if r.candidates else None, r.normalized)
+                     for r in conn.execute(select(fail_log)))
+    return diags, ok, bad
+
+
+def _reset(engine):
+    with engine.begin() as conn:
+        conn.execute(delete(code_log))
+        conn.execute(delete(fail_log))
+        conn.execute(update(diagnosis).values(status="pending", code=None, coded_by=None, fail_reason=None,
+                                              attempted_at=None, attempted_version=None))
+
+
+def test_sql_engine_equals_the_default_engine(engine):
+    _load(engine)
+    default = run_coding(engine, batch_size=250)
+    expected = _outcomes(engine)
+    assert default.coded > 100 and default.ambiguous > 5 and default.no_match > 100  # the sample is not trivial
+    _reset(engine)
+    in_db = run_coding(engine, batch_size=250, engine_name="sql")
+    assert _outcomes(engine) == expected
+    assert [getattr(in_db, k) for k in ("considered", "coded", "no_match", "ambiguous", "invalid_input")] == \
+        [getattr(default, k) for k in ("considered", "coded", "no_match", "ambiguous", "invalid_input")]
+    with engine.connect() as conn:
+        assert conn.execute(select(match_text)).all() == []  # scratch rows never outlive their batch
+        engines = [r[0] for r in conn.execute(text("SELECT engine FROM coding_run ORDER BY id"))]
+    assert engines == ["python", "sql"]
+
+
+def test_sqlite_regexp_is_the_regex_package_with_a_timeout(tmp_path):
+    eng = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with eng.connect() as conn:
+        # \p{Han} exists in the regex package only: Python's re (SQLAlchemy's default REGEXP) rejects it
+        assert conn.execute(text("SELECT '冠心病' REGEXP '\\p{Han}', 'ab' REGEXP '^b'")).one() == (1, 0)
+    regexp = sqlite_regexp.Regexp(timeout=0.001)  # the timeout is the function's own, not a global
+    slow = "(a|aa)+$"  # outside the portable dialect on purpose: it must take exponential time
+    assert regexp(slow, "a" * 40 + "b") == 1
+    assert (slow, "a" * 40 + "b") in regexp.timed_out
+    assert not sqlite_regexp.Regexp().timed_out
+
+
+@pytest.mark.parametrize("dialect, operator", [("postgresql", "match_text.normalized ~ CONCAT('(?', 'p', ')', coding_rule.pattern)"),
+                                               ("oracle", "REGEXP_LIKE(match_text.normalized, coding_rule.pattern, 'c')")])
+def test_match_query_uses_each_database_operator_with_its_flag(dialect, operator):
+    from sqlalchemy.dialects import oracle, postgresql
+
+    d = {"postgresql": postgresql.dialect(), "oracle": oracle.dialect()}[dialect]
+    sql = str(match_query(dialect, 1).compile(dialect=d))
+    assert operator in sql

@@ -1,0 +1,120 @@
+import regex
+import pytest
+
+from rulebase.decision import Candidate, Hit, resolve
+from rulebase.engine import PlainMatcher, RuleSet
+from rulebase.states import Outcome
+
+AMBIGUOUS, CODED, INVALID_INPUT, NO_MATCH, TIMEOUT = (Outcome.AMBIGUOUS, Outcome.CODED, Outcome.INVALID_INPUT,
+                                                     Outcome.NO_MATCH, Outcome.TIMEOUT)
+from benchmarks.workload import make_descriptions, make_rules
+from rulebase.rule import Rule
+
+RULES = [
+    Rule(id=1, code="I25.103", pattern="冠(状动脉粥样硬化性)?心(脏)?病"),
+    Rule(id=2, code="I20.000", pattern="不稳定(型)?心绞痛"),
+    Rule(id=3, code="I10.x00", pattern="^(原发性)?高血压(病)?$"),
+    Rule(id=4, code="I10.x00x004", pattern="高血压(病)?.{0,2}3级"),
+    Rule(id=5, code="E11.900", pattern="^2型糖尿病$"),
+    Rule(id=6, code="E11.201", pattern="2型糖尿病(性)?肾病", priority=1),
+    Rule(id=7, code="E11.900", pattern="糖尿病2型"),
+    Rule(id=8, code="J18.900", pattern="肺炎", exclude="(支原体|病毒性)"),
+    Rule(id=9, code="I25.103", pattern="冠状动脉粥样硬化"),
+    Rule(id=10, code="K35.900", pattern="阑尾炎", enabled=False),
+]
+
+
+@pytest.fixture(params=["plain", "compiled"])
+def matcher(request):
+    return PlainMatcher(RULES) if request.param == "plain" else RuleSet(RULES)
+
+
+def test_one_code_is_coded_with_rule_span_and_normalized_text(matcher):
+    d = matcher.decide("高血压病３级（极高危）")
+    assert (d.outcome, d.code, d.rule_id, d.span, d.normalized) == (CODED, "I10.x00x004", 4, (0, 6), "高血压病3级(极高危)")
+
+
+def test_no_rule_matches(matcher):
+    assert matcher.decide("系统性红斑狼疮").outcome == NO_MATCH
+
+
+def test_two_codes_are_ambiguous_with_every_candidate(matcher):
+    d = matcher.decide("冠心病 不稳定型心绞痛")
+    assert d.outcome == AMBIGUOUS and d.code is None
+    assert d.candidates == (Candidate("I20.000", (2,)), Candidate("I25.103", (1,)))
+
+
+def test_several_rules_for_one_code_are_not_ambiguous(matcher):
+    d = matcher.decide("冠状动脉粥样硬化性心脏病")
+    assert (d.outcome, d.code, d.rule_id) == (CODED, "I25.103", 1)
+    assert d.candidates == (Candidate("I25.103", (1, 9)),)
+
+
+def test_higher_priority_wins(matcher):
+    d = matcher.decide("2型糖尿病肾病")
+    assert (d.outcome, d.code) == (CODED, "E11.201")
+
+
+def test_anchors_are_honoured(matcher):
+    assert matcher.decide("原发性高血压").code == "I10.x00"
+    assert matcher.decide("妊娠期高血压").outcome == NO_MATCH
+
+
+def test_exclude_pattern_vetoes_the_rule(matcher):
+    assert matcher.decide("社区获得性肺炎").code == "J18.900"
+    assert matcher.decide("支原体肺炎").outcome == NO_MATCH
+
+
+def test_disabled_rules_do_not_match(matcher):
+    assert matcher.decide("急性阑尾炎").outcome == NO_MATCH
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t", None, "\u3000"])
+def test_empty_descriptions_are_invalid_input(matcher, text):
+    assert matcher.decide(text).outcome == INVALID_INPUT
+
+
+def test_a_timed_out_rule_is_not_a_guess():
+    hit = Hit(RULES[0], (0, 3))
+    assert resolve("冠心病", [hit], timed_out=[RULES[1]]).outcome == TIMEOUT
+    # a timed-out rule below the winning priority cannot change the outcome
+    low = Rule(id=99, code="X", pattern="x", priority=-1)
+    assert resolve("冠心病", [hit], timed_out=[low]).outcome == CODED
+
+
+def test_regex_positional_timeout_convention_holds():
+    """The engine passes timeout positionally (string, pos, endpos, concurrent, partial, timeout)."""
+    with pytest.raises(TimeoutError):
+        regex.compile("(a|aa)+$").search("a" * 40 + "b", None, None, None, False, 0.05)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_engine_equals_plain_loop_on_generated_workloads(seed):
+    rules = make_rules(400, seed=seed, codes=150)
+    texts = list(make_descriptions(2000, seed=seed, rules=400))
+    plain, fast = PlainMatcher(rules), RuleSet(rules)
+    outcomes = set()
+    for t in texts:
+        a, b = plain.decide(t), fast.decide(t)
+        assert a == b, t
+        outcomes.add(a.outcome)
+    assert {CODED, NO_MATCH, AMBIGUOUS, INVALID_INPUT} <= outcomes
+
+
+def test_a_rule_anchored_at_both_ends_matches_only_the_whole_text():
+    rules = [Rule(id=1, code="J18.900", pattern="^(双侧)?肺炎$"), Rule(id=2, code="J15.700", pattern="支原体肺炎")]
+    rs = RuleSet(rules)
+    assert rs.decide("肺炎").code == "J18.900"
+    assert rs.decide("双侧肺炎").span == (0, 4)
+    assert rs.decide("支原体肺炎").code == "J15.700"  # holds 肺炎, but is not 肺炎
+    assert rs.decide("肺炎 ").code == "J18.900"  # normalized: trailing blanks are trimmed
+    assert rs.decide("肺炎肺炎").outcome == NO_MATCH  # the word twice, the length of neither
+
+
+def test_rules_without_literals_are_always_verified():
+    rules = [Rule(id=1, code="R1", pattern="^.{2}$"), Rule(id=2, code="R2", pattern="[0-9]+级"), Rule(id=3, code="R3", pattern="[a-z]{3}")]
+    rs = RuleSet(rules)
+    assert rs.unindexed == 2  # R1 and R3; R2 must contain 级
+    assert rs.decide("发热").code == "R1"
+    assert rs.decide("高血压3级以上").code == "R2"
+    assert rs.decide("copd").code == "R3"

@@ -1,0 +1,72 @@
+"""Hypothesis looks for a rule base and a description where the engine and the plain loop disagree.
+
+Patterns are drawn from the portable dialect over a six-character alphabet, so matches, overlaps,
+collisions and near misses are common: literals, dots and bounded gaps, optional groups,
+alternations, classes, anchors, rules without any literal, exclusions and priorities.
+"""
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rulebase.engine import PlainMatcher, RuleSet
+from rulebase.errors import RuleInvalid
+from rulebase.rule import Rule
+
+ALPHABET = "肺炎癌急性1"
+lit = st.text(alphabet=ALPHABET, min_size=1, max_size=3)
+atom = st.one_of(
+    lit,
+    st.just("."),
+    st.just("[1急]"),
+    st.builds(lambda a, b: f"({a}|{b})", lit, lit),
+    st.builds(lambda a: f"({a})?", lit),
+    st.builds(lambda a, q: a + q, st.sampled_from(list(ALPHABET)), st.sampled_from(["?", "+", "*", "{1,2}"])),
+    st.sampled_from([".*", ".{0,2}", ".{1,3}", ".+"]),
+)
+
+
+@st.composite
+def patterns(draw):
+    body = "".join(draw(st.lists(atom, min_size=1, max_size=4)))
+    return ("^" if draw(st.booleans()) else "") + body + ("$" if draw(st.booleans()) else "")
+
+
+@st.composite
+def rule_bases(draw):
+    rules = []
+    for i in range(draw(st.integers(min_value=1, max_value=12))):
+        try:
+            rules.append(Rule(id=i + 1, code=draw(st.sampled_from(["A01", "B02", "C03", "D04"])),
+                              pattern=draw(patterns()),
+                              exclude=draw(st.one_of(st.none(), lit)),
+                              priority=draw(st.sampled_from([0, 0, 0, 1, 2]))))
+        except RuleInvalid:
+            continue  # a shape the dialect rejects (e.g. one that matches the empty string)
+    return rules
+
+
+texts = st.text(alphabet=ALPHABET + " （）", max_size=10)
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rule_bases(), st.lists(texts, min_size=1, max_size=8))
+def test_engine_equals_the_plain_loop(rules, descriptions):
+    engine, plain = RuleSet(rules), PlainMatcher(rules)
+    for text in descriptions:
+        assert engine.decide(text) == plain.decide(text), (text, [(r.pattern, r.exclude, r.priority) for r in rules])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rule_bases(), st.lists(texts, min_size=1, max_size=8))
+def test_every_matching_rule_is_found_whatever_its_priority(rules, descriptions):
+    """`rules test` relies on RuleSet.matching: every rule whose pattern is found and exclude is not."""
+    import regex
+
+    from rulebase.normalize import normalize_text
+
+    engine = RuleSet(rules)
+    for description in descriptions:
+        text = normalize_text(description)
+        expected = [r.id for r in rules
+                    if regex.search(r.pattern, text) and not (r.exclude and regex.search(r.exclude, text))]
+        assert sorted(r.id for r in engine.matching(text)) == sorted(expected), (text, [r.pattern for r in rules])

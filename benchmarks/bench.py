@@ -4,7 +4,7 @@
     python benchmarks/bench.py --rules 200 --descriptions 2000 --run-size 2000   # the CI smoke size
     python benchmarks/bench.py --pg postgresql+psycopg://icdcoder@localhost/icdcoder_test
 
-The workload is coder.workload's seeded generator, so anyone gets the same rules and texts.
+The workload is benchmarks.workload's seeded generator, so anyone gets the same rules and texts.
 Each rule count is measured in a child process, so its peak memory is its own.
 """
 
@@ -25,12 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert  # noqa: E402
 
+from benchmarks.workload import make_descriptions, make_rules  # noqa: E402
 from coder.db.connect import make_engine  # noqa: E402
 from coder.db.migrate import upgrade_db  # noqa: E402
 from coder.db.models import coding_rule, diagnosis, icd_code, rulebase_state  # noqa: E402
-from rulebase.engine import PlainMatcher, RuleSet  # noqa: E402
 from coder.run.loop import run_coding  # noqa: E402
-from benchmarks.workload import make_descriptions, make_rules  # noqa: E402
+from rulebase.engine import PlainMatcher, RuleSet  # noqa: E402
 
 
 def _peak_mb() -> float:
@@ -73,9 +73,19 @@ def match_figures(n_rules: int, n_desc: int, plain_sample: int, out) -> None:
     for text in sample:
         plain.decide(text)
     plain_rate = len(sample) / (time.perf_counter() - t)
-    out.put({"rules": n_rules, "descriptions": len(texts), "build_s": build, "engine_per_s": distinct_rate,
-             "stream_per_s": stream_rate, "stream_distinct": len(set(stream)) / len(stream),
-             "plain_per_s": plain_rate, "peak_mb": engine_peak, "shares": {k: v / len(texts) for k, v in shares.items()}})
+    out.put(
+        {
+            "rules": n_rules,
+            "descriptions": len(texts),
+            "build_s": build,
+            "engine_per_s": distinct_rate,
+            "stream_per_s": stream_rate,
+            "stream_distinct": len(set(stream)) / len(stream),
+            "plain_per_s": plain_rate,
+            "peak_mb": engine_peak,
+            "shares": {k: v / len(texts) for k, v in shares.items()},
+        }
+    )
 
 
 def run_figures(url: str, n_rules: int, n_pending: int, engine_name: str = "python", workers: int = 0) -> dict:
@@ -84,14 +94,33 @@ def run_figures(url: str, n_rules: int, n_pending: int, engine_name: str = "pyth
     upgrade_db(engine)
     rules = make_rules(n_rules, seed=2)
     with engine.begin() as conn:
-        conn.execute(insert(icd_code), [{"code": c, "name": c, "active": True} for c in sorted({r.code for r in rules})])
-        conn.execute(insert(coding_rule), [{"code": r.code, "pattern": r.pattern, "exclude_pattern": r.exclude,
-                                            "priority": r.priority, "enabled": True, "version": 1, "author": "bench"}
-                                           for r in rules])
+        conn.execute(
+            insert(icd_code), [{"code": c, "name": c, "active": True} for c in sorted({r.code for r in rules})]
+        )
+        conn.execute(
+            insert(coding_rule),
+            [
+                {
+                    "code": r.code,
+                    "pattern": r.pattern,
+                    "exclude_pattern": r.exclude,
+                    "priority": r.priority,
+                    "enabled": True,
+                    "version": 1,
+                    "author": "bench",
+                }
+                for r in rules
+            ],
+        )
         conn.execute(rulebase_state.update().values(version=1))
         texts = make_descriptions(n_pending, seed=2, rules=n_rules)
-        conn.execute(insert(diagnosis), [{"record_id": f"B{i}", "seq_no": 1, "kind": "discharge", "status": "pending",
-                                          "description": t} for i, t in enumerate(texts)])
+        conn.execute(
+            insert(diagnosis),
+            [
+                {"record_id": f"B{i}", "seq_no": 1, "kind": "discharge", "status": "pending", "description": t}
+                for i, t in enumerate(texts)
+            ],
+        )
     if workers:
         from coder.run.workers import run_workers
 
@@ -132,16 +161,39 @@ def ruletest_figures(url: str, n_rules: int, n_history: int, distinct: int) -> d
     weights = [1 / (i + 1) for i in range(len(pool))]
     with engine.begin() as conn:
         conn.execute(insert(icd_code), [{"code": c, "name": c, "active": True} for c in codes])
-        conn.execute(insert(coding_rule), [{"code": r.code, "pattern": r.pattern, "exclude_pattern": r.exclude,
-                                            "priority": r.priority, "enabled": True, "version": 1, "author": "bench"}
-                                           for r in rules])
+        conn.execute(
+            insert(coding_rule),
+            [
+                {
+                    "code": r.code,
+                    "pattern": r.pattern,
+                    "exclude_pattern": r.exclude,
+                    "priority": r.priority,
+                    "enabled": True,
+                    "version": 1,
+                    "author": "bench",
+                }
+                for r in rules
+            ],
+        )
         chunk = 50_000
         for start in range(0, n_history, chunk):
             picks = rng.choices(pool, weights, k=min(chunk, n_history - start))
-            conn.execute(insert(diagnosis), [
-                {"record_id": f"H{start + i}", "seq_no": 1, "kind": "discharge", "status": "confirmed",
-                 "description": t, "code": codes[hash(t) % len(codes)], "coded_by": "bench"}
-                for i, t in enumerate(picks)])
+            conn.execute(
+                insert(diagnosis),
+                [
+                    {
+                        "record_id": f"H{start + i}",
+                        "seq_no": 1,
+                        "kind": "discharge",
+                        "status": "confirmed",
+                        "description": t,
+                        "code": codes[hash(t) % len(codes)],
+                        "coded_by": "bench",
+                    }
+                    for i, t in enumerate(picks)
+                ],
+            )
     candidate = Rule(code=codes[0], pattern=rules[0].pattern, where="candidate")
     with engine.connect() as conn:
         t = time.perf_counter()
@@ -184,10 +236,14 @@ def main() -> None:
     ap.add_argument("--history-rules", type=int, default=1_000, help="rules in the base for the `rules test` figure")
     args = ap.parse_args()
     run_rules = [int(x) for x in args.run_rules.split(",")]
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
-          f"python speed {python_speed():.1f} M loops/s")
-    print(f"{'rules':>7} {'build s':>8} {'distinct/s':>11} {'stream/s':>10} {'plain/s':>9} {'ratio':>7} "
-          f"{'peak MB':>8}  outcomes (distinct texts)")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"python speed {python_speed():.1f} M loops/s"
+    )
+    print(
+        f"{'rules':>7} {'build s':>8} {'distinct/s':>11} {'stream/s':>10} {'plain/s':>9} {'ratio':>7} "
+        f"{'peak MB':>8}  outcomes (distinct texts)"
+    )
     ctx = mp.get_context("spawn")
     for n in (int(x) for x in args.rules.split(",")):
         q = ctx.Queue()
@@ -196,36 +252,48 @@ def main() -> None:
         f = q.get()
         p.join()
         shares = ", ".join(f"{k} {v:.0%}" for k, v in sorted(f["shares"].items()))
-        print(f"{n:>7} {f['build_s']:>8.2f} {f['engine_per_s']:>11.0f} {f['stream_per_s']:>10.0f} "
-              f"{f['plain_per_s']:>9.0f} {f['engine_per_s'] / f['plain_per_s']:>6.0f}x {f['peak_mb']:>8.0f}  {shares}")
+        print(
+            f"{n:>7} {f['build_s']:>8.2f} {f['engine_per_s']:>11.0f} {f['stream_per_s']:>10.0f} "
+            f"{f['plain_per_s']:>9.0f} {f['engine_per_s'] / f['plain_per_s']:>6.0f}x {f['peak_mb']:>8.0f}  {shares}"
+        )
         stream_note = f"stream: {args.descriptions} draws, {f['stream_distinct']:.0%} distinct"
     print(f"(distinct/s over {f['descriptions']} distinct texts; ratio = distinct/s over plain/s; {stream_note})")
     with tempfile.TemporaryDirectory() as tmp:
         for n in run_rules:
             r = run_figures(f"sqlite:///{tmp}/bench{n}.db", n, args.run_size)
-            print(f"whole run, SQLite:     {r['considered']} diagnoses, {n} rules: "
-                  f"{r['seconds']:.1f} s, {r['per_s']:.0f} diagnoses/s")
+            print(
+                f"whole run, SQLite:     {r['considered']} diagnoses, {n} rules: "
+                f"{r['seconds']:.1f} s, {r['per_s']:.0f} diagnoses/s"
+            )
         if args.history:
-            r = ruletest_figures(f"sqlite:///{tmp}/history.db", args.history_rules, args.history,
-                                 args.history_distinct)
-            print(f"rules test, SQLite:    {r['audited']} audited rows ({r['distinct']} distinct texts), "
-                  f"{args.history_rules} rules: {r['seconds']:.2f} s")
+            r = ruletest_figures(f"sqlite:///{tmp}/history.db", args.history_rules, args.history, args.history_distinct)
+            print(
+                f"rules test, SQLite:    {r['audited']} audited rows ({r['distinct']} distinct texts), "
+                f"{args.history_rules} rules: {r['seconds']:.2f} s"
+            )
     if args.pg:
         from sqlalchemy.engine import make_url
 
         base = make_url(args.pg)
         if base.password is None and os.environ.get("ICDCODER_DB_PASSWORD"):
             base = base.set(password=os.environ["ICDCODER_DB_PASSWORD"])
-        for label, engine_name, workers in [("1 process", "python", 0), ("2 workers", "python", 2),
-                                            ("4 workers", "python", 4)]:
+        for label, engine_name, workers in [
+            ("1 process", "python", 0),
+            ("2 workers", "python", 2),
+            ("4 workers", "python", 4),
+        ]:
             r = run_figures(_pg_schema(base, "bench"), run_rules[-1], args.run_size, engine_name, workers)
-            print(f"whole run, PostgreSQL, {label}: {r['considered']} diagnoses, {run_rules[-1]} rules: "
-                  f"{r['seconds']:.1f} s, {r['per_s']:.0f} diagnoses/s")
+            print(
+                f"whole run, PostgreSQL, {label}: {r['considered']} diagnoses, {run_rules[-1]} rules: "
+                f"{r['seconds']:.1f} s, {r['per_s']:.0f} diagnoses/s"
+            )
         for rules in (args.sql_rules,):
             for engine_name in ("python", "sql"):
                 r = run_figures(_pg_schema(base, "bench"), rules, args.sql_size, engine_name)
-                print(f"--engine {engine_name:<6} PostgreSQL: {r['considered']} diagnoses, {rules} rules: "
-                      f"{r['seconds']:.1f} s, {r['per_s']:.0f} diagnoses/s")
+                print(
+                    f"--engine {engine_name:<6} PostgreSQL: {r['considered']} diagnoses, {rules} rules: "
+                    f"{r['seconds']:.1f} s, {r['per_s']:.0f} diagnoses/s"
+                )
         from sqlalchemy import create_engine, text
 
         admin = create_engine(base)
@@ -235,8 +303,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for engine_name in ("python", "sql"):
             r = run_figures(f"sqlite:///{tmp}/{engine_name}.db", args.sql_rules, args.sql_size, engine_name)
-            print(f"--engine {engine_name:<6} SQLite:     {r['considered']} diagnoses, {args.sql_rules} rules: "
-                  f"{r['seconds']:.1f} s, {r['per_s']:.0f} diagnoses/s")
+            print(
+                f"--engine {engine_name:<6} SQLite:     {r['considered']} diagnoses, {args.sql_rules} rules: "
+                f"{r['seconds']:.1f} s, {r['per_s']:.0f} diagnoses/s"
+            )
 
 
 if __name__ == "__main__":

@@ -8,8 +8,17 @@ from dataclasses import dataclass
 from rulebase.errors import IcdCoderError, PatternInvalid, RuleInvalid
 
 __all__ = [
-    "ActionRefused", "ChangeRefused", "ConfigError", "IcdCoderError", "ImportRejected", "NotFound",
-    "PatternInvalid", "Problem", "RuleInvalid", "RunLocked", "SchemaOutOfDate",
+    "ActionRefused",
+    "ChangeRefused",
+    "ConfigError",
+    "IcdCoderError",
+    "ImportRejected",
+    "NotFound",
+    "PatternInvalid",
+    "Problem",
+    "RuleInvalid",
+    "RunLocked",
+    "SchemaOutOfDate",
 ]
 
 
@@ -68,5 +77,6 @@ class ImportRejected(IcdCoderError):
         n = len(problems)
         lines = "\n".join(f"  {p}" for p in problems)
         super().__init__(
-            f"{n} problem{'s' if n != 1 else ''} found; nothing was imported. Fix the file and import it again.\n{lines}"
+            f"{n} problem{'s' if n != 1 else ''} found; nothing was imported. "
+            f"Fix the file and import it again.\n{lines}"
         )

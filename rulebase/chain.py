@@ -86,8 +86,9 @@ def to_chain(pattern: Pattern, memo: dict | None = None) -> Chain | None:
         return None
     if not parts:
         return None
-    return Chain(tuple(parts), tuple(gaps), pattern.anchored_start, pattern.anchored_end,
-                 lead or (0, 0), pending or (0, 0))
+    return Chain(
+        tuple(parts), tuple(gaps), pattern.anchored_start, pattern.anchored_end, lead or (0, 0), pending or (0, 0)
+    )
 
 
 def matcher(chain: Chain) -> Callable[[str], bool]:

@@ -80,8 +80,15 @@ def resolve(normalized: str, hits: Sequence[Hit], timed_out: Sequence[Rule] = ()
     if len(candidates) > 1:
         return Decision(Outcome.AMBIGUOUS, normalized, candidates=candidates)
     winner = min(best, key=lambda h: rule_key(h.rule))
-    return Decision(Outcome.CODED, normalized, code=winner.rule.code, rule_id=winner.rule.id,
-                    rule_version=winner.rule.version, span=winner.span, candidates=candidates)
+    return Decision(
+        Outcome.CODED,
+        normalized,
+        code=winner.rule.code,
+        rule_id=winner.rule.id,
+        rule_version=winner.rule.version,
+        span=winner.span,
+        candidates=candidates,
+    )
 
 
 def place(decision: Decision, span_function: Callable[[int | None], Callable[[str], Span | None]]) -> Decision:

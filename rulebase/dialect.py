@@ -2,7 +2,7 @@
 
 A small recursive-descent parser turns a pattern into a syntax tree or raises `PatternInvalid`
 naming the reason and the position. The grammar and the list of rejected constructs come from
-the engine-by-engine experiments in shared/reference/regex-dialects.md:
+the engine-by-engine reasons in docs/dialect.md:
 
     pattern := ['^'] alt ['$']        alt := seq ('|' seq)*        seq := piece+
     piece   := atom [quant]           quant := ? | * | + | {m} | {m,} | {m,n}   (0 <= m <= n <= 255)
@@ -27,7 +27,8 @@ MAX_BOUND = 255
 _ESCAPE_HINTS = {
     "d": "\\d is not portable: write [0-9]",
     "D": "\\D is not portable: write [^0-9]",
-    "w": "\\w is not portable (its meaning depends on the engine and collation): write the characters out, e.g. [a-zA-Z0-9]",
+    "w": "\\w is not portable (its meaning depends on the engine and collation): "
+    "write the characters out, e.g. [a-zA-Z0-9]",
     "W": "\\W is not portable: write a negated class such as [^a-zA-Z0-9]",
     "s": "\\s is not portable: descriptions are normalized so a plain space is the only blank; write ' '",
     "S": "\\S is not portable: write [^ ]",
@@ -63,14 +64,14 @@ class CharClass:
 
 @dataclass(frozen=True, slots=True)
 class Repeat:
-    node: "Node"
+    node: Node
     min: int
     max: int | None  # None: unbounded
 
 
 @dataclass(frozen=True, slots=True)
 class Seq:
-    items: tuple["Node", ...]
+    items: tuple[Node, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,7 +176,7 @@ class _Parser:
             end -= 1
         if end <= self.i:
             return None
-        run = self.s[self.i:end]
+        run = self.s[self.i : end]
         if unicodedata.normalize("NFKC", run) != run or not run.isprintable():
             return None  # parse_atom checks character by character and names the culprit
         self.i = end
@@ -187,7 +188,8 @@ class _Parser:
         if c == "(":
             if self.s.startswith("(?", self.i):
                 raise self.fail(
-                    "(? constructs (non-capturing groups, lookaround, named groups, inline flags) are not portable; use plain ( )"
+                    "(? constructs (non-capturing groups, lookaround, named groups, inline flags) are not portable; "
+                    "use plain ( )"
                 )
             self.i += 1
             alt = self.parse_alt(depth + 1)
@@ -221,7 +223,8 @@ class _Parser:
         if folded != c:
             shown = "".join("\\" + f if f in META else f for f in folded)
             raise self.fail(
-                f"'{c}' never occurs in normalized descriptions (text is NFKC-normalized, so '{c}' becomes '{folded}'); "
+                f"'{c}' never occurs in normalized descriptions "
+                f"(text is NFKC-normalized, so '{c}' becomes '{folded}'); "
                 f"write {shown}",
                 pos,
             )
@@ -257,20 +260,22 @@ class _Parser:
                 raise self.fail("unclosed '['", start)
             if c == "]":
                 if first:
-                    raise self.fail("']' first in a class means different things in different engines; it cannot be used")
+                    raise self.fail(
+                        "']' first in a class means different things in different engines; it cannot be used"
+                    )
                 self.i += 1
                 break
             if c == "\\":
-                raise self.fail("a backslash inside [ ] is literal in Oracle but an escape elsewhere; it cannot be used")
+                raise self.fail(
+                    "a backslash inside [ ] is literal in Oracle but an escape elsewhere; it cannot be used"
+                )
             if c == "[":
                 nxt = self.s[self.i + 1] if self.i + 1 < len(self.s) else ""
                 if nxt in ":=.":
                     raise self.fail(f"POSIX bracket expressions [{nxt} {nxt}] are not portable")
                 raise self.fail("'[' inside a class is not portable")
             pos = self.i
-            is_range = (
-                self.i + 2 < len(self.s) and self.s[self.i + 1] == "-" and self.s[self.i + 2] not in "]"
-            )
+            is_range = self.i + 2 < len(self.s) and self.s[self.i + 1] == "-" and self.s[self.i + 2] not in "]"
             if is_range:
                 lo, hi = c, self.s[self.i + 2]
                 if not _portable_range(lo, hi):
@@ -463,7 +468,9 @@ def parse(source: str) -> Pattern:
             f"pattern is {size} UTF-8 bytes; Oracle's limit is {MAX_PATTERN_BYTES} (about 170 Chinese characters)"
         )
     if source != source.strip():
-        raise PatternInvalid("pattern starts or ends with a space; descriptions are trimmed, so it would never match there")
+        raise PatternInvalid(
+            "pattern starts or ends with a space; descriptions are trimmed, so it would never match there"
+        )
     if source in ("^", "$", "^$"):
         raise PatternInvalid("empty pattern")
     pattern = _Parser(source).parse()

@@ -67,12 +67,14 @@ class _Matcher:
 class PlainMatcher(_Matcher):
     """Every rule against every description: slow, obvious, the reference."""
 
-    def __init__(self, rules: Iterable[Rule], timeout: float = DEFAULT_TIMEOUT,
-                 normalizer: Callable[[str], str] = normalize_text):
+    def __init__(
+        self, rules: Iterable[Rule], timeout: float = DEFAULT_TIMEOUT, normalizer: Callable[[str], str] = normalize_text
+    ):
         self.timeout = timeout
         self.normalizer = normalizer
-        self.rules = [(r, compile_regex(r.pattern), compile_regex(r.exclude) if r.exclude else None)
-                      for r in _order(rules)]
+        self.rules = [
+            (r, compile_regex(r.pattern), compile_regex(r.exclude) if r.exclude else None) for r in _order(rules)
+        ]
 
     def _decide_text(self, text: str) -> Decision:
         hits: list[Hit] = []
@@ -122,8 +124,9 @@ class RuleSet(_Matcher):
     with the text lengths they can match (two in three candidates fail on length alone).
     """
 
-    def __init__(self, rules: Iterable[Rule], timeout: float = DEFAULT_TIMEOUT,
-                 normalizer: Callable[[str], str] = normalize_text):
+    def __init__(
+        self, rules: Iterable[Rule], timeout: float = DEFAULT_TIMEOUT, normalizer: Callable[[str], str] = normalize_text
+    ):
         with gc_paused():
             self._build(rules, timeout, normalizer)
 

@@ -144,4 +144,3 @@ def requirements(node: Node, memo: dict | None = None) -> list[Requirement]:
 def pattern_requirements(pattern: Pattern, memo: dict | None = None) -> list[Requirement]:
     """The requirements of a whole pattern, strongest first (`memo` as for `exact`)."""
     return sorted(set(requirements(pattern.alt, memo)), key=strength, reverse=True)
-

@@ -65,7 +65,8 @@ class Replacement:
         if not isinstance(self.replace, str) or not normalize_text(self.replace):
             raise ReplacementInvalid(
                 f"{where}: the replacement is empty; a replacement that deletes text can empty a description. "
-                "Replace with the preferred term instead, or make the rule patterns tolerate the extra words")
+                "Replace with the preferred term instead, or make the rule patterns tolerate the extra words"
+            )
         for name, text in (("find", self.find), ("replace", self.replace)):
             if len(text) > MAX_TEXT:
                 raise ReplacementInvalid(f"{where}: {name} is longer than {MAX_TEXT} characters")
@@ -75,7 +76,8 @@ class Replacement:
                     # Descriptions are NFKC-normalized first: text that NFKC changes can never be found.
                     raise ReplacementInvalid(
                         f"{where}: {name} {text!r} is not in normalized form; after NFKC and blank folding it "
-                        f"reads {fixed!r}: write that instead")
+                        f"reads {fixed!r}: write that instead"
+                    )
         if self.kind == PATTERN:
             try:
                 parse(self.find)
@@ -84,7 +86,8 @@ class Replacement:
         if self.found_in(self.replace):
             raise ReplacementInvalid(
                 f"{where}: {self.find!r} -> {self.replace!r} loops: the replacement contains what it replaces, "
-                "so normalizing twice would change the text again")
+                "so normalizing twice would change the text again"
+            )
 
     @property
     def label(self) -> str:
@@ -114,11 +117,12 @@ class Replacement:
         return {k: getattr(self, k) for k in self.KEYS}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], where: str | None = None) -> "Replacement":
+    def from_dict(cls, data: dict[str, Any], where: str | None = None) -> Replacement:
         unknown = sorted(set(data) - set(cls.KEYS))
         if unknown:
             raise ReplacementInvalid(
-                f"{where or 'normalization'}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(cls.KEYS)}")
+                f"{where or 'normalization'}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(cls.KEYS)}"
+            )
         known = {f.name for f in fields(cls) if f.init}
         return cls(where=where, **{k: v for k, v in data.items() if k in known and v is not None})
 
@@ -142,7 +146,8 @@ def table_problems(entries: Iterable[Replacement]) -> list[str]:
                 problems.append(
                     f"{producer.label} ({producer.find!r} -> {producer.replace!r}) loops with {earlier.label} "
                     f"({earlier.find!r} -> {earlier.replace!r}), which runs before it and would rewrite its result; "
-                    "change one of them or move this entry before the other")
+                    "change one of them or move this entry before the other"
+                )
     return problems
 
 

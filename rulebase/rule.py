@@ -72,12 +72,10 @@ class Rule:
         return {k: getattr(self, k) for k in self.KEYS}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], where: str | None = None) -> "Rule":
+    def from_dict(cls, data: dict[str, Any], where: str | None = None) -> Rule:
         unknown = sorted(set(data) - set(cls.KEYS))
         if unknown:
-            raise RuleInvalid(
-                f"{where or 'rule'}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(cls.KEYS)}"
-            )
+            raise RuleInvalid(f"{where or 'rule'}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(cls.KEYS)}")
         known = {f.name for f in fields(cls) if f.init}
         kwargs = {k: v for k, v in data.items() if k in known and v is not None}
         return cls(where=where, **kwargs)

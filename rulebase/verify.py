@@ -12,7 +12,8 @@ from typing import NamedTuple
 
 import regex
 
-from .chain import INF, Chain, matcher as chain_matcher, to_chain
+from .chain import INF, Chain, to_chain
+from .chain import matcher as chain_matcher
 from .decision import Span
 from .dialect import length_bounds
 from .literals import pattern_requirements
@@ -41,11 +42,26 @@ class Verifier:
     candidate, and slot reads are the fastest attribute access CPython has.
     """
 
-    __slots__ = ("rule", "index", "priority", "others", "matches", "excluded", "span", "direct", "whole", "test",
-                 "gate", "rest", "min_len", "max_len")
+    __slots__ = (
+        "rule",
+        "index",
+        "priority",
+        "others",
+        "matches",
+        "excluded",
+        "span",
+        "direct",
+        "whole",
+        "test",
+        "gate",
+        "rest",
+        "min_len",
+        "max_len",
+    )
 
-    def __init__(self, rule: Rule, others: list[tuple[str, ...]], timeout: float, memo: dict | None = None,
-                 index: int = 0):
+    def __init__(
+        self, rule: Rule, others: list[tuple[str, ...]], timeout: float, memo: dict | None = None, index: int = 0
+    ):
         self.rule = rule
         self.index = index  # the rule's place in priority order (then id) within its RuleSet
         self.priority = rule.priority
@@ -60,8 +76,13 @@ class Verifier:
         # One anchored at both ends (^(双侧)?肺炎$) matches exactly when the text is one of them.
         self.direct: tuple[str, ...] | None = None
         self.whole: tuple[str, ...] | None = None
-        if (chain is not None and len(chain.parts) == 1 and chain.lead == (0, 0) and chain.trail == (0, 0)
-                and rule.exclude is None):
+        if (
+            chain is not None
+            and len(chain.parts) == 1
+            and chain.lead == (0, 0)
+            and chain.trail == (0, 0)
+            and rule.exclude is None
+        ):
             if not chain.anchored_start and not chain.anchored_end:
                 self.direct = chain.parts[0]
             elif chain.anchored_start and chain.anchored_end:
@@ -71,7 +92,9 @@ class Verifier:
         # and the lengths a matching text can have. Most candidates fail one of them.
         lo, hi = length_bounds(rule.parsed.alt)
         self.min_len = lo
-        self.max_len = hi if (hi is not None and rule.parsed.anchored_start and rule.parsed.anchored_end) else NO_UPPER_BOUND
+        self.max_len = (
+            hi if (hi is not None and rule.parsed.anchored_start and rule.parsed.anchored_end) else NO_UPPER_BOUND
+        )
         self.gate = others[0][0] if others and len(others[0]) == 1 else None
         self.rest = self._fastest_test(others[1:]) if self.gate is not None else self.test
 
@@ -138,6 +161,7 @@ def _literal_set_span(chain) -> Callable[[str], Span | None] | None:
     if any(a != b and b.startswith(a) for a in strings for b in strings):
         return None
     if chain.anchored_start:
+
         def prefix(t: str) -> Span | None:
             for s in strings:
                 if t.startswith(s):
@@ -179,5 +203,3 @@ def _make_span(source: str, chain, timeout: float) -> Callable[[str], Span | Non
 def rule_test(rule: Rule, timeout: float = DEFAULT_TIMEOUT) -> Callable[[str], bool]:
     """normalized text -> whether this one rule matches (pattern found, exclude not); may raise TimeoutError."""
     return Verifier(rule, [tuple(r) for r in pattern_requirements(rule.parsed)], timeout).test
-
-

@@ -41,8 +41,9 @@ def _target(action: str, status: str, current: str | None, new_code: str | None,
     """(new status, new code) for an action on a diagnosis in `status`, or ActionRefused saying what to do."""
     if action == CONFIRM:
         if status in (PENDING, FAILED) or current is None:
-            raise ActionRefused(f"diagnosis {d_id} has no code to confirm (status {status}); "
-                                "code it by hand with: audit code")
+            raise ActionRefused(
+                f"diagnosis {d_id} has no code to confirm (status {status}); code it by hand with: audit code"
+            )
         if new_code is not None and new_code != current:
             raise ActionRefused(f"diagnosis {d_id} is coded {current}, not {new_code}; to change it use: audit correct")
         return (CONFIRMED if status == CODED else status), current
@@ -58,14 +59,22 @@ def _target(action: str, status: str, current: str | None, new_code: str | None,
         return CORRECTED, new_code
     if action == CODE:
         if status in (CODED, CONFIRMED, CORRECTED):
-            raise ActionRefused(f"diagnosis {d_id} is coded {current} (status {status}); "
-                                "to change the code use: audit correct")
+            raise ActionRefused(
+                f"diagnosis {d_id} is coded {current} (status {status}); to change the code use: audit correct"
+            )
         return MANUAL, new_code
     raise ActionRefused(f"unknown action {action!r}; choose from {', '.join(ACTIONS)}")
 
 
-def apply_action(conn: Connection, d_id: int, action: str, person: str, code: str | None = None,
-                 remark: str | None = None, skip_unchanged: bool = False) -> Outcome:
+def apply_action(
+    conn: Connection,
+    d_id: int,
+    action: str,
+    person: str,
+    code: str | None = None,
+    remark: str | None = None,
+    skip_unchanged: bool = False,
+) -> Outcome:
     """Record one review in the caller's transaction. With skip_unchanged, a decision that changes
     nothing (already confirmed, already that code) writes no second row: re-imports are harmless."""
     person = (person or "").strip()
@@ -90,30 +99,54 @@ def apply_action(conn: Connection, d_id: int, action: str, person: str, code: st
     # confirmed by someone before this correction).
     from_rule = success is not None and row.status in (CODED, CONFIRMED) and row.code == success.code
     now = utcnow()
-    audit_id = conn.execute(audit_action.insert().values(
-        diagnosis_id=d_id, action=action, person=person, acted_at=now, old_status=row.status, old_code=row.code,
-        new_code=new_code, remark=remark,
-        rule_id=success.rule_id if from_rule else None,
-        rule_version=success.rule_version if from_rule else None,
-        fail_reason=failure.reason if failure is not None else None,
-        candidates=failure.candidates if failure is not None else None,
-        normalized=(failure.normalized if failure is not None else success.normalized if success is not None else None),
-    )).inserted_primary_key[0]
-    conn.execute(update(diagnosis).where(diagnosis.c.id == d_id).values(
-        status=status, code=new_code, coded_by=person, updated_at=now))
+    audit_id = conn.execute(
+        audit_action.insert().values(
+            diagnosis_id=d_id,
+            action=action,
+            person=person,
+            acted_at=now,
+            old_status=row.status,
+            old_code=row.code,
+            new_code=new_code,
+            remark=remark,
+            rule_id=success.rule_id if from_rule else None,
+            rule_version=success.rule_version if from_rule else None,
+            fail_reason=failure.reason if failure is not None else None,
+            candidates=failure.candidates if failure is not None else None,
+            normalized=(
+                failure.normalized if failure is not None else success.normalized if success is not None else None
+            ),
+        )
+    ).inserted_primary_key[0]
+    conn.execute(
+        update(diagnosis)
+        .where(diagnosis.c.id == d_id)
+        .values(status=status, code=new_code, coded_by=person, updated_at=now)
+    )
     return Outcome(d_id, action, status, new_code, audit_id)
 
 
-def queue(engine: Engine, status: str | None = None, reason: str | None = None, run: int | None = None,
-          limit: int | None = None, ids: list[int] | None = None) -> list[dict[str, Any]]:
+def queue(
+    engine: Engine,
+    status: str | None = None,
+    reason: str | None = None,
+    run: int | None = None,
+    limit: int | None = None,
+    ids: list[int] | None = None,
+) -> list[dict[str, Any]]:
     """What awaits review, oldest first: auto-codes to confirm or correct, failures to code by hand."""
     with engine.connect() as conn:
         rows = conn.execute(queue_query(status, reason, run, limit, ids)).all()
     return [_queue_item(r) for r in rows]
 
 
-def queue_query(status: str | None = None, reason: str | None = None, run: int | None = None,
-                limit: int | None = None, ids: list[int] | None = None):
+def queue_query(
+    status: str | None = None,
+    reason: str | None = None,
+    run: int | None = None,
+    limit: int | None = None,
+    ids: list[int] | None = None,
+):
     statuses = (CODED, FAILED)
     if status is not None:
         if status not in statuses:
@@ -121,25 +154,43 @@ def queue_query(status: str | None = None, reason: str | None = None, run: int |
         statuses = (status,)
     if reason is not None and reason not in FAILURE_REASONS:
         raise IcdCoderError(f"unknown reason {reason!r}; choose from {', '.join(FAILURE_REASONS)}")
-    last_ok = select(code_log.c.diagnosis_id, func.max(code_log.c.id).label("log_id")) \
-        .group_by(code_log.c.diagnosis_id).subquery()
-    last_fail = select(fail_log.c.diagnosis_id, func.max(fail_log.c.id).label("log_id")) \
-        .group_by(fail_log.c.diagnosis_id).subquery()
+    last_ok = (
+        select(code_log.c.diagnosis_id, func.max(code_log.c.id).label("log_id"))
+        .group_by(code_log.c.diagnosis_id)
+        .subquery()
+    )
+    last_fail = (
+        select(fail_log.c.diagnosis_id, func.max(fail_log.c.id).label("log_id"))
+        .group_by(fail_log.c.diagnosis_id)
+        .subquery()
+    )
     ok, bad = code_log.alias("ok"), fail_log.alias("bad")
-    q = (select(diagnosis, icd_code.c.name.label("code_name"), ok.c.normalized.label("ok_norm"),
-                ok.c.rule_id, ok.c.run_id.label("ok_run"), bad.c.normalized.label("bad_norm"), bad.c.candidates,
-                bad.c.run_id.label("bad_run"))
-         .outerjoin(icd_code, icd_code.c.code == diagnosis.c.code)
-         .outerjoin(last_ok, last_ok.c.diagnosis_id == diagnosis.c.id).outerjoin(ok, ok.c.id == last_ok.c.log_id)
-         .outerjoin(last_fail, last_fail.c.diagnosis_id == diagnosis.c.id)
-         .outerjoin(bad, bad.c.id == last_fail.c.log_id)
-         .where(diagnosis.c.status.in_(statuses))
-         .order_by(diagnosis.c.attempted_at, diagnosis.c.id))
+    q = (
+        select(
+            diagnosis,
+            icd_code.c.name.label("code_name"),
+            ok.c.normalized.label("ok_norm"),
+            ok.c.rule_id,
+            ok.c.run_id.label("ok_run"),
+            bad.c.normalized.label("bad_norm"),
+            bad.c.candidates,
+            bad.c.run_id.label("bad_run"),
+        )
+        .outerjoin(icd_code, icd_code.c.code == diagnosis.c.code)
+        .outerjoin(last_ok, last_ok.c.diagnosis_id == diagnosis.c.id)
+        .outerjoin(ok, ok.c.id == last_ok.c.log_id)
+        .outerjoin(last_fail, last_fail.c.diagnosis_id == diagnosis.c.id)
+        .outerjoin(bad, bad.c.id == last_fail.c.log_id)
+        .where(diagnosis.c.status.in_(statuses))
+        .order_by(diagnosis.c.attempted_at, diagnosis.c.id)
+    )
     if reason is not None:
         q = q.where(diagnosis.c.fail_reason == reason)
     if run is not None:
-        q = q.where(((diagnosis.c.status == CODED) & (ok.c.run_id == run))
-                    | ((diagnosis.c.status == FAILED) & (bad.c.run_id == run)))
+        q = q.where(
+            ((diagnosis.c.status == CODED) & (ok.c.run_id == run))
+            | ((diagnosis.c.status == FAILED) & (bad.c.run_id == run))
+        )
     if ids is not None:
         q = q.where(diagnosis.c.id.in_(ids))
     if limit is not None:
@@ -153,10 +204,17 @@ def _queue_item(r) -> dict[str, Any]:
     failed = r.status == FAILED
     cands = json.loads(r.candidates) if failed and r.candidates else []
     return {
-        "diagnosis_id": r.id, "record_id": r.record_id, "seq": r.seq_no, "description": r.description,
-        "normalized": r.bad_norm if failed else r.ok_norm, "status": r.status,
-        "auto_code": None if failed else r.code, "auto_code_name": None if failed else r.code_name,
-        "rule_id": None if failed else r.rule_id, "reason": r.fail_reason if failed else None,
-        "candidates": [c["code"] for c in cands], "candidate_rules": cands,
+        "diagnosis_id": r.id,
+        "record_id": r.record_id,
+        "seq": r.seq_no,
+        "description": r.description,
+        "normalized": r.bad_norm if failed else r.ok_norm,
+        "status": r.status,
+        "auto_code": None if failed else r.code,
+        "auto_code_name": None if failed else r.code_name,
+        "rule_id": None if failed else r.rule_id,
+        "reason": r.fail_reason if failed else None,
+        "candidates": [c["code"] for c in cands],
+        "candidate_rules": cands,
         "run_id": r.bad_run if failed else r.ok_run,
     }

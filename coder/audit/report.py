@@ -18,9 +18,8 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from coder.errors import IcdCoderError
-
 from coder.db.models import code_log, coding_rule, diagnosis
+from coder.errors import IcdCoderError
 from rulebase.states import PERSON_STATUSES
 
 GROUPINGS = ("month", "chapter", "code")
@@ -28,11 +27,28 @@ ALPHA = 0.5
 
 # ICD-10 chapters by the first three characters of the code.
 CHAPTERS = [
-    ("A00", "B99", "I"), ("C00", "D48", "II"), ("D50", "D89", "III"), ("E00", "E90", "IV"), ("F00", "F99", "V"),
-    ("G00", "G99", "VI"), ("H00", "H59", "VII"), ("H60", "H95", "VIII"), ("I00", "I99", "IX"), ("J00", "J99", "X"),
-    ("K00", "K93", "XI"), ("L00", "L99", "XII"), ("M00", "M99", "XIII"), ("N00", "N99", "XIV"), ("O00", "O99", "XV"),
-    ("P00", "P96", "XVI"), ("Q00", "Q99", "XVII"), ("R00", "R99", "XVIII"), ("S00", "T98", "XIX"),
-    ("V01", "Y98", "XX"), ("Z00", "Z99", "XXI"), ("U00", "U99", "XXII"),
+    ("A00", "B99", "I"),
+    ("C00", "D48", "II"),
+    ("D50", "D89", "III"),
+    ("E00", "E90", "IV"),
+    ("F00", "F99", "V"),
+    ("G00", "G99", "VI"),
+    ("H00", "H59", "VII"),
+    ("H60", "H95", "VIII"),
+    ("I00", "I99", "IX"),
+    ("J00", "J99", "X"),
+    ("K00", "K93", "XI"),
+    ("L00", "L99", "XII"),
+    ("M00", "M99", "XIII"),
+    ("N00", "N99", "XIV"),
+    ("O00", "O99", "XV"),
+    ("P00", "P96", "XVI"),
+    ("Q00", "Q99", "XVII"),
+    ("R00", "R99", "XVIII"),
+    ("S00", "T98", "XIX"),
+    ("V01", "Y98", "XX"),
+    ("Z00", "Z99", "XXI"),
+    ("U00", "U99", "XXII"),
 ]
 
 
@@ -54,9 +70,19 @@ def metrics(tp: int, fp: int, fn: int, tn: int) -> dict[str, Any]:
     else:  # the weighted harmonic mean; it tends to 0 as either does
         f = round(1 / (ALPHA / p + (1 - ALPHA) / r), 4) if p and r else 0.0
     total = tp + fp + fn + tn
-    return {"tp": tp, "fp": fp, "fn": fn, "tn": tn, "total": total, "precision": p, "recall": r,
-            "f_measure": f, "accuracy": ratio(tp + tn, total), "coverage": ratio(tp + fp, total),
-            "time_saved": tp}
+    return {
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "tn": tn,
+        "total": total,
+        "precision": p,
+        "recall": r,
+        "f_measure": f,
+        "accuracy": ratio(tp + tn, total),
+        "coverage": ratio(tp + fp, total),
+        "time_saved": tp,
+    }
 
 
 def parse_day(text: str | None, name: str) -> dt.datetime | None:
@@ -71,13 +97,18 @@ def parse_day(text: str | None, name: str) -> dt.datetime | None:
 
 def classify_query(start: dt.datetime | None, end: dt.datetime | None):
     """Audited diagnoses in the period with their person's code, last change and auto code (if any)."""
-    last_ok = (select(code_log.c.diagnosis_id, func.max(code_log.c.id).label("log_id"))
-               .group_by(code_log.c.diagnosis_id).subquery())
+    last_ok = (
+        select(code_log.c.diagnosis_id, func.max(code_log.c.id).label("log_id"))
+        .group_by(code_log.c.diagnosis_id)
+        .subquery()
+    )
     auto = code_log.alias("auto")
-    q = (select(diagnosis.c.code, diagnosis.c.updated_at, auto.c.code.label("auto_code"))
-         .outerjoin(last_ok, last_ok.c.diagnosis_id == diagnosis.c.id)
-         .outerjoin(auto, auto.c.id == last_ok.c.log_id)
-         .where(diagnosis.c.status.in_(PERSON_STATUSES), diagnosis.c.code.is_not(None)))
+    q = (
+        select(diagnosis.c.code, diagnosis.c.updated_at, auto.c.code.label("auto_code"))
+        .outerjoin(last_ok, last_ok.c.diagnosis_id == diagnosis.c.id)
+        .outerjoin(auto, auto.c.id == last_ok.c.log_id)
+        .where(diagnosis.c.status.in_(PERSON_STATUSES), diagnosis.c.code.is_not(None))
+    )
     if start is not None:
         q = q.where(diagnosis.c.updated_at >= start)
     if end is not None:
@@ -108,8 +139,9 @@ def _tally(items) -> dict[str, Any]:
     return metrics(counts["tp"], counts["fp"], counts["fn"], counts["tn"])
 
 
-def report(engine: Engine, date_from: str | None = None, date_to: str | None = None,
-           by: tuple[str, ...] = ()) -> dict[str, Any]:
+def report(
+    engine: Engine, date_from: str | None = None, date_to: str | None = None, by: tuple[str, ...] = ()
+) -> dict[str, Any]:
     rows = classify(engine, date_from, date_to)
     out: dict[str, Any] = {"from": date_from, "to": date_to, **_tally(k for k, _, _ in rows)}
     for g in by:
@@ -137,8 +169,13 @@ def write_report_xlsx(data: dict[str, Any], path: str | Path) -> None:
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
         raise IcdCoderError(f"{path}: the report is written as .xlsx")
-    sheets = [("summary", ("period",) + COLUMNS, [[f"{data['from'] or '…'} – {data['to'] or '…'}"]
-                                                 + [data[c] for c in COLUMNS]])]
+    sheets = [
+        (
+            "summary",
+            ("period",) + COLUMNS,
+            [[f"{data['from'] or '…'} – {data['to'] or '…'}"] + [data[c] for c in COLUMNS]],
+        )
+    ]
     for g in GROUPINGS:
         if f"by_{g}" in data:
             sheets.append((g, (g,) + COLUMNS, [[row[g]] + [row[c] for c in COLUMNS] for row in data[f"by_{g}"]]))

@@ -19,7 +19,8 @@ from sqlalchemy import Connection, func, select
 
 from coder.db.models import diagnosis
 from coder.errors import ChangeRefused
-from coder.store import normalization as normstore, rules as rulestore
+from coder.store import normalization as normstore
+from coder.store import rules as rulestore
 from rulebase.decision import Decision, merge
 from rulebase.engine import RuleSet
 from rulebase.rule import Rule
@@ -43,9 +44,11 @@ class Audited:
 
 def load_audited(conn: Connection) -> list[Audited]:
     normalizer = normstore.normalizer(conn)
-    q = (select(diagnosis.c.description, diagnosis.c.code, func.count().label("n"))
-         .where(diagnosis.c.status.in_(PERSON_STATUSES), diagnosis.c.code.is_not(None))
-         .group_by(diagnosis.c.description, diagnosis.c.code))
+    q = (
+        select(diagnosis.c.description, diagnosis.c.code, func.count().label("n"))
+        .where(diagnosis.c.status.in_(PERSON_STATUSES), diagnosis.c.code.is_not(None))
+        .group_by(diagnosis.c.description, diagnosis.c.code)
+    )
     by_text: dict[str, Audited] = {}
     for description, code, n in conn.execute(q):
         text = normalizer(description)
@@ -74,28 +77,40 @@ class RuleReport:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "rule_id": self.rule.id, "code": self.rule.code, "pattern": self.rule.pattern,
-            "exclude": self.rule.exclude, "matches": self.matches, "true_positives": self.true_positives,
+            "rule_id": self.rule.id,
+            "code": self.rule.code,
+            "pattern": self.rule.pattern,
+            "exclude": self.rule.exclude,
+            "matches": self.matches,
+            "true_positives": self.true_positives,
             "false_positives": sum(self.false_positives.values()),
-            "false_positive_codes": [{"code": c, "count": n, "examples": self.fp_examples.get(c, [])}
-                                     for c, n in self.false_positives.most_common()],
-            "false_negatives": self.false_negatives, "missed_examples": self.fn_examples,
+            "false_positive_codes": [
+                {"code": c, "count": n, "examples": self.fp_examples.get(c, [])}
+                for c, n in self.false_positives.most_common()
+            ],
+            "false_negatives": self.false_negatives,
+            "missed_examples": self.fn_examples,
             "collisions": [{"rule_id": r, "count": n} for r, n in self.collisions.most_common()],
             "collision_examples": self.collision_examples,
         }
 
     def lines(self, label: str) -> list[str]:
         fp = sum(self.false_positives.values())
-        out = [f"{label}: matches {self.matches} audited diagnoses: {self.true_positives} coded {self.rule.code} "
-               f"by persons (true positives), {fp} coded otherwise (false positives); "
-               f"misses {self.false_negatives} coded {self.rule.code} (false negatives)"]
+        out = [
+            f"{label}: matches {self.matches} audited diagnoses: {self.true_positives} coded {self.rule.code} "
+            f"by persons (true positives), {fp} coded otherwise (false positives); "
+            f"misses {self.false_negatives} coded {self.rule.code} (false negatives)"
+        ]
         for code, n in self.false_positives.most_common(5):
             out.append(f"  false positive {code} x{n}: " + " | ".join(self.fp_examples.get(code, [])))
         if self.fn_examples:
             out.append("  missed: " + " | ".join(self.fn_examples))
         if self.collisions:
-            out.append("  new ambiguities with " + ", ".join(f"rule {r} (x{n})" for r, n in self.collisions.most_common())
-                       + ((": " + " | ".join(self.collision_examples)) if self.collision_examples else ""))
+            out.append(
+                "  new ambiguities with "
+                + ", ".join(f"rule {r} (x{n})" for r, n in self.collisions.most_common())
+                + ((": " + " | ".join(self.collision_examples)) if self.collision_examples else "")
+            )
         return out
 
 
@@ -111,15 +126,23 @@ class Impact:
     seconds: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
-        return {"audited": self.audited, "rules": [r.to_json() for r in self.reports], "broken": self.broken,
-                "fixed": self.fixed, "broken_examples": self.broken_examples, "seconds": round(self.seconds, 3)}
+        return {
+            "audited": self.audited,
+            "rules": [r.to_json() for r in self.reports],
+            "broken": self.broken,
+            "fixed": self.fixed,
+            "broken_examples": self.broken_examples,
+            "seconds": round(self.seconds, 3),
+        }
 
     def lines(self) -> list[str]:
         out = []
         for r in self.reports:
             out += r.lines(f"rule {r.rule.id}" if r.rule.id is not None else (r.rule.where or "new rule"))
-        out.append(f"against {self.audited} audited diagnoses: {self.fixed} would become correctly coded, "
-                   f"{self.broken} correctly coded would become wrong or uncoded ({self.seconds:.2f}s)")
+        out.append(
+            f"against {self.audited} audited diagnoses: {self.fixed} would become correctly coded, "
+            f"{self.broken} correctly coded would become wrong or uncoded ({self.seconds:.2f}s)"
+        )
         if self.broken_examples:
             out.append("  now wrong: " + " | ".join(self.broken_examples))
         return out
@@ -129,8 +152,13 @@ def _correct(d: Decision, code: str) -> bool:
     return d.outcome == Outcome.CODED and d.code == code
 
 
-def evaluate(audited: Sequence[Audited], others: Iterable[Rule], old: Sequence[Rule], new: Sequence[Rule],
-             examples: int = EXAMPLES) -> Impact:
+def evaluate(
+    audited: Sequence[Audited],
+    others: Iterable[Rule],
+    old: Sequence[Rule],
+    new: Sequence[Rule],
+    examples: int = EXAMPLES,
+) -> Impact:
     """Judge replacing `old` rules by `new` ones in a rule base that also holds `others`.
 
     Only texts that an old or new rule matches can change; the rest of the rule base decides
@@ -223,5 +251,6 @@ def check_change(conn: Connection, old: Sequence[Rule], new: Sequence[Rule], for
     if impact.broken and not force:
         raise ChangeRefused(
             "\n".join(impact.lines()) + f"\nrefused: this change would turn {impact.broken} correctly coded "
-            "audited diagnoses wrong or uncoded; nothing was written. Narrow the rule, or repeat with --force.")
+            "audited diagnoses wrong or uncoded; nothing was written. Narrow the rule, or repeat with --force."
+        )
     return impact

@@ -19,12 +19,34 @@ from coder.imports.tabular import read_sheet, write_workbook
 from .actions import ACTIONS, CONFIRM, Outcome, apply_action, queue
 
 SHEET = "worklist"
-COLUMNS = ("diagnosis_id", "record_id", "description", "normalized", "auto_code", "auto_code_name", "reason",
-           "candidates", "decision", "correct_code", "comment")
+COLUMNS = (
+    "diagnosis_id",
+    "record_id",
+    "description",
+    "normalized",
+    "auto_code",
+    "auto_code_name",
+    "reason",
+    "candidates",
+    "decision",
+    "correct_code",
+    "comment",
+)
 # The rows are applied through apply_action, which checks each decision; the schema holds the header.
 SCHEMA = Schema(tuple(Column(c, required=c in ("diagnosis_id", "decision")) for c in COLUMNS))
-WIDTHS = {"diagnosis_id": 12, "record_id": 14, "description": 40, "normalized": 40, "auto_code": 14,
-          "auto_code_name": 24, "reason": 11, "candidates": 28, "decision": 10, "correct_code": 14, "comment": 30}
+WIDTHS = {
+    "diagnosis_id": 12,
+    "record_id": 14,
+    "description": 40,
+    "normalized": 40,
+    "auto_code": 14,
+    "auto_code_name": 24,
+    "reason": 11,
+    "candidates": 28,
+    "decision": 10,
+    "correct_code": 14,
+    "comment": 30,
+}
 
 
 def export_worklist(engine: Engine, path: str | Path, **filters) -> int:
@@ -32,16 +54,40 @@ def export_worklist(engine: Engine, path: str | Path, **filters) -> int:
     if path.suffix.lower() != ".xlsx":
         raise IcdCoderError(f"{path}: the worklist is written as .xlsx")
     items = queue(engine, **filters)
-    rows = [[i["diagnosis_id"], i["record_id"], i["description"], i["normalized"], i["auto_code"],
-             i["auto_code_name"], i["reason"], ", ".join(i["candidates"]), None, None, None] for i in items]
-    help_rows = [
-        ("decision", "confirm: the auto code is right. correct: it is wrong, put the right one in correct_code. "
-                     "code: a failure (no auto code), put the code in correct_code. Leave empty to skip the row."),
-        ("import", "icdcoder audit import FILE --by NAME. Every row is checked first; nothing is written if any "
-                   "row is wrong. Importing the same file again changes nothing."),
+    rows = [
+        [
+            i["diagnosis_id"],
+            i["record_id"],
+            i["description"],
+            i["normalized"],
+            i["auto_code"],
+            i["auto_code_name"],
+            i["reason"],
+            ", ".join(i["candidates"]),
+            None,
+            None,
+            None,
+        ]
+        for i in items
     ]
-    write_workbook(path, [(SHEET, COLUMNS, rows), ("instructions", ("topic", "text"), help_rows)],
-                   widths={**WIDTHS, "topic": 12, "text": 110}, choices={"decision": ACTIONS})
+    help_rows = [
+        (
+            "decision",
+            "confirm: the auto code is right. correct: it is wrong, put the right one in correct_code. "
+            "code: a failure (no auto code), put the code in correct_code. Leave empty to skip the row.",
+        ),
+        (
+            "import",
+            "icdcoder audit import FILE --by NAME. Every row is checked first; nothing is written if any "
+            "row is wrong. Importing the same file again changes nothing.",
+        ),
+    ]
+    write_workbook(
+        path,
+        [(SHEET, COLUMNS, rows), ("instructions", ("topic", "text"), help_rows)],
+        widths={**WIDTHS, "topic": 12, "text": 110},
+        choices={"decision": ACTIONS},
+    )
     return len(rows)
 
 
@@ -75,24 +121,33 @@ def import_worklist(engine: Engine, path: str | Path, person: str) -> WorklistRe
                 continue
             d_id = whole_number(row.get("diagnosis_id"))
             if d_id is None:
-                problems.append(sheet.problem(n, "diagnosis_id", f"diagnosis_id {row.get('diagnosis_id')!r} is not a whole number"))
+                problems.append(
+                    sheet.problem(n, "diagnosis_id", f"diagnosis_id {row.get('diagnosis_id')!r} is not a whole number")
+                )
                 continue
             if d_id in seen:
-                problems.append(sheet.problem(n, "diagnosis_id", f"diagnosis {d_id} appears twice (also on row {seen[d_id]})"))
+                problems.append(
+                    sheet.problem(n, "diagnosis_id", f"diagnosis {d_id} appears twice (also on row {seen[d_id]})")
+                )
                 continue
             seen[d_id] = n
             if decision not in ACTIONS:
-                problems.append(sheet.problem(n, "decision", f"decision {decision!r} is not one of {', '.join(ACTIONS)}"))
+                problems.append(
+                    sheet.problem(n, "decision", f"decision {decision!r} is not one of {', '.join(ACTIONS)}")
+                )
                 continue
             code = row.get("correct_code") or None
             if decision != CONFIRM and code is None:
-                problems.append(sheet.problem(n, "correct_code", f"decision {decision} needs the right code in correct_code"))
+                problems.append(
+                    sheet.problem(n, "correct_code", f"decision {decision} needs the right code in correct_code")
+                )
                 continue
             try:
                 # apply_action checks everything before it writes, so a refused row wrote nothing
                 # and the other rows can go on being checked for the report.
-                outcome = apply_action(conn, d_id, decision, person, code, row.get("comment") or None,
-                                       skip_unchanged=True)
+                outcome = apply_action(
+                    conn, d_id, decision, person, code, row.get("comment") or None, skip_unchanged=True
+                )
             except (ActionRefused, NotFound) as exc:
                 column = "correct_code" if "dictionary" in str(exc) else "decision"
                 problems.append(sheet.problem(n, column, str(exc).removeprefix(f"diagnosis {d_id}: ")))

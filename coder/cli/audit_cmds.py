@@ -7,15 +7,27 @@ import click
 from rulebase.states import FAILURE_REASONS, ReviewAction
 
 from ..services.audit import (
-    GROUPINGS, act, export_worklist, feedback, import_worklist, queue, report, write_feedback_xlsx, write_report_xlsx,
+    GROUPINGS,
+    act,
+    export_worklist,
+    feedback,
+    import_worklist,
+    queue,
+    report,
+    write_feedback_xlsx,
+    write_report_xlsx,
 )
 from .options import db_option, echo_json, echo_table, json_option, limit_option, open_db
 from .rule_cmds import rules_group
 
 by_option = click.option("--by", "person", required=True, metavar="NAME", help="Who reviewed it.")
 queue_filters = [
-    click.option("--status", type=click.Choice(["coded", "failed"]), default=None,
-                 help="Auto-codes to review, or failures to code (default: both)."),
+    click.option(
+        "--status",
+        type=click.Choice(["coded", "failed"]),
+        default=None,
+        help="Auto-codes to review, or failures to code (default: both).",
+    ),
     click.option("--reason", type=click.Choice(FAILURE_REASONS), default=None, help="Only failures of this reason."),
     click.option("--run", "run_id", type=int, default=None, help="Only what run N coded or failed."),
 ]
@@ -43,9 +55,22 @@ def queue_cmd(status, reason, run_id, limit, db_url, as_json) -> None:
     if as_json:
         echo_json(items)
         return
-    echo_table(["id", "record", "description", "normalized", "auto_code", "name", "reason", "candidates"],
-               [[i["diagnosis_id"], i["record_id"], i["description"], i["normalized"], i["auto_code"],
-                 i["auto_code_name"], i["reason"], ", ".join(i["candidates"])] for i in items])
+    echo_table(
+        ["id", "record", "description", "normalized", "auto_code", "name", "reason", "candidates"],
+        [
+            [
+                i["diagnosis_id"],
+                i["record_id"],
+                i["description"],
+                i["normalized"],
+                i["auto_code"],
+                i["auto_code_name"],
+                i["reason"],
+                ", ".join(i["candidates"]),
+            ]
+            for i in items
+        ],
+    )
 
 
 def _echo(outcome) -> None:
@@ -106,8 +131,10 @@ def import_cmd(path, person, db_url, as_json) -> None:
     if as_json:
         echo_json(s)
         return
-    click.echo(f"worklist: {s['confirm']} confirmed, {s['correct']} corrected, {s['code']} coded, "
-               f"{s['unchanged']} unchanged, {s['skipped']} without a decision")
+    click.echo(
+        f"worklist: {s['confirm']} confirmed, {s['correct']} corrected, {s['code']} coded, "
+        f"{s['unchanged']} unchanged, {s['skipped']} without a decision"
+    )
 
 
 @rules_group.command("feedback")
@@ -126,10 +153,15 @@ def feedback_cmd(since, xlsx_path, db_url, as_json) -> None:
     click.echo("Rules ranked by corrections:")
     for c in data["corrections"]:
         changes = ", ".join(f"{x['wrong']} -> {x['right']} x{x['count']}" for x in c["changes"])
-        answered = "; answered by " + ", ".join(f"rule {a['rule_id']} v{a['version']}" for a in c["answered_by"]) \
-            if c["answered_by"] else ""
-        click.echo(f"  rule {c['rule_id']} ({c['code']} {c['pattern']}): {c['corrections']} corrected ({changes}); "
-                   f"e.g. {' | '.join(c['examples'])}; audit {', '.join(f'#{i}' for i in c['audit_ids'])}{answered}")
+        answered = (
+            "; answered by " + ", ".join(f"rule {a['rule_id']} v{a['version']}" for a in c["answered_by"])
+            if c["answered_by"]
+            else ""
+        )
+        click.echo(
+            f"  rule {c['rule_id']} ({c['code']} {c['pattern']}): {c['corrections']} corrected ({changes}); "
+            f"e.g. {' | '.join(c['examples'])}; audit {', '.join(f'#{i}' for i in c['audit_ids'])}{answered}"
+        )
     click.echo("No rule matched, coded by hand (rules to write next):")
     for g in data["no_match"]:
         codes = ", ".join(f"{c['code']} x{c['count']}" for c in g["codes"])
@@ -137,8 +169,10 @@ def feedback_cmd(since, xlsx_path, db_url, as_json) -> None:
     click.echo("Rules that collide (ambiguous, coded by hand):")
     for g in data["ambiguous"]:
         chosen = ", ".join(f"{c['code']} x{c['count']}" for c in g["chosen"])
-        click.echo(f"  {g['count']:>4}  rules {g['rules'][0]} ({g['codes'][0]}) and {g['rules'][1]} "
-                   f"({g['codes'][1]}) -> chosen {chosen}; e.g. {' | '.join(g['examples'])}")
+        click.echo(
+            f"  {g['count']:>4}  rules {g['rules'][0]} ({g['codes'][0]}) and {g['rules'][1]} "
+            f"({g['codes'][1]}) -> chosen {chosen}; e.g. {' | '.join(g['examples'])}"
+        )
     if xlsx_path:
         click.echo(f"written to {xlsx_path}")
 
@@ -151,8 +185,13 @@ def _pct(v) -> str:
 @click.option("--from", "date_from", default=None, metavar="YYYY-MM-DD")
 @click.option("--to", "date_to", default=None, metavar="YYYY-MM-DD", help="Inclusive.")
 @click.option("--by", "by", type=click.Choice(GROUPINGS), multiple=True, help="Group by month, chapter or code.")
-@click.option("--xlsx", "xlsx_path", default=None, type=click.Path(dir_okay=False),
-              help="Also write a workbook: one sheet per grouping and the monthly chart.")
+@click.option(
+    "--xlsx",
+    "xlsx_path",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="Also write a workbook: one sheet per grouping and the monthly chart.",
+)
 @db_option
 @json_option
 def report_cmd(date_from, date_to, by, xlsx_path, db_url, as_json) -> None:
@@ -165,14 +204,31 @@ def report_cmd(date_from, date_to, by, xlsx_path, db_url, as_json) -> None:
         echo_json(data)
         return
     click.echo(f"audited {data['total']}: TP {data['tp']}, FP {data['fp']}, FN {data['fn']}, TN {data['tn']}")
-    click.echo(f"precision {_pct(data['precision'])}, recall {_pct(data['recall'])}, F {_pct(data['f_measure'])}, "
-               f"accuracy {_pct(data['accuracy'])}, coverage {_pct(data['coverage'])}, "
-               f"auto-codes confirmed (coder time saved) {data['time_saved']}")
+    click.echo(
+        f"precision {_pct(data['precision'])}, recall {_pct(data['recall'])}, F {_pct(data['f_measure'])}, "
+        f"accuracy {_pct(data['accuracy'])}, coverage {_pct(data['coverage'])}, "
+        f"auto-codes confirmed (coder time saved) {data['time_saved']}"
+    )
     for g in by:
         rows = data[f"by_{g}"]
-        echo_table([g, "TP", "FP", "FN", "TN", "P", "R", "F", "A", "coverage"],
-                   [[r[g], r["tp"], r["fp"], r["fn"], r["tn"], _pct(r["precision"]), _pct(r["recall"]),
-                     _pct(r["f_measure"]), _pct(r["accuracy"]), _pct(r["coverage"])] for r in rows])
+        echo_table(
+            [g, "TP", "FP", "FN", "TN", "P", "R", "F", "A", "coverage"],
+            [
+                [
+                    r[g],
+                    r["tp"],
+                    r["fp"],
+                    r["fn"],
+                    r["tn"],
+                    _pct(r["precision"]),
+                    _pct(r["recall"]),
+                    _pct(r["f_measure"]),
+                    _pct(r["accuracy"]),
+                    _pct(r["coverage"]),
+                ]
+                for r in rows
+            ],
+        )
     if xlsx_path:
         click.echo(f"written to {xlsx_path}")
 

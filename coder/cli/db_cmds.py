@@ -31,7 +31,9 @@ def upgrade(db_url: str | None) -> None:
 def current(db_url: str | None) -> None:
     """Show the database's schema revision and the one this icdcoder needs."""
     engine = open_db(db_url, check_schema=False)
-    click.echo(f"{masked(engine.url)}: schema {current_revision(engine) or 'empty'} (this icdcoder needs {head_revision()})")
+    click.echo(
+        f"{masked(engine.url)}: schema {current_revision(engine) or 'empty'} (this icdcoder needs {head_revision()})"
+    )
 
 
 COMMANDS = [db_group]

@@ -9,20 +9,34 @@ from .options import echo_json, json_option
 
 
 @click.command("demo")
-@click.option("--path", default="icdcoder-demo.db", show_default=True, type=click.Path(dir_okay=False),
-              help="The SQLite file to create (a previous demo file there is replaced).")
+@click.option(
+    "--path",
+    default="icdcoder-demo.db",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="The SQLite file to create (a previous demo file there is replaced).",
+)
 @json_option
 def demo_cmd(path: str, as_json: bool) -> None:
     """Run the whole product on a bundled sample: migrate, import codes, rules and diagnoses, code them."""
     d = run_demo(path)
     r = d.run
     if as_json:
-        echo_json({"path": str(d.path), "codes": d.codes, "rules": d.rules, "diagnoses": d.diagnoses,
-                   **{k: v for k, v in r.to_json().items() if k != "took_over"}})
+        echo_json(
+            {
+                "path": str(d.path),
+                "codes": d.codes,
+                "rules": d.rules,
+                "diagnoses": d.diagnoses,
+                **{k: v for k, v in r.to_json().items() if k != "took_over"},
+            }
+        )
         return
     click.echo(f"Demo database: {d.path}")
-    click.echo(f"Imported {d.codes} codes, {d.rules} rules, {d.diagnoses} diagnoses "
-               f"(numbered lists split; some already coded by a person).")
+    click.echo(
+        f"Imported {d.codes} codes, {d.rules} rules, {d.diagnoses} diagnoses "
+        f"(numbered lists split; some already coded by a person)."
+    )
     click.echo(r.summary_line())
     share = f"{100 * r.coded / r.considered:.0f}%" if r.considered else "-"
     click.echo(f"\n  coded          {r.coded:5d}  ({share} of those considered)")
@@ -34,8 +48,10 @@ def demo_cmd(path: str, as_json: bool) -> None:
             click.echo(f"\nExamples, {outcome}:")
             for text, code in rows:
                 click.echo(f"  {text}  ->  {code}")
-    click.echo(f"\nLook around:\n  icdcoder failures list --db sqlite:///{d.path}\n"
-               f"  icdcoder diagnoses list --status coded --db sqlite:///{d.path}")
+    click.echo(
+        f"\nLook around:\n  icdcoder failures list --db sqlite:///{d.path}\n"
+        f"  icdcoder diagnoses list --status coded --db sqlite:///{d.path}"
+    )
 
 
 COMMANDS = [demo_cmd]

@@ -31,8 +31,10 @@ def import_cmd(path: str, db_url: str | None, dry_run: bool, as_json: bool) -> N
         echo_json({**s, "dry_run": dry_run})
         return
     prefix = "dry run, nothing written; diagnoses" if dry_run else "diagnoses"
-    click.echo(f"{prefix}: {s['added']} added ({s['pending']} pending, {s['coded_by_person']} coded by a person), "
-               f"{s['unchanged']} already present, {s['split_rows']} numbered lists split")
+    click.echo(
+        f"{prefix}: {s['added']} added ({s['pending']} pending, {s['coded_by_person']} coded by a person), "
+        f"{s['unchanged']} already present, {s['split_rows']} numbered lists split"
+    )
 
 
 @diagnoses_group.command("list")
@@ -45,12 +47,41 @@ def list_cmd(status: str | None, record: str | None, limit: int | None, db_url: 
     """List diagnoses with their status and code."""
     rows = list_diagnoses(open_db(db_url), status=status, record=record, limit=limit)
     if as_json:
-        echo_json([{k: r[k] for k in ("id", "record_id", "seq", "kind", "description", "status", "code",
-                                       "coded_by", "fail_reason")} for r in rows])
+        echo_json(
+            [
+                {
+                    k: r[k]
+                    for k in (
+                        "id",
+                        "record_id",
+                        "seq",
+                        "kind",
+                        "description",
+                        "status",
+                        "code",
+                        "coded_by",
+                        "fail_reason",
+                    )
+                }
+                for r in rows
+            ]
+        )
         return
-    echo_table(["id", "record", "seq", "status", "code", "by", "description"],
-               [[r["id"], r["record_id"], r["seq"], r["status"] + (f"/{r['fail_reason']}" if r["status"] == "failed" else ""),
-                 r["code"], r["coded_by"], r["description"]] for r in rows])
+    echo_table(
+        ["id", "record", "seq", "status", "code", "by", "description"],
+        [
+            [
+                r["id"],
+                r["record_id"],
+                r["seq"],
+                r["status"] + (f"/{r['fail_reason']}" if r["status"] == "failed" else ""),
+                r["code"],
+                r["coded_by"],
+                r["description"],
+            ]
+            for r in rows
+        ],
+    )
 
 
 COMMANDS = [diagnoses_group]

@@ -7,10 +7,23 @@ import click
 from rulebase.normalize import LITERAL, PATTERN
 
 from ..services import normalization as service
-from .options import author_option, db_option, dry_run_option, echo_json, echo_table, json_option, open_db, reason_option
+from .options import (
+    author_option,
+    db_option,
+    dry_run_option,
+    echo_json,
+    echo_table,
+    json_option,
+    open_db,
+    reason_option,
+)
 
-kind_option = click.option("--kind", type=click.Choice([LITERAL, PATTERN]), default=None,
-                           help="literal: plain text (default); pattern: the rule dialect.")
+kind_option = click.option(
+    "--kind",
+    type=click.Choice([LITERAL, PATTERN]),
+    default=None,
+    help="literal: plain text (default); pattern: the rule dialect.",
+)
 
 
 @click.group("normalize")
@@ -29,8 +42,9 @@ def normalize_group() -> None:
 @db_option
 def add_cmd(find, replacement, kind, position, note, author, reason, db_url) -> None:
     """Add a replacement (refused if it would loop or empty a text)."""
-    done = service.add_entry(open_db(db_url), find, replacement, author, kind=kind or LITERAL, position=position,
-                             note=note, reason=reason)
+    done = service.add_entry(
+        open_db(db_url), find, replacement, author, kind=kind or LITERAL, position=position, note=note, reason=reason
+    )
     click.echo(f"normalization {done.new.id} added at position {done.new.position} (version 1)")
     _warn_stale(done)
 
@@ -39,8 +53,11 @@ def _warn_stale(done: service.EntryChanged) -> None:
     stale, entry = done.stale_rules, done.new
     if stale:
         ids = ", ".join(map(str, stale[:20])) + (" …" if len(stale) > 20 else "")
-        click.echo(f"warning: {len(stale)} enabled rule(s) contain {entry.find!r}, which descriptions no longer "
-                   f"hold after this replacement; rewrite them for {entry.replace!r}: rules {ids}", err=True)
+        click.echo(
+            f"warning: {len(stale)} enabled rule(s) contain {entry.find!r}, which descriptions no longer "
+            f"hold after this replacement; rewrite them for {entry.replace!r}: rules {ids}",
+            err=True,
+        )
 
 
 @normalize_group.command("list")
@@ -53,8 +70,10 @@ def list_cmd(include_disabled, db_url, as_json) -> None:
     if as_json:
         echo_json([e.to_dict() for e in entries])
         return
-    echo_table(["id", "position", "kind", "find", "replace", "enabled", "version"],
-               [[e.id, e.position, e.kind, e.find, e.replace, int(e.enabled), e.version] for e in entries])
+    echo_table(
+        ["id", "position", "kind", "find", "replace", "enabled", "version"],
+        [[e.id, e.position, e.kind, e.find, e.replace, int(e.enabled), e.version] for e in entries],
+    )
 
 
 @normalize_group.command("edit")
@@ -69,8 +88,11 @@ def list_cmd(include_disabled, db_url, as_json) -> None:
 @db_option
 def edit_cmd(norm_id, find, replacement, kind, position, note, author, reason, db_url) -> None:
     """Change an entry; each change is a new version with a history row."""
-    changes = {k: v for k, v in dict(find=find, replace=replacement, kind=kind, position=position,
-                                     note=note).items() if v is not None}
+    changes = {
+        k: v
+        for k, v in dict(find=find, replace=replacement, kind=kind, position=position, note=note).items()
+        if v is not None
+    }
     if not changes:
         raise click.UsageError("nothing to change: give --find, --replace, --kind, --position or --note")
     _change(db_url, norm_id, author, reason, **changes)
@@ -78,8 +100,11 @@ def edit_cmd(norm_id, find, replacement, kind, position, note, author, reason, d
 
 def _change(db_url, norm_id, author, reason, **changes) -> None:
     done = service.change_entry(open_db(db_url), norm_id, author, reason, **changes)
-    click.echo(f"normalization {norm_id} is now version {done.new.version}" if done.changed
-               else f"normalization {norm_id} unchanged")
+    click.echo(
+        f"normalization {norm_id} is now version {done.new.version}"
+        if done.changed
+        else f"normalization {norm_id} unchanged"
+    )
     _warn_stale(done)
 
 
@@ -117,8 +142,10 @@ def show_cmd(norm_id, db_url, as_json) -> None:
         click.echo(f"{k}: {'' if v is None else v}")
     click.echo("history:")
     for h in hist:
-        click.echo(f"  v{h['version']} {h['action']} by {h['author']} at {h['changed_at']}"
-                   f"{' (' + h['reason'] + ')' if h['reason'] else ''}")
+        click.echo(
+            f"  v{h['version']} {h['action']} by {h['author']} at {h['changed_at']}"
+            f"{' (' + h['reason'] + ')' if h['reason'] else ''}"
+        )
 
 
 @normalize_group.command("test")
@@ -129,9 +156,21 @@ def test_cmd(text, db_url, as_json) -> None:
     """Show how TEXT is normalized, step by step."""
     steps = service.trace(open_db(db_url), text)
     if as_json:
-        echo_json({"input": text, "normalized": steps[-1][1],
-                   "steps": [{"id": e.id if e else None, "find": e.find if e else None,
-                              "replace": e.replace if e else None, "text": t} for e, t in steps]})
+        echo_json(
+            {
+                "input": text,
+                "normalized": steps[-1][1],
+                "steps": [
+                    {
+                        "id": e.id if e else None,
+                        "find": e.find if e else None,
+                        "replace": e.replace if e else None,
+                        "text": t,
+                    }
+                    for e, t in steps
+                ],
+            }
+        )
         return
     click.echo(f"NFKC and blanks: {steps[0][1]}")
     for entry, after in steps[1:]:
@@ -153,11 +192,15 @@ def import_cmd(path, author, reason, db_url, dry_run) -> None:
             click.echo(f"+ new  {e.find} -> {e.replace}  position {e.position}")
     for old, new in plan.changed:
         if dry_run:
-            click.echo(f"~ change {old.id}  {old.find} -> {old.replace}  becomes  {new.find} -> {new.replace}"
-                       f"{'' if new.enabled else ' (disabled)'}")
+            click.echo(
+                f"~ change {old.id}  {old.find} -> {old.replace}  becomes  {new.find} -> {new.replace}"
+                f"{'' if new.enabled else ' (disabled)'}"
+            )
     s = plan.summary()
-    click.echo(f"{'dry run, nothing written; ' if dry_run else ''}normalization: {s['added']} added, "
-               f"{s['changed']} changed, {s['unchanged']} unchanged")
+    click.echo(
+        f"{'dry run, nothing written; ' if dry_run else ''}normalization: {s['added']} added, "
+        f"{s['changed']} changed, {s['unchanged']} unchanged"
+    )
 
 
 COMMANDS = [normalize_group]

@@ -15,17 +15,23 @@ from ..db.connect import make_engine, resolve_url
 from ..db.migrate import require_current
 
 db_option = click.option(
-    "--db", "db_url", metavar="URL", envvar=None, default=None,
+    "--db",
+    "db_url",
+    metavar="URL",
+    envvar=None,
+    default=None,
     help="Database URL (default: $ICDCODER_DB, the config file, else sqlite:///icdcoder.db). "
-         "Never put a password here: use $ICDCODER_DB_PASSWORD.",
+    "Never put a password here: use $ICDCODER_DB_PASSWORD.",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts instead of a table.")
 limit_option = click.option("--limit", type=int, default=None, help="Show at most N rows (default: all).")
 dry_run_option = click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
 author_option = click.option("--author", required=True, help="Who makes this change (kept in the rule history).")
 force_option = click.option(
-    "--force", is_flag=True,
-    help="Apply the change even though it turns correctly coded audited diagnoses wrong or uncoded.")
+    "--force",
+    is_flag=True,
+    help="Apply the change even though it turns correctly coded audited diagnoses wrong or uncoded.",
+)
 reason_option = click.option("--reason", default=None, help="Why (kept in the rule history; cite audit ids).")
 
 
@@ -50,7 +56,7 @@ def echo_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     widths = [max([_width(h)] + [_width(r[i]) for r in cells]) for i, h in enumerate(headers)]
 
     def line(values: Sequence[str]) -> str:
-        return "  ".join(v + " " * (w - _width(v)) for v, w in zip(values, widths)).rstrip()
+        return "  ".join(v + " " * (w - _width(v)) for v, w in zip(values, widths, strict=False)).rstrip()
 
     click.echo(line(headers))
     for r in cells:

@@ -8,7 +8,14 @@ from ..audit.ruletest import Impact
 from ..imports.rules import RulePlan
 from ..services import rules as service
 from .options import (
-    author_option, db_option, dry_run_option, echo_json, echo_table, force_option, json_option, open_db,
+    author_option,
+    db_option,
+    dry_run_option,
+    echo_json,
+    echo_table,
+    force_option,
+    json_option,
+    open_db,
     reason_option,
 )
 
@@ -42,8 +49,9 @@ def _echo_plan(plan: RulePlan) -> None:
 @dry_run_option
 @force_option
 @json_option
-def import_cmd(path: str, author: str, reason: str | None, db_url: str | None, dry_run: bool, force: bool,
-               as_json: bool) -> None:
+def import_cmd(
+    path: str, author: str, reason: str | None, db_url: str | None, dry_run: bool, force: bool, as_json: bool
+) -> None:
     """Import rules from .xlsx (sheet "rules") or .csv.
 
     Columns: id, code, pattern, exclude, priority, enabled, note, version (code_name is ignored).
@@ -54,20 +62,29 @@ def import_cmd(path: str, author: str, reason: str | None, db_url: str | None, d
     plan = service.import_rules(open_db(db_url), path, author, reason, dry_run=dry_run, force=force)
     s = plan.summary()
     if as_json:
-        echo_json({**s, "dry_run": dry_run, "impact": plan.impact.to_json() if plan.impact else None,
-                   "normalization": plan.normalization.summary() if plan.normalization else None})
+        echo_json(
+            {
+                **s,
+                "dry_run": dry_run,
+                "impact": plan.impact.to_json() if plan.impact else None,
+                "normalization": plan.normalization.summary() if plan.normalization else None,
+            }
+        )
         return
     if dry_run:
         _echo_plan(plan)
     if plan.impact is not None:
         _echo_impact(plan.impact)
     prefix = "dry run, nothing written; rules" if dry_run else "rules"
-    click.echo(f"{prefix}: {s['added']} added, {s['changed']} changed ({s['disabled']} disabled), "
-               f"{s['unchanged']} unchanged")
+    click.echo(
+        f"{prefix}: {s['added']} added, {s['changed']} changed ({s['disabled']} disabled), {s['unchanged']} unchanged"
+    )
     if plan.normalization is not None:
         n = plan.normalization.summary()
-        click.echo(f"{'dry run, nothing written; ' if dry_run else ''}normalization: {n['added']} added, "
-                   f"{n['changed']} changed, {n['unchanged']} unchanged")
+        click.echo(
+            f"{'dry run, nothing written; ' if dry_run else ''}normalization: {n['added']} added, "
+            f"{n['changed']} changed, {n['unchanged']} unchanged"
+        )
 
 
 @rules_group.command("export")
@@ -82,21 +99,34 @@ def export_cmd(path: str, enabled_only: bool, db_url: str | None) -> None:
 
 @rules_group.command("list")
 @click.option("--code", default=None, help="Only rules for this code.")
-@click.option("--search", default=None, metavar="TEXT",
-              help="Only rules whose pattern, exclude, note or code contains TEXT.")
+@click.option(
+    "--search", default=None, metavar="TEXT", help="Only rules whose pattern, exclude, note or code contains TEXT."
+)
 @click.option("--all", "include_disabled", is_flag=True, help="Include disabled rules.")
 @db_option
 @json_option
-def list_cmd(code: str | None, search: str | None, include_disabled: bool, db_url: str | None,
-             as_json: bool) -> None:
+def list_cmd(code: str | None, search: str | None, include_disabled: bool, db_url: str | None, as_json: bool) -> None:
     """List the rules."""
     rules = service.list_rules(open_db(db_url), code=code, search=search, include_disabled=include_disabled)
     if as_json:
         echo_json(rules)
         return
-    echo_table(["id", "code", "pattern", "exclude", "priority", "enabled", "version", "author"],
-               [[r["id"], r["code"], r["pattern"], r["exclude"], r["priority"], int(r["enabled"]), r["version"],
-                 r["author"]] for r in rules])
+    echo_table(
+        ["id", "code", "pattern", "exclude", "priority", "enabled", "version", "author"],
+        [
+            [
+                r["id"],
+                r["code"],
+                r["pattern"],
+                r["exclude"],
+                r["priority"],
+                int(r["enabled"]),
+                r["version"],
+                r["author"],
+            ]
+            for r in rules
+        ],
+    )
 
 
 @rules_group.command("add")
@@ -111,8 +141,17 @@ def list_cmd(code: str | None, search: str | None, include_disabled: bool, db_ur
 @db_option
 def add_cmd(code, pattern, exclude, priority, note, author, reason, force, db_url) -> None:
     """Add a rule (validated; the code must be in the dictionary; tested against the audited history)."""
-    added = service.add_rule(open_db(db_url), code, pattern, author, exclude=exclude, priority=priority, note=note,
-                             reason=reason, force=force)
+    added = service.add_rule(
+        open_db(db_url),
+        code,
+        pattern,
+        author,
+        exclude=exclude,
+        priority=priority,
+        note=note,
+        reason=reason,
+        force=force,
+    )
     _echo_impact(added.impact)
     click.echo(f"rule {added.rule.id} added (version 1)")
 
@@ -145,13 +184,15 @@ def _echo_changed(done: service.RuleChanged) -> None:
         _echo_impact(done.impact)
 
 
-def _set_enabled(rule_id: int, enabled: bool, author: str, reason: str | None, force: bool,
-                 db_url: str | None) -> None:
+def _set_enabled(rule_id: int, enabled: bool, author: str, reason: str | None, force: bool, db_url: str | None) -> None:
     done = service.set_rule_enabled(open_db(db_url), rule_id, enabled, author, reason, force)
     _echo_changed(done)
     state = "enabled" if enabled else "disabled"
-    click.echo(f"rule {rule_id} {state} (version {done.new.version})" if done.changed
-               else f"rule {rule_id} was already {state}")
+    click.echo(
+        f"rule {rule_id} {state} (version {done.new.version})"
+        if done.changed
+        else f"rule {rule_id} was already {state}"
+    )
 
 
 @rules_group.command("disable")
@@ -190,13 +231,22 @@ def show_cmd(rule_id, db_url, as_json) -> None:
         click.echo(f"{k}: {'' if v is None else v}")
     click.echo("history:")
     for h in hist:
-        changed = "" if h["old"] is None else "; ".join(
-            f"{k}: {h['old'][k]!r} -> {h['new'][k]!r}" for k in h["new"] if h["old"].get(k) != h["new"][k])
-        click.echo(f"  v{h['version']} {h['action']} by {h['author']} at {h['changed_at']}"
-                   f"{' (' + h['reason'] + ')' if h['reason'] else ''}{'  ' + changed if changed else ''}")
+        changed = (
+            ""
+            if h["old"] is None
+            else "; ".join(
+                f"{k}: {h['old'][k]!r} -> {h['new'][k]!r}" for k in h["new"] if h["old"].get(k) != h["new"][k]
+            )
+        )
+        click.echo(
+            f"  v{h['version']} {h['action']} by {h['author']} at {h['changed_at']}"
+            f"{' (' + h['reason'] + ')' if h['reason'] else ''}{'  ' + changed if changed else ''}"
+        )
         for a in h["answers"]:
-            click.echo(f"      answers audit #{a['audit_id']}: diagnosis {a['diagnosis_id']} {a['action']} "
-                       f"{a['old_code'] or '-'} -> {a['new_code']} by {a['person']}")
+            click.echo(
+                f"      answers audit #{a['audit_id']}: diagnosis {a['diagnosis_id']} {a['action']} "
+                f"{a['old_code'] or '-'} -> {a['new_code']} by {a['person']}"
+            )
 
 
 @rules_group.command("rollback")

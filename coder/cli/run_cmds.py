@@ -14,21 +14,45 @@ RUN_JSON_KEYS = ("run_id", "considered", "coded", "no_match", "ambiguous", "inva
 
 
 @click.command("run")
-@click.option("--batch-size", type=click.IntRange(min=1), default=1000, show_default=True,
-              help="Diagnoses per transaction.")
-@click.option("--timeout", type=click.FloatRange(min=0.001), default=DEFAULT_TIMEOUT, show_default=True,
-              help="Seconds one pattern may spend on one description.")
-@click.option("--engine", "engine_name", type=click.Choice(ENGINES), default="python", show_default=True,
-              help="python: the indexed engine; sql: the database's own regex operator finds the matches.")
-@click.option("--shared", is_flag=True,
-              help="Work as one of several runs sharing the work (PostgreSQL, Oracle; one per machine or more).")
-@click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Start N local shared workers (PostgreSQL, Oracle).")
+@click.option(
+    "--batch-size", type=click.IntRange(min=1), default=1000, show_default=True, help="Diagnoses per transaction."
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.001),
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    help="Seconds one pattern may spend on one description.",
+)
+@click.option(
+    "--engine",
+    "engine_name",
+    type=click.Choice(ENGINES),
+    default="python",
+    show_default=True,
+    help="python: the indexed engine; sql: the database's own regex operator finds the matches.",
+)
+@click.option(
+    "--shared",
+    is_flag=True,
+    help="Work as one of several runs sharing the work (PostgreSQL, Oracle; one per machine or more).",
+)
+@click.option(
+    "--workers", type=click.IntRange(min=1), default=None, help="Start N local shared workers (PostgreSQL, Oracle)."
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing when the run succeeds.")
 @db_option
 @json_option
-def run_cmd(batch_size: int, timeout: float, engine_name: str, shared: bool, workers: int | None, quiet: bool,
-            db_url: str | None, as_json: bool) -> None:
+def run_cmd(
+    batch_size: int,
+    timeout: float,
+    engine_name: str,
+    shared: bool,
+    workers: int | None,
+    quiet: bool,
+    db_url: str | None,
+    as_json: bool,
+) -> None:
     """Code every pending diagnosis (and failures an updated rule base may now code).
 
     This is the job cron starts (08:00 and 14:30). Exit 0 when the run finished, whatever the
@@ -44,8 +68,9 @@ def run_cmd(batch_size: int, timeout: float, engine_name: str, shared: bool, wor
         return
     update, bar = progress_bar(lambda: pending_count(engine), "coding", quiet or as_json)
     try:
-        result = run_coding(engine, batch_size=batch_size, timeout=timeout, progress=update,
-                            engine_name=engine_name, shared=shared)
+        result = run_coding(
+            engine, batch_size=batch_size, timeout=timeout, progress=update, engine_name=engine_name, shared=shared
+        )
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
@@ -61,12 +86,35 @@ def runs_group() -> None:
 
 
 def _run_rows(runs):
-    return [[r["id"], r["status"], r["started_at"], r["ended_at"], r["rulebase_version"], r["considered"],
-             r["coded"], r["no_match"], r["ambiguous"], r["invalid_input"]] for r in runs]
+    return [
+        [
+            r["id"],
+            r["status"],
+            r["started_at"],
+            r["ended_at"],
+            r["rulebase_version"],
+            r["considered"],
+            r["coded"],
+            r["no_match"],
+            r["ambiguous"],
+            r["invalid_input"],
+        ]
+        for r in runs
+    ]
 
 
-RUN_HEADERS = ["id", "status", "started (UTC)", "ended (UTC)", "rules v", "considered", "coded", "no_match",
-               "ambiguous", "invalid"]
+RUN_HEADERS = [
+    "id",
+    "status",
+    "started (UTC)",
+    "ended (UTC)",
+    "rules v",
+    "considered",
+    "coded",
+    "no_match",
+    "ambiguous",
+    "invalid",
+]
 
 
 @runs_group.command("list")
@@ -107,17 +155,27 @@ def failures_group() -> None:
 @limit_option
 @db_option
 @json_option
-def failures_list(reason: str | None, run_id: int | None, limit: int | None, db_url: str | None,
-                  as_json: bool) -> None:
+def failures_list(reason: str | None, run_id: int | None, limit: int | None, db_url: str | None, as_json: bool) -> None:
     """List failure log rows, oldest first, with the candidate codes of ambiguous ones."""
     rows = list_failures(open_db(db_url), reason=reason, run=run_id, limit=limit)
     if as_json:
         echo_json(rows)
         return
-    echo_table(["diagnosis", "run", "reason", "candidates", "now", "record", "description"],
-               [[r["diagnosis_id"], r["run_id"], r["reason"],
-                 ", ".join(f"{c['code']} (rule {'/'.join(map(str, c['rule_ids']))})" for c in r["candidate_rules"]),
-                 r["status_now"], r["record_id"], r["description"]] for r in rows])
+    echo_table(
+        ["diagnosis", "run", "reason", "candidates", "now", "record", "description"],
+        [
+            [
+                r["diagnosis_id"],
+                r["run_id"],
+                r["reason"],
+                ", ".join(f"{c['code']} (rule {'/'.join(map(str, c['rule_ids']))})" for c in r["candidate_rules"]),
+                r["status_now"],
+                r["record_id"],
+                r["description"],
+            ]
+            for r in rows
+        ],
+    )
 
 
 COMMANDS = [run_cmd, runs_group, failures_group]

@@ -23,6 +23,7 @@ ENV_URL = "ICDCODER_DB"
 ENV_PASSWORD = "ICDCODER_DB_PASSWORD"
 ENV_CONFIG = "ICDCODER_CONFIG"
 DEFAULT_CONFIG = "icdcoder.toml"
+DRIVER_EXTRAS = {"postgresql": "postgresql", "oracle": "oracle"}  # URL driver name -> the extra that installs it
 
 
 def _config() -> dict:
@@ -43,8 +44,9 @@ def _parse(text: str, source: str) -> URL:
     try:
         return make_url(text)
     except ArgumentError:
-        raise ConfigError(f"{source}: not a database URL (expected e.g. sqlite:///icdcoder.db or "
-                          "postgresql+psycopg://user@host/db)") from None
+        raise ConfigError(
+            f"{source}: not a database URL (expected e.g. sqlite:///icdcoder.db or postgresql+psycopg://user@host/db)"
+        ) from None
 
 
 def resolve_url(cli_url: str | None = None) -> URL:
@@ -110,7 +112,11 @@ def make_engine(url: URL | str) -> Engine:
                 raise ConfigError(f"cannot create the SQLite file {database}: folder {parent} does not exist")
     try:
         engine = create_engine(url, **kwargs)
-    except (ArgumentError, ModuleNotFoundError) as exc:
+    except ModuleNotFoundError as exc:
+        extra = next((e for key, e in DRIVER_EXTRAS.items() if key in url.drivername), None)
+        hint = f'; install it with: pip install "icdcoder[{extra}]"' if extra else ""
+        raise ConfigError(f"cannot use database {masked(url)}: its driver is not installed ({exc}){hint}") from None
+    except ArgumentError as exc:
         raise ConfigError(f"cannot use database {masked(url)}: {exc}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -59,7 +59,7 @@ class Flag(TypeDecorator):
 
 def utcnow() -> dt.datetime:
     """Naive UTC: DateTime columns are naive on every backend (Oracle DATE has no zone)."""
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def _flag_check(column: str) -> CheckConstraint:
@@ -93,6 +93,7 @@ coding_rule = Table(
     _flag_check("enabled"),
     Index("ix_coding_rule_code", "code"),
 )
+
 
 def _history_table(name: str, key: str, target: str) -> Table:
     """Every insert, update, disable, enable and rollback of a rule (or normalization entry), with

@@ -50,6 +50,7 @@ def flag(text: str) -> bool | None:
 
 def text(max_length: int | None = None) -> Parser:
     """Text as typed, at most `max_length` characters."""
+
     def parse(value: str, name: str) -> str:
         if max_length is not None and len(value) > max_length:
             raise CellInvalid(f"{name} is longer than {max_length} characters")
@@ -60,6 +61,7 @@ def text(max_length: int | None = None) -> Parser:
 
 def integer(minimum: int | None = None) -> Parser:
     """A whole number, at least `minimum`."""
+
     def parse(value: str, name: str) -> int:
         number = whole_number(value)
         if number is None or (minimum is not None and number < minimum):
@@ -117,18 +119,21 @@ class Schema:
         found = self._headers(sheet)
         missing = [c.name for c in self.columns if c.required and c.name not in found]
         if missing:
-            raise ImportRejected([
-                sheet.problem(1, c, f"missing column {c!r} (the header row has: {', '.join(sheet.headers) or 'nothing'})")
-                for c in missing
-            ])
+            raise ImportRejected(
+                [
+                    sheet.problem(
+                        1, c, f"missing column {c!r} (the header row has: {', '.join(sheet.headers) or 'nothing'})"
+                    )
+                    for c in missing
+                ]
+            )
         known = {h for c in self.columns for h in (c.name, *c.aliases)}
         for h in sheet.headers:
             if h and h not in known:
                 problems.append(sheet.problem(1, h, f"unknown column {h!r}; allowed columns: {', '.join(self.names)}"))
         return found
 
-    def read(self, sheet: Sheet, problems: list[Problem],
-             checks: Mapping[str, Check] | None = None) -> Iterator[Cells]:
+    def read(self, sheet: Sheet, problems: list[Problem], checks: Mapping[str, Check] | None = None) -> Iterator[Cells]:
         """Every row's values by column name, with a problem for every cell that does not parse or
         pass `checks` (its value is then None and the row is not `ok`)."""
         headers = self.check_header(sheet, problems)

@@ -22,14 +22,16 @@ from .columns import Column, FirstSeen, Schema, integer, text
 from .splitting import split_numbered
 from .tabular import read_sheet
 
-SCHEMA = Schema((
-    Column("record_id", text(64), required=True, empty="record_id is empty"),
-    Column("seq", integer(minimum=1)),
-    Column("kind", text(16), default="discharge"),
-    Column("description", text(1000), required=True, default=""),
-    Column("code", text(MAX_CODE_LENGTH)),
-    Column("coder", text(64)),
-))
+SCHEMA = Schema(
+    (
+        Column("record_id", text(64), required=True, empty="record_id is empty"),
+        Column("seq", integer(minimum=1)),
+        Column("kind", text(16), default="discharge"),
+        Column("description", text(1000), required=True, default=""),
+        Column("code", text(MAX_CODE_LENGTH)),
+        Column("coder", text(64)),
+    )
+)
 DIAGNOSIS_COLUMNS = SCHEMA.names
 
 
@@ -41,8 +43,13 @@ class DiagnosisPlan:
 
     def summary(self) -> dict[str, int]:
         pending = sum(1 for r in self.rows if r["status"] == Status.PENDING)
-        return {"added": len(self.rows), "pending": pending, "coded_by_person": len(self.rows) - pending,
-                "unchanged": self.unchanged, "split_rows": self.split_rows}
+        return {
+            "added": len(self.rows),
+            "pending": pending,
+            "coded_by_person": len(self.rows) - pending,
+            "unchanged": self.unchanged,
+            "split_rows": self.split_rows,
+        }
 
 
 def _coder(name: str | None) -> str | None:
@@ -66,12 +73,14 @@ def plan_diagnoses(conn: Connection, path: str | Path) -> DiagnosisPlan:
                 ok = False
         if ok:  # a row with a bad cell is reported; the checks across rows need good ones
             by_record.setdefault((v["record_id"], v["kind"]), []).append(
-                (v["seq"] if v["seq"] is not None else order, n, v))
+                (v["seq"] if v["seq"] is not None else order, n, v)
+            )
     plan = DiagnosisPlan()
     existing = {
         (r.record_id, r.kind, r.seq_no): r.description
-        for r in conn.execute(select(diagnosis.c.record_id, diagnosis.c.kind, diagnosis.c.seq_no,
-                                     diagnosis.c.description))
+        for r in conn.execute(
+            select(diagnosis.c.record_id, diagnosis.c.kind, diagnosis.c.seq_no, diagnosis.c.description)
+        )
     }
     now = utcnow()
     for (record, kind), items in by_record.items():
@@ -81,14 +90,18 @@ def plan_diagnoses(conn: Connection, path: str | Path) -> DiagnosisPlan:
             if v["seq"] is not None:
                 earlier = seqs.earlier(seq, n)
                 if earlier is not None:
-                    problems.append(sheet.problem(n, "seq", f"record {record} has seq {seq} twice (also row {earlier})"))
+                    problems.append(
+                        sheet.problem(n, "seq", f"record {record} has seq {seq} twice (also row {earlier})")
+                    )
                     continue
                 next_seq = max(next_seq, seq)
             parts = split_numbered(v["description"])
             if len(parts) > 1:
                 plan.split_rows += 1
                 if v["code"]:
-                    problems.append(sheet.problem(n, "code", "a row with a code must hold one diagnosis, not a numbered list"))
+                    problems.append(
+                        sheet.problem(n, "code", "a row with a code must hold one diagnosis, not a numbered list")
+                    )
                     continue
             for part in parts:
                 key = (record, kind, next_seq)
@@ -97,17 +110,29 @@ def plan_diagnoses(conn: Connection, path: str | Path) -> DiagnosisPlan:
                     if existing[key] == part:
                         plan.unchanged += 1
                     else:
-                        problems.append(sheet.problem(
-                            n, "description",
-                            f"record {record} already has diagnosis {key[2]} with a different description; "
-                            "diagnoses are not replaced by an import"))
+                        problems.append(
+                            sheet.problem(
+                                n,
+                                "description",
+                                f"record {record} already has diagnosis {key[2]} with a different description; "
+                                "diagnoses are not replaced by an import",
+                            )
+                        )
                     continue
                 code = v["code"] or None
-                plan.rows.append({
-                    "record_id": record, "seq_no": key[2], "kind": kind, "description": part,
-                    "code": code, "coded_by": (v["coder"] or "import") if code else None,
-                    "status": Status.MANUAL if code else Status.PENDING, "created_at": now, "updated_at": now,
-                })
+                plan.rows.append(
+                    {
+                        "record_id": record,
+                        "seq_no": key[2],
+                        "kind": kind,
+                        "description": part,
+                        "code": code,
+                        "coded_by": (v["coder"] or "import") if code else None,
+                        "status": Status.MANUAL if code else Status.PENDING,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
     if problems:
         raise ImportRejected(sorted(problems, key=lambda p: p.row or 0))
     return plan

@@ -15,12 +15,14 @@ from rulebase.rule import MAX_CODE_LENGTH
 from .columns import Column, FirstSeen, Schema, one_or_zero, text
 from .tabular import read_sheet
 
-SCHEMA = Schema((
-    Column("code", text(MAX_CODE_LENGTH), required=True, empty="code is empty"),
-    Column("name", text(200), required=True, empty="name is empty"),
-    Column("parent", text(MAX_CODE_LENGTH)),
-    Column("active", one_or_zero, default=True),
-))
+SCHEMA = Schema(
+    (
+        Column("code", text(MAX_CODE_LENGTH), required=True, empty="code is empty"),
+        Column("name", text(200), required=True, empty="name is empty"),
+        Column("parent", text(MAX_CODE_LENGTH)),
+        Column("active", one_or_zero, default=True),
+    )
+)
 DICT_COLUMNS = SCHEMA.names
 
 
@@ -56,7 +58,9 @@ def plan_dictionary(conn: Connection, path: str | Path) -> DictPlan:
     for number, values in checked:
         p = values["parent"]
         if p and p not in codes_in_file and p not in existing:
-            problems.append(sheet.problem(number, "parent", f"parent {p!r} is neither in this file nor in the dictionary"))
+            problems.append(
+                sheet.problem(number, "parent", f"parent {p!r} is neither in this file nor in the dictionary")
+            )
     if problems:
         raise ImportRejected(sorted(problems, key=_place))
     plan = DictPlan()
@@ -82,5 +86,8 @@ def write_dictionary(conn: Connection, plan: DictPlan) -> None:
     if plan.added:
         conn.execute(icd_code.insert(), [{**v, "updated_at": now} for v in plan.added])
     for _, new in plan.changed:
-        conn.execute(update(icd_code).where(icd_code.c.code == new["code"]).values(
-            name=new["name"], parent=new["parent"], active=new["active"], updated_at=now))
+        conn.execute(
+            update(icd_code)
+            .where(icd_code.c.code == new["code"])
+            .values(name=new["name"], parent=new["parent"], active=new["active"], updated_at=now)
+        )

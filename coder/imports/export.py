@@ -8,32 +8,57 @@ from sqlalchemy import Engine, select
 
 from coder.db.models import icd_code
 from coder.errors import IcdCoderError
-from coder.store import normalization as normstore, rules as rulestore
+from coder.store import normalization as normstore
+from coder.store import rules as rulestore
 from rulebase.normalize import LITERAL, PATTERN, Replacement
 
 from .normalization import SHEET
 from .rules import RULE_COLUMNS
 from .tabular import write_workbook
 
-WIDTHS = {"id": 7, "code": 16, "code_name": 28, "pattern": 48, "exclude": 24, "priority": 9, "enabled": 9,
-          "note": 30, "version": 9}
+WIDTHS = {
+    "id": 7,
+    "code": 16,
+    "code_name": 28,
+    "pattern": 48,
+    "exclude": 24,
+    "priority": 9,
+    "enabled": 9,
+    "note": 30,
+    "version": 9,
+}
 
 INSTRUCTIONS = [
     ("How to edit", "Change cells in the rules sheet, then: icdcoder rules import FILE --author NAME --reason WHY"),
     ("", "A row with an id updates that rule; a row with an empty id adds a rule; enabled = 0 disables it."),
     ("", "Keep the version column as exported: if someone changed the rule since, the import reports a conflict."),
     ("", "code_name is shown for reading and ignored on import. Nothing is written unless every row is valid."),
-    ("Matching", "A pattern is searched in the normalized description (full-width to half-width, e.g. （ to (; "
-                 "blanks to one space). The rule matches if the pattern is found and the exclude pattern is not."),
+    (
+        "Matching",
+        "A pattern is searched in the normalized description (full-width to half-width, e.g. （ to (; "
+        "blanks to one space). The rule matches if the pattern is found and the exclude pattern is not.",
+    ),
     ("", "Only the highest-priority matching rules count; if they name two codes the diagnosis is ambiguous."),
-    ("Dialect", "Allowed: characters, . (any character), ? * + {m} {m,} {m,n} (n <= 255), ( | ) groups, "
-                "[ ] classes with a-z A-Z 0-9 ranges, ^ at the start, $ at the end, \\ before a metacharacter."),
-    ("", "Not allowed: (?...), \\d \\w \\s \\b (write [0-9]), back-references, lazy quantifiers *? +?, {,n}, "
-         "patterns that match an empty text, nested repetition like (a+)+."),
-    ("Normalization", "The normalization sheet rewrites every description before matching, in position order, "
-                      "each entry once: find -> replace (kind literal: plain text; kind pattern: the dialect above)."),
-    ("", "Write find in normalized form (half-width: II型, not Ⅱ型). A replacement may not be empty, nor contain "
-         "text that its own or an earlier entry finds (that would loop). Rules see the rewritten text."),
+    (
+        "Dialect",
+        "Allowed: characters, . (any character), ? * + {m} {m,} {m,n} (n <= 255), ( | ) groups, "
+        "[ ] classes with a-z A-Z 0-9 ranges, ^ at the start, $ at the end, \\ before a metacharacter.",
+    ),
+    (
+        "",
+        "Not allowed: (?...), \\d \\w \\s \\b (write [0-9]), back-references, lazy quantifiers *? +?, {,n}, "
+        "patterns that match an empty text, nested repetition like (a+)+.",
+    ),
+    (
+        "Normalization",
+        "The normalization sheet rewrites every description before matching, in position order, "
+        "each entry once: find -> replace (kind literal: plain text; kind pattern: the dialect above).",
+    ),
+    (
+        "",
+        "Write find in normalized form (half-width: II型, not Ⅱ型). A replacement may not be empty, nor contain "
+        "text that its own or an earlier entry finds (that would loop). Rules see the rewritten text.",
+    ),
     ("Examples", "^(急性)?(化脓性)?阑尾炎$   急性阑尾炎, 急性化脓性阑尾炎, 阑尾炎 - the whole description"),
     ("", "冠(状动脉粥样硬化性)?心(脏)?病   冠心病, 冠状动脉粥样硬化性心脏病, anywhere in the description"),
     ("", "高血压(病)?.{0,2}3级   高血压病3级, 高血压 3级 (up to two characters between)"),
@@ -58,8 +83,14 @@ def export_rules(engine: Engine, path: str | Path, include_disabled: bool = True
         d["enabled"] = int(r.enabled)
         rows.append([d[c] for c in RULE_COLUMNS])
     norm_rows = [[int(v) if isinstance(v, bool) else v for v in e.to_dict().values()] for e in entries]
-    write_workbook(path, [("rules", RULE_COLUMNS, rows), (SHEET, Replacement.KEYS, norm_rows),
-                          ("instructions", ("topic", "text"), INSTRUCTIONS)],
-                   widths={**WIDTHS, "find": 24, "replace": 32, "kind": 9, "topic": 12, "text": 120},
-                   choices={"enabled": ("1", "0"), "kind": (LITERAL, PATTERN)})
+    write_workbook(
+        path,
+        [
+            ("rules", RULE_COLUMNS, rows),
+            (SHEET, Replacement.KEYS, norm_rows),
+            ("instructions", ("topic", "text"), INSTRUCTIONS),
+        ],
+        widths={**WIDTHS, "find": 24, "replace": 32, "kind": 9, "topic": 12, "text": 120},
+        choices={"enabled": ("1", "0"), "kind": (LITERAL, PATTERN)},
+    )
     return len(rows)

@@ -50,16 +50,18 @@ def _entry_id(value: str, name: str) -> int:
     return number
 
 
-SCHEMA = Schema((
-    Column("id", _entry_id),
-    Column("position", integer()),
-    Column("kind", text(), default=LITERAL),
-    Column("find", text(), required=True, default=""),
-    Column("replace", text(), required=True, default=""),
-    Column("enabled", one_or_zero, default=True),
-    Column("note", text()),
-    Column("version", text()),
-))
+SCHEMA = Schema(
+    (
+        Column("id", _entry_id),
+        Column("position", integer()),
+        Column("kind", text(), default=LITERAL),
+        Column("find", text(), required=True, default=""),
+        Column("replace", text(), required=True, default=""),
+        Column("enabled", one_or_zero, default=True),
+        Column("note", text()),
+        Column("version", text()),
+    )
+)
 COLUMNS = SCHEMA.names  # the keys of Replacement: id, position, kind, find, replace, enabled, note, version
 
 
@@ -71,8 +73,9 @@ def plan_normalization(conn: Connection, sheet: Sheet) -> NormPlan:
     by_find = {(e.kind, e.find): e for e in stored.values()}
     result: dict[Any, Replacement] = dict(stored)  # the table as it would be after the import
     next_pos = max([e.position for e in stored.values()] + [0]) + 10
-    checks = {"id": lambda i: None if i in stored else f"no normalization entry with id {str(i)!r}; "
-                                                        "leave id empty to add one"}
+    checks = {
+        "id": lambda i: None if i in stored else f"no normalization entry with id {str(i)!r}; leave id empty to add one"
+    }
     for n, v, ok in SCHEMA.read(sheet, problems, checks):
         entry_id = v["id"]
         if entry_id is not None and ok:
@@ -84,18 +87,31 @@ def plan_normalization(conn: Connection, sheet: Sheet) -> NormPlan:
         if old is not None and v["version"]:
             version = whole_number(v["version"])
             if version is None or version < old.version:
-                problems.append(sheet.problem(
-                    n, "version", f"conflict: entry {entry_id} is at version {old.version}, the file has "
-                                  f"{v['version']!r}; export again and redo this row's edit"))
+                problems.append(
+                    sheet.problem(
+                        n,
+                        "version",
+                        f"conflict: entry {entry_id} is at version {old.version}, the file has "
+                        f"{v['version']!r}; export again and redo this row's edit",
+                    )
+                )
                 ok = False
         if not ok:
             continue
         position = v["position"] if v["position"] is not None else (old.position if old else next_pos)
         where = f"{sheet.file}, sheet {sheet.name}, row {n}" if sheet.name else f"{sheet.file}, row {n}"
         try:
-            entry = Replacement(find=v["find"], replace=v["replace"], kind=v["kind"], position=position,
-                                enabled=v["enabled"], id=entry_id, note=v["note"],
-                                version=old.version if old else 1, where=where)
+            entry = Replacement(
+                find=v["find"],
+                replace=v["replace"],
+                kind=v["kind"],
+                position=position,
+                enabled=v["enabled"],
+                id=entry_id,
+                note=v["note"],
+                version=old.version if old else 1,
+                where=where,
+            )
         except ReplacementInvalid as exc:
             problems.append(sheet.problem(n, None, str(exc).removeprefix(where + ": ")))
             continue
@@ -108,9 +124,14 @@ def plan_normalization(conn: Connection, sheet: Sheet) -> NormPlan:
                 if twin.replace == entry.replace:
                     plan.unchanged += 1
                 else:
-                    problems.append(sheet.problem(
-                        n, "find", f"entry {twin.id} already replaces {entry.find!r} (with {twin.replace!r}); "
-                                   "put its id in the id column to change it"))
+                    problems.append(
+                        sheet.problem(
+                            n,
+                            "find",
+                            f"entry {twin.id} already replaces {entry.find!r} (with {twin.replace!r}); "
+                            "put its id in the id column to change it",
+                        )
+                    )
                 continue
             earlier = finds.earlier(key, n)
             if earlier is not None:

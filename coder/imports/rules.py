@@ -29,17 +29,19 @@ def _pattern(value: str, name: str) -> str:
     return value
 
 
-SCHEMA = Schema((
-    Column("id", integer()),
-    Column("code", text(MAX_CODE_LENGTH), required=True, empty="code is empty"),
-    Column("code_name", ignored=True),  # the name beside the code in an exported workbook
-    Column("pattern", _pattern, required=True, empty="pattern is empty"),
-    Column("exclude", _pattern),
-    Column("priority", integer(), default=0),
-    Column("enabled", one_or_zero, default=True),
-    Column("note", text()),
-    Column("version", integer()),
-))
+SCHEMA = Schema(
+    (
+        Column("id", integer()),
+        Column("code", text(MAX_CODE_LENGTH), required=True, empty="code is empty"),
+        Column("code_name", ignored=True),  # the name beside the code in an exported workbook
+        Column("pattern", _pattern, required=True, empty="pattern is empty"),
+        Column("exclude", _pattern),
+        Column("priority", integer(), default=0),
+        Column("enabled", one_or_zero, default=True),
+        Column("note", text()),
+        Column("version", integer()),
+    )
+)
 RULE_COLUMNS = SCHEMA.names
 
 
@@ -57,8 +59,12 @@ class RulePlan:
         return [c for c in self.changed if c.old["enabled"] and not c.new["enabled"]]
 
     def summary(self) -> dict[str, int]:
-        return {"added": len(self.added), "changed": len(self.changed), "disabled": len(self.disabled),
-                "unchanged": self.unchanged}
+        return {
+            "added": len(self.added),
+            "changed": len(self.changed),
+            "disabled": len(self.disabled),
+            "unchanged": self.unchanged,
+        }
 
 
 def rules_sheet(path: str | Path) -> Sheet:
@@ -78,8 +84,10 @@ def plan_rules(conn, path: str | Path) -> RulePlan:
     ids, keys = FirstSeen(), FirstSeen()
     live_keys = {(r.code, r.pattern, r.exclude): r for r in stored.values() if r.enabled}
     plan = RulePlan(stored=stored)
-    checks = {"code": lambda code: problem_with(code, states),
-              "id": lambda i: None if i in stored else f"no rule with id {i}; leave id empty to add a new rule"}
+    checks = {
+        "code": lambda code: problem_with(code, states),
+        "id": lambda i: None if i in stored else f"no rule with id {i}; leave id empty to add a new rule",
+    }
     for n, v, ok in SCHEMA.read(sheet, problems, checks):
         rule_id = v["id"]
         if rule_id is not None and ok:
@@ -89,17 +97,29 @@ def plan_rules(conn, path: str | Path) -> RulePlan:
                 ok = False
         old = stored.get(rule_id) if rule_id is not None else None
         if old is not None and v["version"] is not None and v["version"] < old.version:
-            problems.append(sheet.problem(
-                n, "version",
-                f"conflict: rule {rule_id} was changed to version {old.version} after this file was exported "
-                f"(file has version {v['version']}); export again and redo this row's edit"))
+            problems.append(
+                sheet.problem(
+                    n,
+                    "version",
+                    f"conflict: rule {rule_id} was changed to version {old.version} after this file was exported "
+                    f"(file has version {v['version']}); export again and redo this row's edit",
+                )
+            )
             ok = False
         if not ok:
             continue
         where = f"{sheet.file}, row {n}"
         try:
-            rule = Rule(code=v["code"], pattern=v["pattern"], exclude=v["exclude"], priority=v["priority"],
-                        enabled=v["enabled"], note=v["note"], id=rule_id, where=where)
+            rule = Rule(
+                code=v["code"],
+                pattern=v["pattern"],
+                exclude=v["exclude"],
+                priority=v["priority"],
+                enabled=v["enabled"],
+                note=v["note"],
+                id=rule_id,
+                where=where,
+            )
         except RuleInvalid as exc:
             problems.append(sheet.problem(n, None, str(exc).removeprefix(where + ": ")))
             continue
@@ -107,7 +127,9 @@ def plan_rules(conn, path: str | Path) -> RulePlan:
         if rule.enabled:
             earlier = keys.earlier(key, n)
             if earlier is not None:
-                problems.append(sheet.problem(n, "pattern", f"duplicate of row {earlier} (same code, pattern and exclude)"))
+                problems.append(
+                    sheet.problem(n, "pattern", f"duplicate of row {earlier} (same code, pattern and exclude)")
+                )
                 continue
             twin = live_keys.get(key)
             if old is None and twin is not None:
@@ -116,9 +138,14 @@ def plan_rules(conn, path: str | Path) -> RulePlan:
                 if rulestore.fields_of(twin) == rulestore.fields_of(rule):
                     plan.unchanged += 1
                 else:
-                    problems.append(sheet.problem(
-                        n, "pattern", f"rule {twin.id} already has this code, pattern and exclude; "
-                                      "put its id in the id column to change it"))
+                    problems.append(
+                        sheet.problem(
+                            n,
+                            "pattern",
+                            f"rule {twin.id} already has this code, pattern and exclude; "
+                            "put its id in the id column to change it",
+                        )
+                    )
                 continue
         if old is None:
             plan.added.append(rule)

@@ -15,7 +15,9 @@ _TRIM = " \t\r\n;；,，。、"
 
 def _marker(k: int) -> re.Pattern[str]:
     # Not preceded by a digit or a decimal point, so "12." is not "2." and "3.2" is not "2".
-    return re.compile(rf"(?<![0-9０-９.．]){k}{_MARK_END}|(?<![0-9０-９.．]){chr(0xFF10 + k) if k < 10 else k}{_MARK_END}")
+    return re.compile(
+        rf"(?<![0-9０-９.．]){k}{_MARK_END}|(?<![0-9０-９.．]){chr(0xFF10 + k) if k < 10 else k}{_MARK_END}"
+    )
 
 
 _MARKERS = [_marker(k) for k in range(1, 51)]
@@ -39,7 +41,7 @@ def split_numbered(text: str | None) -> list[str]:
         pos = m.end()
     if len(starts) == 1:
         # "1.冠心病" is a one-item list; "1.5cm肿物" is a measurement, not a list.
-        rest = stripped[first.end():].strip(_TRIM)
+        rest = stripped[first.end() :].strip(_TRIM)
         return [rest] if rest and not rest[0].isdigit() else [text]
     items = []
     for i, (_, body_start) in enumerate(starts):

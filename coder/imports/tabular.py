@@ -42,10 +42,14 @@ class Sheet:
     def require(self, *columns: str) -> None:
         missing = [c for c in columns if c not in self.headers]
         if missing:
-            raise ImportRejected([
-                self.problem(1, c, f"missing column {c!r} (the header row has: {', '.join(self.headers) or 'nothing'})")
-                for c in missing
-            ])
+            raise ImportRejected(
+                [
+                    self.problem(
+                        1, c, f"missing column {c!r} (the header row has: {', '.join(self.headers) or 'nothing'})"
+                    )
+                    for c in missing
+                ]
+            )
 
 
 def cell_text(value) -> str:
@@ -111,15 +115,26 @@ def read_sheet(path: str | Path, sheet: str | None = None, required: bool = True
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged or mislabelled file
-        raise IcdCoderError(f"{path}: cannot be opened as an .xlsx workbook ({exc.__class__.__name__}: {exc})") from None
+        raise IcdCoderError(
+            f"{path}: cannot be opened as an .xlsx workbook ({exc.__class__.__name__}: {exc})"
+        ) from None
     try:
         if sheet is not None:
             matches = [n for n in wb.sheetnames if n.lower() == sheet.lower()]
             if not matches:
                 if not required:
                     return None
-                raise ImportRejected([Problem(str(path), sheet, None, None,
-                                              f"no sheet named {sheet!r} (sheets: {', '.join(wb.sheetnames)})")])
+                raise ImportRejected(
+                    [
+                        Problem(
+                            str(path),
+                            sheet,
+                            None,
+                            None,
+                            f"no sheet named {sheet!r} (sheets: {', '.join(wb.sheetnames)})",
+                        )
+                    ]
+                )
             ws = wb[matches[0]]
         else:
             ws = wb.worksheets[0]
@@ -133,8 +148,12 @@ def read_sheet(path: str | Path, sheet: str | None = None, required: bool = True
         wb.close()
 
 
-def write_workbook(path: str | Path, sheets: list[tuple[str, Sequence[str], Iterable[Sequence]]],
-                   widths: dict[str, int] | None = None, choices: dict[str, Sequence[str]] | None = None) -> None:
+def write_workbook(
+    path: str | Path,
+    sheets: list[tuple[str, Sequence[str], Iterable[Sequence]]],
+    widths: dict[str, int] | None = None,
+    choices: dict[str, Sequence[str]] | None = None,
+) -> None:
     """Write sheets of text with a bold, frozen header; formula-like text is quote-prefixed.
 
     `choices` maps a column name to the values its drop-down offers (an Excel data validation).
@@ -168,8 +187,13 @@ def write_workbook(path: str | Path, sheets: list[tuple[str, Sequence[str], Iter
             if choices and h in choices:
                 from openpyxl.worksheet.datavalidation import DataValidation
 
-                dv = DataValidation(type="list", formula1='"' + ",".join(choices[h]) + '"', allow_blank=True,
-                                    showErrorMessage=True, error=f"{h}: choose one of {', '.join(choices[h])}")
+                dv = DataValidation(
+                    type="list",
+                    formula1='"' + ",".join(choices[h]) + '"',
+                    allow_blank=True,
+                    showErrorMessage=True,
+                    error=f"{h}: choose one of {', '.join(choices[h])}",
+                )
                 ws.add_data_validation(dv)
                 dv.add(f"{letter}2:{letter}1048576")
     wb.save(path)

@@ -35,7 +35,8 @@ def _pid_alive(pid: int) -> bool:
 def is_dead(holder_host: str, holder_pid: int, heartbeat) -> bool:
     host = socket.gethostname()
     return (holder_host == host and not _pid_alive(holder_pid)) or (
-        holder_host != host and heartbeat is not None and utcnow() - heartbeat > STALE_AFTER)
+        holder_host != host and heartbeat is not None and utcnow() - heartbeat > STALE_AFTER
+    )
 
 
 def _describe_holder(conn: Connection, holder) -> str:
@@ -46,14 +47,25 @@ def _describe_holder(conn: Connection, holder) -> str:
 
 def _new_run(conn: Connection, rb_version: int, engine_name: str) -> int:
     now = utcnow()
-    return conn.execute(coding_run.insert().values(
-        started_at=now, heartbeat_at=now, host=socket.gethostname(), pid=os.getpid(), rulebase_version=rb_version,
-        engine=engine_name, status=RunStatus.RUNNING)).inserted_primary_key[0]
+    return conn.execute(
+        coding_run.insert().values(
+            started_at=now,
+            heartbeat_at=now,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            rulebase_version=rb_version,
+            engine=engine_name,
+            status=RunStatus.RUNNING,
+        )
+    ).inserted_primary_key[0]
 
 
 def _mark_crashed(conn: Connection, run_id: int, error: str) -> int:
-    return conn.execute(update(coding_run).where(coding_run.c.id == run_id, coding_run.c.status == RunStatus.RUNNING)
-                        .values(status=RunStatus.CRASHED, ended_at=utcnow(), error=error)).rowcount
+    return conn.execute(
+        update(coding_run)
+        .where(coding_run.c.id == run_id, coding_run.c.status == RunStatus.RUNNING)
+        .values(status=RunStatus.CRASHED, ended_at=utcnow(), error=error)
+    ).rowcount
 
 
 def acquire_lock(engine: Engine, rb_version: int, engine_name: str = "python") -> tuple[int, int | None]:
@@ -64,8 +76,16 @@ def acquire_lock(engine: Engine, rb_version: int, engine_name: str = "python") -
             with engine.begin() as conn:
                 run_id = _new_run(conn, rb_version, engine_name)
                 now = utcnow()
-                conn.execute(run_lock.insert().values(name=LOCK_NAME, run_id=run_id, host=socket.gethostname(),
-                                                      pid=os.getpid(), acquired_at=now, heartbeat_at=now))
+                conn.execute(
+                    run_lock.insert().values(
+                        name=LOCK_NAME,
+                        run_id=run_id,
+                        host=socket.gethostname(),
+                        pid=os.getpid(),
+                        acquired_at=now,
+                        heartbeat_at=now,
+                    )
+                )
             return run_id, took_over
         except IntegrityError:
             pass
@@ -74,15 +94,19 @@ def acquire_lock(engine: Engine, rb_version: int, engine_name: str = "python") -
             if holder is None:
                 continue  # released between our insert and this read: try again
             if not is_dead(holder.host, holder.pid, holder.heartbeat_at):
-                raise RunLocked(f"another coding run is in progress: {_describe_holder(conn, holder)}; "
-                                "try again when it has finished")
+                raise RunLocked(
+                    f"another coding run is in progress: {_describe_holder(conn, holder)}; "
+                    "try again when it has finished"
+                )
             # Delete only the lock we judged dead: if another runner took it over first, this
             # deletes nothing and the next insert fails again, which is what we want.
-            gone = conn.execute(delete(run_lock).where(run_lock.c.name == LOCK_NAME,
-                                                       run_lock.c.run_id == holder.run_id)).rowcount
+            gone = conn.execute(
+                delete(run_lock).where(run_lock.c.name == LOCK_NAME, run_lock.c.run_id == holder.run_id)
+            ).rowcount
             if gone:
-                _mark_crashed(conn, holder.run_id,
-                              f"the process ({holder.host}, pid {holder.pid}) died; its lock was taken over")
+                _mark_crashed(
+                    conn, holder.run_id, f"the process ({holder.host}, pid {holder.pid}) died; its lock was taken over"
+                )
                 took_over = holder.run_id
     raise RunLocked("could not take the run lock after three attempts; another run keeps taking it")
 
@@ -93,11 +117,14 @@ def start_worker(engine: Engine, rb_version: int, engine_name: str) -> int:
     with engine.begin() as conn:
         holder = conn.execute(select(run_lock).where(run_lock.c.name == LOCK_NAME)).first()
         if holder is not None and not is_dead(holder.host, holder.pid, holder.heartbeat_at):
-            raise RunLocked(f"a coding run holds the run lock: {_describe_holder(conn, holder)}; "
-                            "shared workers start when it has finished")
+            raise RunLocked(
+                f"a coding run holds the run lock: {_describe_holder(conn, holder)}; "
+                "shared workers start when it has finished"
+            )
         locked = select(run_lock.c.run_id)
-        for r in conn.execute(select(coding_run).where(coding_run.c.status == RunStatus.RUNNING,
-                                                       coding_run.c.id.not_in(locked))):
+        for r in conn.execute(
+            select(coding_run).where(coding_run.c.status == RunStatus.RUNNING, coding_run.c.id.not_in(locked))
+        ):
             if is_dead(r.host, r.pid, r.heartbeat_at):
                 _mark_crashed(conn, r.id, f"the worker ({r.host}, pid {r.pid}) died")
         return _new_run(conn, rb_version, engine_name)
@@ -105,15 +132,22 @@ def start_worker(engine: Engine, rb_version: int, engine_name: str) -> int:
 
 def heartbeat_statements(run_id: int) -> tuple:
     """(run row, lock row) updates a run executes per batch with :hb, the time of the beat."""
-    return (update(coding_run).where(coding_run.c.id == run_id).values(heartbeat_at=bindparam("hb")),
-            update(run_lock).where(run_lock.c.name == LOCK_NAME, run_lock.c.run_id == run_id)
-            .values(heartbeat_at=bindparam("hb")))
+    return (
+        update(coding_run).where(coding_run.c.id == run_id).values(heartbeat_at=bindparam("hb")),
+        update(run_lock)
+        .where(run_lock.c.name == LOCK_NAME, run_lock.c.run_id == run_id)
+        .values(heartbeat_at=bindparam("hb")),
+    )
 
 
-def release_lock(engine: Engine, run_id: int, status: RunStatus, counts: dict[str, int] | None = None,
-                 error: str | None = None) -> None:
+def release_lock(
+    engine: Engine, run_id: int, status: RunStatus, counts: dict[str, int] | None = None, error: str | None = None
+) -> None:
     """End the run row with its status and counts (column names), and drop the lock it held."""
     with engine.begin() as conn:
-        conn.execute(update(coding_run).where(coding_run.c.id == run_id)
-                     .values(status=status, ended_at=utcnow(), error=error, **(counts or {})))
+        conn.execute(
+            update(coding_run)
+            .where(coding_run.c.id == run_id)
+            .values(status=status, ended_at=utcnow(), error=error, **(counts or {}))
+        )
         conn.execute(delete(run_lock).where(run_lock.c.name == LOCK_NAME, run_lock.c.run_id == run_id))

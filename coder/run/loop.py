@@ -20,7 +20,8 @@ from sqlalchemy import Connection, Engine
 
 from coder.db.migrate import require_current
 from coder.errors import IcdCoderError
-from coder.store import normalization as normstore, rules as rulestore
+from coder.store import normalization as normstore
+from coder.store import rules as rulestore
 from rulebase.decision import Decision
 from rulebase.engine import DEFAULT_TIMEOUT, RuleSet
 from rulebase.states import RunStatus
@@ -51,11 +52,13 @@ class RunResult(Tally):
 
     def summary_line(self) -> str:
         took = f"; took over the lock of crashed run {self.took_over}" if self.took_over else ""
-        return (f"run {self.run_id}: {self.considered} considered, {self.coded} coded, {self.no_match} no_match, "
-                f"{self.ambiguous} ambiguous, {self.invalid_input} invalid_input"
-                + (f", {self.timeout} timeout" if self.timeout else "")
-                + f" in {self.seconds:.1f}s (rule base v{self.rulebase_version}){took}"
-                + (f"; stopped: {self.stopped}" if self.stopped else ""))
+        return (
+            f"run {self.run_id}: {self.considered} considered, {self.coded} coded, {self.no_match} no_match, "
+            f"{self.ambiguous} ambiguous, {self.invalid_input} invalid_input"
+            + (f", {self.timeout} timeout" if self.timeout else "")
+            + f" in {self.seconds:.1f}s (rule base v{self.rulebase_version}){took}"
+            + (f"; stopped: {self.stopped}" if self.stopped else "")
+        )
 
 
 def _decider(engine_name: str, rules, normalizer, timeout: float) -> Decide:
@@ -67,9 +70,14 @@ def _decider(engine_name: str, rules, normalizer, timeout: float) -> Decide:
     return lambda _conn, _run_id, batch: {row.id: ruleset.decide(row.description) for row in batch}
 
 
-def run_coding(engine: Engine, batch_size: int = 1000, timeout: float = DEFAULT_TIMEOUT,
-               progress: Callable[[int, int], None] | None = None, engine_name: str = "python",
-               shared: bool = False) -> RunResult:
+def run_coding(
+    engine: Engine,
+    batch_size: int = 1000,
+    timeout: float = DEFAULT_TIMEOUT,
+    progress: Callable[[int, int], None] | None = None,
+    engine_name: str = "python",
+    shared: bool = False,
+) -> RunResult:
     """Code every diagnosis that is waiting; return the counts.
 
     Alone (the default) the run holds the database's run lock (RunLocked if another has it) and
@@ -82,8 +90,10 @@ def run_coding(engine: Engine, batch_size: int = 1000, timeout: float = DEFAULT_
     if engine_name not in ENGINES:
         raise IcdCoderError(f"unknown engine {engine_name!r}; choose from {', '.join(ENGINES)}")
     if shared and engine.dialect.name == "sqlite":
-        raise IcdCoderError("SQLite has no row locks, so one run codes at a time there: shared workers "
-                            "(--workers, --shared) need PostgreSQL or Oracle")
+        raise IcdCoderError(
+            "SQLite has no row locks, so one run codes at a time there: shared workers "
+            "(--workers, --shared) need PostgreSQL or Oracle"
+        )
     started = time.perf_counter()
     require_current(engine)
     with engine.connect() as conn:
@@ -108,14 +118,16 @@ def run_coding(engine: Engine, batch_size: int = 1000, timeout: float = DEFAULT_
         gc.disable()
         total = pending_count(engine) if progress else 0  # a count is a scan: only for a progress bar
         # A claimed batch is locked already; SQLite's first write locks the whole database.
-        writer = BatchWriter(engine, run_id, rb_version, lock_rows=engine.dialect.name != "sqlite" and not shared,
-                             tally=result)
+        writer = BatchWriter(
+            engine, run_id, rb_version, lock_rows=engine.dialect.name != "sqlite" and not shared, tally=result
+        )
         source = Claimed(rb_version, batch_size, engine.dialect.name) if shared else InOrder(rb_version, batch_size)
         result.stopped = _loop(engine, engine_name, rb_version, run_id, source, decide, writer, progress, total)
     except BaseException as exc:
         result.seconds = time.perf_counter() - started
-        release_lock(engine, run_id, RunStatus.CRASHED, result.columns(),
-                     error=f"{exc.__class__.__name__}: {exc}"[:1000])
+        release_lock(
+            engine, run_id, RunStatus.CRASHED, result.columns(), error=f"{exc.__class__.__name__}: {exc}"[:1000]
+        )
         raise
     finally:
         if frozen:
@@ -127,8 +139,17 @@ def run_coding(engine: Engine, batch_size: int = 1000, timeout: float = DEFAULT_
     return result
 
 
-def _loop(engine: Engine, engine_name: str, rb_version: int, run_id: int, source, decide: Decide,
-          writer: BatchWriter, progress, total) -> str | None:
+def _loop(
+    engine: Engine,
+    engine_name: str,
+    rb_version: int,
+    run_id: int,
+    source,
+    decide: Decide,
+    writer: BatchWriter,
+    progress,
+    total,
+) -> str | None:
     """Batch after batch, each in its own transaction; the reason it stopped early, or None."""
     while True:
         with engine.begin() as conn:

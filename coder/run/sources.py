@@ -54,9 +54,13 @@ class InOrder:
     """Batches for a run that holds the lock: each phase's rows after the last id read."""
 
     def __init__(self, rb_version: int, batch_size: int):
-        self.queries = [select(diagnosis.c.id, diagnosis.c.description)
-                        .where(phase, diagnosis.c.id > bindparam("last_id")).order_by(diagnosis.c.id)
-                        .limit(batch_size) for phase in work_phases(rb_version)]
+        self.queries = [
+            select(diagnosis.c.id, diagnosis.c.description)
+            .where(phase, diagnosis.c.id > bindparam("last_id"))
+            .order_by(diagnosis.c.id)
+            .limit(batch_size)
+            for phase in work_phases(rb_version)
+        ]
         self.phase, self.last_id = 0, 0
 
     def next_batch(self, conn: Connection) -> Sequence[Any] | None:
@@ -74,8 +78,13 @@ class Claimed:
     """Batches for a shared worker: rows no other worker has locked, locked for this transaction."""
 
     def __init__(self, rb_version: int, batch_size: int, dialect: str):
-        queries = [select(diagnosis.c.id, diagnosis.c.description).where(phase).order_by(diagnosis.c.id)
-                   .with_for_update(skip_locked=True) for phase in work_phases(rb_version)]
+        queries = [
+            select(diagnosis.c.id, diagnosis.c.description)
+            .where(phase)
+            .order_by(diagnosis.c.id)
+            .with_for_update(skip_locked=True)
+            for phase in work_phases(rb_version)
+        ]
         if dialect != "oracle":  # Oracle refuses FETCH FIRST with FOR UPDATE (ORA-02014)
             queries = [q.limit(batch_size) for q in queries]
         self.queries, self.batch_size, self.phase = queries, batch_size, 0

@@ -35,19 +35,23 @@ def match_query(dialect: str, run_id: int):
     text = match_text.c.normalized
     matches = and_(
         regex_condition(dialect, text, coding_rule.c.pattern),
-        or_(coding_rule.c.exclude_pattern.is_(None),
-            not_(regex_condition(dialect, text, coding_rule.c.exclude_pattern))),
+        or_(
+            coding_rule.c.exclude_pattern.is_(None), not_(regex_condition(dialect, text, coding_rule.c.exclude_pattern))
+        ),
     )
     enabled = coding_rule.c.enabled == True  # noqa: E712 - SQL comparison
     if dialect == "postgresql":
         # Rules outside, texts inside (LATERAL): PostgreSQL keeps only 32 compiled regexes, so
         # trying every rule on one text, then the next, would compile each pattern once per text.
-        texts = (select(match_text.c.diagnosis_id)
-                 .where(match_text.c.run_id == run_id, matches).lateral("hit"))
-        return select(texts.c.diagnosis_id, coding_rule.c.id).select_from(coding_rule.join(texts, true())).where(enabled)
-    return (select(match_text.c.diagnosis_id, coding_rule.c.id)
-            .select_from(match_text.join(coding_rule, and_(enabled, matches)))
-            .where(match_text.c.run_id == run_id))
+        texts = select(match_text.c.diagnosis_id).where(match_text.c.run_id == run_id, matches).lateral("hit")
+        return (
+            select(texts.c.diagnosis_id, coding_rule.c.id).select_from(coding_rule.join(texts, true())).where(enabled)
+        )
+    return (
+        select(match_text.c.diagnosis_id, coding_rule.c.id)
+        .select_from(match_text.join(coding_rule, and_(enabled, matches)))
+        .where(match_text.c.run_id == run_id)
+    )
 
 
 class SqlMatcher:
@@ -83,8 +87,9 @@ class SqlMatcher:
         if dialect == "sqlite":
             install(conn.connection.driver_connection, self.regexp)
             self.regexp.timed_out.clear()
-        conn.execute(match_text.insert(), [{"run_id": run_id, "diagnosis_id": i, "normalized": t}
-                                           for i, t in texts.items()])
+        conn.execute(
+            match_text.insert(), [{"run_id": run_id, "diagnosis_id": i, "normalized": t} for i, t in texts.items()]
+        )
         found: dict[int, list[int]] = {}
         for d_id, rule_id in conn.execute(match_query(dialect, run_id)):
             found.setdefault(d_id, []).append(rule_id)

@@ -40,23 +40,32 @@ class WorkersResult:
         return {k: sum(r[k] for r in self.runs) for k in COUNT_KEYS}
 
     def to_json(self) -> dict:
-        return {"run_id": None, "run_ids": [r["run_id"] for r in self.runs], **self.totals(),
-                "seconds": round(self.seconds, 3)}
+        return {
+            "run_id": None,
+            "run_ids": [r["run_id"] for r in self.runs],
+            **self.totals(),
+            "seconds": round(self.seconds, 3),
+        }
 
     def summary_line(self) -> str:
         t = self.totals()
         ids = ", ".join(str(r["run_id"]) for r in self.runs)
-        return (f"{len(self.runs)} workers (runs {ids}): {t['considered']} considered, {t['coded']} coded, "
-                f"{t['no_match']} no_match, {t['ambiguous']} ambiguous, {t['invalid_input']} invalid_input"
-                + (f", {t['timeout']} timeout" if t["timeout"] else "") + f" in {self.seconds:.1f}s")
+        return (
+            f"{len(self.runs)} workers (runs {ids}): {t['considered']} considered, {t['coded']} coded, "
+            f"{t['no_match']} no_match, {t['ambiguous']} ambiguous, {t['invalid_input']} invalid_input"
+            + (f", {t['timeout']} timeout" if t["timeout"] else "")
+            + f" in {self.seconds:.1f}s"
+        )
 
 
 def run_workers(engine: Engine, workers: int, **kwargs) -> WorkersResult:
     if workers < 1:
         raise IcdCoderError("--workers must be at least 1")
     if engine.dialect.name == "sqlite":
-        raise IcdCoderError("SQLite has no row locks, so one run codes at a time there: --workers needs "
-                            "PostgreSQL or Oracle (use icdcoder run without --workers)")
+        raise IcdCoderError(
+            "SQLite has no row locks, so one run codes at a time there: --workers needs "
+            "PostgreSQL or Oracle (use icdcoder run without --workers)"
+        )
     url = engine.url.render_as_string(hide_password=False)  # handed to children in memory, never argv
     ctx = mp.get_context("spawn")
     out = ctx.Queue()

@@ -59,16 +59,28 @@ class FailureRow(NamedTuple):
 
 
 # The run's counts by outcome, and the coding_run column each is kept in.
-COUNT_COLUMNS = {"considered": "considered", Outcome.CODED: "coded", Outcome.NO_MATCH: "no_match",
-                 Outcome.AMBIGUOUS: "ambiguous", Outcome.INVALID_INPUT: "invalid_input", Outcome.TIMEOUT: "timeouts"}
+COUNT_COLUMNS = {
+    "considered": "considered",
+    Outcome.CODED: "coded",
+    Outcome.NO_MATCH: "no_match",
+    Outcome.AMBIGUOUS: "ambiguous",
+    Outcome.INVALID_INPUT: "invalid_input",
+    Outcome.TIMEOUT: "timeouts",
+}
 COUNT_KEYS = tuple(str(k) for k in COUNT_COLUMNS)
 
 STATUS_UPDATE = (
     update(diagnosis)
     .where(diagnosis.c.id == bindparam("d_id"))
-    .values(status=bindparam("d_status"), code=bindparam("d_code"), coded_by=bindparam("d_by"),
-            fail_reason=bindparam("d_reason"), attempted_at=bindparam("d_at"),
-            attempted_version=bindparam("d_version"), updated_at=bindparam("d_at"))
+    .values(
+        status=bindparam("d_status"),
+        code=bindparam("d_code"),
+        coded_by=bindparam("d_by"),
+        fail_reason=bindparam("d_reason"),
+        attempted_at=bindparam("d_at"),
+        attempted_version=bindparam("d_version"),
+        updated_at=bindparam("d_at"),
+    )
 )
 SUCCESS_INSERT = code_log.insert().values({k: bindparam(k) for k in SuccessRow._fields})
 FAILURE_INSERT = fail_log.insert().values({k: bindparam(k) for k in FailureRow._fields})
@@ -93,7 +105,7 @@ class _Many:
 
     def execute(self, conn: Connection, rows: Sequence[tuple]) -> None:
         if self.named:
-            conn.exec_driver_sql(self.sql, [dict(zip(self.fields, r)) for r in rows])
+            conn.exec_driver_sql(self.sql, [dict(zip(self.fields, r, strict=True)) for r in rows])
         elif self.pick is None:
             conn.exec_driver_sql(self.sql, rows)
         else:
@@ -135,11 +147,15 @@ class BatchWriter:
         self.run_id, self.rb_version = run_id, rb_version
         self.heartbeat_run, self.heartbeat_lock = heartbeat_statements(run_id)
         # Which of a batch's diagnoses still wait for a run: a person may have coded them meanwhile.
-        guard = select(diagnosis.c.id).where(diagnosis.c.id.in_(bindparam("ids", expanding=True)),
-                                             work_filter(rb_version))
+        guard = select(diagnosis.c.id).where(
+            diagnosis.c.id.in_(bindparam("ids", expanding=True)), work_filter(rb_version)
+        )
         self.guard = guard.with_for_update() if lock_rows else guard
-        self.counts = update(coding_run).where(coding_run.c.id == run_id).values(
-            {column: bindparam(f"n_{column}") for column in COUNT_COLUMNS.values()})
+        self.counts = (
+            update(coding_run)
+            .where(coding_run.c.id == run_id)
+            .values({column: bindparam(f"n_{column}") for column in COUNT_COLUMNS.values()})
+        )
         self.status, self.success, self.failure = (_Many(stmt, row._fields, dialect) for stmt, row in WRITES)
         processor = DateTime().dialect_impl(dialect).bind_processor(dialect)
         self.stamp: Callable[[Any], Any] = processor or (lambda value: value)  # as the driver stores it
@@ -165,12 +181,17 @@ class BatchWriter:
             counts[outcome] += 1
             if outcome == Outcome.CODED:
                 statuses.append(_row(StatusRow, (d_id, Status.CODED, d.code, AUTO, None, stamp, rb_version)))
-                successes.append(_row(SuccessRow, (run_id, d_id, d.code, d.rule_id, d.rule_version, d.normalized,
-                                                   d.span[0], d.span[1], stamp)))
+                successes.append(
+                    _row(
+                        SuccessRow,
+                        (run_id, d_id, d.code, d.rule_id, d.rule_version, d.normalized, d.span[0], d.span[1], stamp),
+                    )
+                )
             else:
                 statuses.append(_row(StatusRow, (d_id, Status.FAILED, None, None, outcome, stamp, rb_version)))
-                failures.append(_row(FailureRow, (run_id, d_id, outcome, _candidates_json(d), d.normalized or None,
-                                                  stamp)))
+                failures.append(
+                    _row(FailureRow, (run_id, d_id, outcome, _candidates_json(d), d.normalized or None, stamp))
+                )
         tally = self.tally
         tally.considered += len(still_ours)
         for outcome, n in counts.items():

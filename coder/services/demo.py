@@ -60,9 +60,12 @@ def run_demo(path: str | Path) -> DemoResult:
     engine = make_engine(f"sqlite:///{path}")
     upgrade_db(engine)
     sample = resources.files("coder.sample")
-    with resources.as_file(sample / "codes.csv") as codes, resources.as_file(sample / "rules.csv") as rules, \
-            resources.as_file(sample / "diagnoses.csv") as diagnoses, \
-            resources.as_file(sample / "normalization.csv") as normalization:
+    with (
+        resources.as_file(sample / "codes.csv") as codes,
+        resources.as_file(sample / "rules.csv") as rules,
+        resources.as_file(sample / "diagnoses.csv") as diagnoses,
+        resources.as_file(sample / "normalization.csv") as normalization,
+    ):
         n_codes = import_dictionary(engine, codes).summary()["added"]
         import_normalization(engine, normalization, DEMO_AUTHOR, "bundled sample normalization table")
         n_rules = import_rules(engine, rules, DEMO_AUTHOR, "bundled sample rule base").summary()["added"]
@@ -70,12 +73,19 @@ def run_demo(path: str | Path) -> DemoResult:
     result = run_coding(engine)
     examples: dict[str, list[tuple[str, str]]] = {}
     with engine.connect() as conn:
-        rows = conn.execute(select(diagnosis.c.description, code_log.c.code)
-                            .join(code_log, code_log.c.diagnosis_id == diagnosis.c.id)
-                            .order_by(code_log.c.id).limit(40)).all()
+        rows = conn.execute(
+            select(diagnosis.c.description, code_log.c.code)
+            .join(code_log, code_log.c.diagnosis_id == diagnosis.c.id)
+            .order_by(code_log.c.id)
+            .limit(40)
+        ).all()
         examples["coded"] = _distinct([(r.description, r.code) for r in rows])
     for reason in ("no_match", "ambiguous"):
-        examples[reason] = _distinct([(f["description"], ", ".join(f["candidates"]) or "-")
-                                      for f in list_failures(engine, reason=reason, limit=40)])
+        examples[reason] = _distinct(
+            [
+                (f["description"], ", ".join(f["candidates"]) or "-")
+                for f in list_failures(engine, reason=reason, limit=40)
+            ]
+        )
     engine.dispose()
     return DemoResult(path, n_codes, n_rules, n_diag, result, examples)

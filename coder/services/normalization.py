@@ -28,8 +28,16 @@ class EntryChanged:
         return self.old is None or self.new.version != self.old.version
 
 
-def add_entry(engine: Engine, find: str, replace: str, author: str, kind: str = LITERAL, position: int = 0,
-              note: str | None = None, reason: str | None = None) -> EntryChanged:
+def add_entry(
+    engine: Engine,
+    find: str,
+    replace: str,
+    author: str,
+    kind: str = LITERAL,
+    position: int = 0,
+    note: str | None = None,
+    reason: str | None = None,
+) -> EntryChanged:
     """Add a replacement (refused if it would loop or empty a text); position 0 is after the last."""
     entry = Replacement(find=find, replace=replace, kind=kind, position=position, note=note)
     with engine.begin() as conn:
@@ -46,13 +54,15 @@ def change_entry(engine: Engine, norm_id: int, author: str, reason: str | None =
         return EntryChanged(old, new, stale)
 
 
-def set_entry_enabled(engine: Engine, norm_id: int, enabled: bool, author: str,
-                      reason: str | None = None) -> EntryChanged:
+def set_entry_enabled(
+    engine: Engine, norm_id: int, enabled: bool, author: str, reason: str | None = None
+) -> EntryChanged:
     return change_entry(engine, norm_id, author, reason, enabled=enabled)
 
 
-def import_normalization(engine: Engine, path: str | Path, author: str, reason: str | None,
-                         dry_run: bool = False) -> NormPlan:
+def import_normalization(
+    engine: Engine, path: str | Path, author: str, reason: str | None, dry_run: bool = False
+) -> NormPlan:
     """The table from a .csv or a workbook's normalization sheet, checked whole, all or nothing."""
     author = require_author(author)
     with engine.begin() as conn:

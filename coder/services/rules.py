@@ -38,8 +38,17 @@ class RuleAdded:
     impact: Impact
 
 
-def add_rule(engine: Engine, code: str, pattern: str, author: str, exclude: str | None = None, priority: int = 0,
-             note: str | None = None, reason: str | None = None, force: bool = False) -> RuleAdded:
+def add_rule(
+    engine: Engine,
+    code: str,
+    pattern: str,
+    author: str,
+    exclude: str | None = None,
+    priority: int = 0,
+    note: str | None = None,
+    reason: str | None = None,
+    force: bool = False,
+) -> RuleAdded:
     """Add a rule: validated, its code in the dictionary and active, judged before the insert (a
     refusal uses no id)."""
     candidate = Rule(code=code, pattern=pattern, exclude=exclude, priority=priority, note=note)
@@ -52,8 +61,9 @@ def add_rule(engine: Engine, code: str, pattern: str, author: str, exclude: str 
         return RuleAdded(rulestore.add_rule(conn, candidate, author, reason), impact)
 
 
-def change_rule(engine: Engine, rule_id: int, author: str, reason: str | None = None, force: bool = False,
-                **changes: Any) -> RuleChanged:
+def change_rule(
+    engine: Engine, rule_id: int, author: str, reason: str | None = None, force: bool = False, **changes: Any
+) -> RuleChanged:
     """Change a rule's fields (code, pattern, exclude, priority, enabled, note) as a new version."""
     with engine.begin() as conn:
         old = rulestore.get_rule(conn, rule_id)
@@ -61,13 +71,15 @@ def change_rule(engine: Engine, rule_id: int, author: str, reason: str | None = 
         return RuleChanged(old, new, _judge(conn, old, new, force))
 
 
-def set_rule_enabled(engine: Engine, rule_id: int, enabled: bool, author: str, reason: str | None = None,
-                     force: bool = False) -> RuleChanged:
+def set_rule_enabled(
+    engine: Engine, rule_id: int, enabled: bool, author: str, reason: str | None = None, force: bool = False
+) -> RuleChanged:
     return change_rule(engine, rule_id, author, reason, force, enabled=enabled)
 
 
-def rollback_rule(engine: Engine, rule_id: int, to_version: int, author: str, reason: str | None = None,
-                  force: bool = False) -> RuleChanged:
+def rollback_rule(
+    engine: Engine, rule_id: int, to_version: int, author: str, reason: str | None = None, force: bool = False
+) -> RuleChanged:
     """Restore a rule's fields as they were at `to_version`, recorded as a new version."""
     with engine.begin() as conn:
         old = rulestore.get_rule(conn, rule_id)
@@ -80,8 +92,9 @@ def _judge(conn, old: Rule, new: Rule, force: bool) -> Impact | None:
     return check_change(conn, [old], [new], force) if new.version != old.version else None
 
 
-def import_rules(engine: Engine, path: str | Path, author: str, reason: str | None,
-                 dry_run: bool = False, force: bool = False) -> RulePlan:
+def import_rules(
+    engine: Engine, path: str | Path, author: str, reason: str | None, dry_run: bool = False, force: bool = False
+) -> RulePlan:
     """Validate the whole file (and a workbook's normalization sheet), judge it, write it, all or nothing.
 
     A dry run judges the rule changes in memory and writes nothing.
@@ -110,8 +123,9 @@ def import_rules(engine: Engine, path: str | Path, author: str, reason: str | No
         old = [stored[c.rule_id] for c in plan.changed]
         # Judged before the rules are written (added rules without ids), so a refused or dry-run
         # import consumes no ids; normalization changes are applied first so the judgement sees them.
-        new = list(plan.added) + [Rule(**c.new, id=c.rule_id, version=stored[c.rule_id].version + 1)
-                                  for c in plan.changed]
+        new = list(plan.added) + [
+            Rule(**c.new, id=c.rule_id, version=stored[c.rule_id].version + 1) for c in plan.changed
+        ]
         if dry_run:
             plan.impact = check_change(conn, old, new, force=True)
             return plan
@@ -122,8 +136,14 @@ def import_rules(engine: Engine, path: str | Path, author: str, reason: str | No
         for rule in plan.added:
             rulestore.add_rule(conn, rule, author, reason, rb_version=rb_version)
         for change in plan.changed:
-            rulestore.change_rule(conn, change.rule_id, author, reason, rb_version=rb_version,
-                                  **{k: change.new[k] for k in change.changed_fields})
+            rulestore.change_rule(
+                conn,
+                change.rule_id,
+                author,
+                reason,
+                rb_version=rb_version,
+                **{k: change.new[k] for k in change.changed_fields},
+            )
     return plan
 
 
@@ -131,8 +151,9 @@ def export_rules(engine: Engine, path: str | Path, include_disabled: bool = True
     return workbook.export_rules(engine, path, include_disabled)
 
 
-def list_rules(engine: Engine, code: str | None = None, search: str | None = None,
-               include_disabled: bool = False) -> list[dict[str, Any]]:
+def list_rules(
+    engine: Engine, code: str | None = None, search: str | None = None, include_disabled: bool = False
+) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         return rulestore.find_rules(conn, code=code, search=search, include_disabled=include_disabled)
 
@@ -143,8 +164,9 @@ def show_rule(engine: Engine, rule_id: int) -> tuple[Rule, list[dict[str, Any]]]
         rule, hist = rulestore.get_rule(conn, rule_id), rulestore.history(conn, rule_id)
         audits = cited_audits(conn, [h["reason"] for h in hist])
     for h in hist:
-        h["answers"] = [audits[int(m.group(1))] for m in CITATION.finditer(h["reason"] or "")
-                        if int(m.group(1)) in audits]
+        h["answers"] = [
+            audits[int(m.group(1))] for m in CITATION.finditer(h["reason"] or "") if int(m.group(1)) in audits
+        ]
     return rule, hist
 
 
@@ -154,8 +176,9 @@ def lint_rules(engine: Engine) -> tuple[list[tuple[int, str]], int]:
         return rulestore.lint(conn), rulestore.count_rules(conn)
 
 
-def try_rule(engine: Engine, pattern: str, exclude: str | None = None, code: str | None = None,
-              priority: int = 0) -> Impact:
+def try_rule(
+    engine: Engine, pattern: str, exclude: str | None = None, code: str | None = None, priority: int = 0
+) -> Impact:
     """What a candidate rule would do on the audited history; writes nothing."""
     candidate = Rule(code=code or "?", pattern=pattern, exclude=exclude, priority=priority, where="candidate")
     with engine.connect() as conn:

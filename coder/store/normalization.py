@@ -21,13 +21,27 @@ EDITABLE = ("position", "kind", "find", "replace", "enabled", "note")
 
 
 def _from_row(row: Any) -> Replacement:
-    return Replacement(find=row.find_text, replace=row.replace_text, kind=row.kind, position=row.seq_no,
-                       enabled=row.enabled, id=row.id, version=row.version, note=row.note)
+    return Replacement(
+        find=row.find_text,
+        replace=row.replace_text,
+        kind=row.kind,
+        position=row.seq_no,
+        enabled=row.enabled,
+        id=row.id,
+        version=row.version,
+        note=row.note,
+    )
 
 
 def _values(e: Replacement) -> dict[str, Any]:
-    return {"seq_no": e.position, "kind": e.kind, "find_text": e.find, "replace_text": e.replace,
-            "enabled": e.enabled, "note": e.note}
+    return {
+        "seq_no": e.position,
+        "kind": e.kind,
+        "find_text": e.find,
+        "replace_text": e.replace,
+        "enabled": e.enabled,
+        "note": e.note,
+    }
 
 
 def fields_of(e: Replacement) -> dict[str, Any]:
@@ -67,8 +81,14 @@ def _history(conn: Connection, norm_id: int, *args) -> None:
     write_history(conn, norm_history, {"norm_id": norm_id}, *args)
 
 
-def add(conn: Connection, entry: Replacement, author: str, reason: str | None, rb_version: int | None = None,
-        check: bool = True) -> Replacement:
+def add(
+    conn: Connection,
+    entry: Replacement,
+    author: str,
+    reason: str | None,
+    rb_version: int | None = None,
+    check: bool = True,
+) -> Replacement:
     """Insert an entry (position defaults to after the last one); the table must stay stable."""
     author = require_author(author)
     if entry.position == 0:
@@ -77,15 +97,23 @@ def add(conn: Connection, entry: Replacement, author: str, reason: str | None, r
         check_table(load(conn) + [entry])
     if rb_version is None:
         rb_version = bump_rulebase_version(conn)
-    new_id = conn.execute(norm_rule.insert().values(
-        **_values(entry), version=1, author=author, changed_at=utcnow())).inserted_primary_key[0]
+    new_id = conn.execute(
+        norm_rule.insert().values(**_values(entry), version=1, author=author, changed_at=utcnow())
+    ).inserted_primary_key[0]
     stored = dc_replace(entry, id=new_id, version=1)
     _history(conn, new_id, 1, "insert", author, reason, None, fields_of(stored), rb_version)
     return stored
 
 
-def change(conn: Connection, norm_id: int, author: str, reason: str | None, rb_version: int | None = None,
-           check: bool = True, **changes: Any) -> Replacement:
+def change(
+    conn: Connection,
+    norm_id: int,
+    author: str,
+    reason: str | None,
+    rb_version: int | None = None,
+    check: bool = True,
+    **changes: Any,
+) -> Replacement:
     author = require_author(author)
     unknown = set(changes) - set(EDITABLE)
     if unknown:
@@ -98,8 +126,11 @@ def change(conn: Connection, norm_id: int, author: str, reason: str | None, rb_v
         check_table([e for e in load(conn) if e.id != norm_id] + [new])
     if rb_version is None:
         rb_version = bump_rulebase_version(conn)
-    conn.execute(update(norm_rule).where(norm_rule.c.id == norm_id).values(
-        **_values(new), version=new.version, author=author, changed_at=utcnow()))
+    conn.execute(
+        update(norm_rule)
+        .where(norm_rule.c.id == norm_id)
+        .values(**_values(new), version=new.version, author=author, changed_at=utcnow())
+    )
     action = change_action(old.enabled, new.enabled, set(changes))
     _history(conn, norm_id, new.version, action, author, reason, fields_of(old), fields_of(new), rb_version)
     return new
@@ -114,7 +145,12 @@ def rules_mentioning(conn: Connection, entry: Replacement) -> list[int]:
     """Enabled rules whose pattern holds text this entry rewrites: after it, they never see that text."""
     if entry.kind != LITERAL or not entry.enabled:
         return []
-    q = (select(coding_rule.c.id).where(coding_rule.c.enabled == True,  # noqa: E712 - SQL comparison
-                                        coding_rule.c.pattern.contains(entry.find, autoescape=True))
-         .order_by(coding_rule.c.id))
+    q = (
+        select(coding_rule.c.id)
+        .where(
+            coding_rule.c.enabled == True,  # noqa: E712 - SQL comparison
+            coding_rule.c.pattern.contains(entry.find, autoescape=True),
+        )
+        .order_by(coding_rule.c.id)
+    )
     return list(conn.execute(q).scalars())

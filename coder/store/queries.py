@@ -22,8 +22,9 @@ def _limit(q, limit: int | None):
     return q
 
 
-def list_diagnoses(engine: Engine, status: str | None = None, record: str | None = None,
-                   limit: int | None = None) -> list[dict[str, Any]]:
+def list_diagnoses(
+    engine: Engine, status: str | None = None, record: str | None = None, limit: int | None = None
+) -> list[dict[str, Any]]:
     q = select(diagnosis).order_by(diagnosis.c.record_id, diagnosis.c.kind, diagnosis.c.seq_no)
     if status:
         if status not in STATUSES:
@@ -34,16 +35,29 @@ def list_diagnoses(engine: Engine, status: str | None = None, record: str | None
     with engine.connect() as conn:
         rows = conn.execute(_limit(q, limit)).all()
     return [
-        {"id": r.id, "record_id": r.record_id, "seq": r.seq_no, "kind": r.kind, "description": r.description,
-         "status": r.status, "code": r.code, "coded_by": r.coded_by, "fail_reason": r.fail_reason}
+        {
+            "id": r.id,
+            "record_id": r.record_id,
+            "seq": r.seq_no,
+            "kind": r.kind,
+            "description": r.description,
+            "status": r.status,
+            "code": r.code,
+            "coded_by": r.coded_by,
+            "fail_reason": r.fail_reason,
+        }
         for r in rows
     ]
 
 
-def list_failures(engine: Engine, reason: str | None = None, run: int | None = None,
-                  limit: int | None = None) -> list[dict[str, Any]]:
-    q = (select(fail_log, diagnosis.c.record_id, diagnosis.c.description, diagnosis.c.status)
-         .join(diagnosis, diagnosis.c.id == fail_log.c.diagnosis_id).order_by(fail_log.c.id))
+def list_failures(
+    engine: Engine, reason: str | None = None, run: int | None = None, limit: int | None = None
+) -> list[dict[str, Any]]:
+    q = (
+        select(fail_log, diagnosis.c.record_id, diagnosis.c.description, diagnosis.c.status)
+        .join(diagnosis, diagnosis.c.id == fail_log.c.diagnosis_id)
+        .order_by(fail_log.c.id)
+    )
     if reason:
         if reason not in FAILURE_REASONS:
             raise IcdCoderError(f"unknown reason {reason!r}; choose from {', '.join(FAILURE_REASONS)}")
@@ -55,22 +69,41 @@ def list_failures(engine: Engine, reason: str | None = None, run: int | None = N
     out = []
     for r in rows:
         cands = json.loads(r.candidates) if r.candidates else []
-        out.append({
-            "id": r.id, "diagnosis_id": r.diagnosis_id, "run_id": r.run_id, "reason": r.reason,
-            "candidates": [c["code"] for c in cands], "candidate_rules": cands,
-            "record_id": r.record_id, "description": r.description, "normalized": r.normalized,
-            "status_now": r.status, "logged_at": r.logged_at.isoformat(timespec="seconds"),
-        })
+        out.append(
+            {
+                "id": r.id,
+                "diagnosis_id": r.diagnosis_id,
+                "run_id": r.run_id,
+                "reason": r.reason,
+                "candidates": [c["code"] for c in cands],
+                "candidate_rules": cands,
+                "record_id": r.record_id,
+                "description": r.description,
+                "normalized": r.normalized,
+                "status_now": r.status,
+                "logged_at": r.logged_at.isoformat(timespec="seconds"),
+            }
+        )
     return out
 
 
 def _run_dict(r) -> dict[str, Any]:
     return {
-        "id": r.id, "status": r.status, "started_at": r.started_at.isoformat(timespec="seconds"),
+        "id": r.id,
+        "status": r.status,
+        "started_at": r.started_at.isoformat(timespec="seconds"),
         "ended_at": r.ended_at.isoformat(timespec="seconds") if r.ended_at else None,
-        "host": r.host, "pid": r.pid, "engine": r.engine, "rulebase_version": r.rulebase_version,
-        "considered": r.considered, "coded": r.coded, "no_match": r.no_match, "ambiguous": r.ambiguous,
-        "invalid_input": r.invalid_input, "timeout": r.timeouts, "error": r.error,
+        "host": r.host,
+        "pid": r.pid,
+        "engine": r.engine,
+        "rulebase_version": r.rulebase_version,
+        "considered": r.considered,
+        "coded": r.coded,
+        "no_match": r.no_match,
+        "ambiguous": r.ambiguous,
+        "invalid_input": r.invalid_input,
+        "timeout": r.timeouts,
+        "error": r.error,
     }
 
 

@@ -20,9 +20,24 @@ from rulebase.rule import Rule
 from .codes import code_problem
 from .history import bump_rulebase_version, change_action, read_history, require_author, rulebase_version, write_history
 
-__all__ = ["EDITABLE", "RuleChange", "add_rule", "bump_rulebase_version", "change_rule", "code_problem", "count_rules",
-           "fields_of", "find_rules", "get_rule", "history", "lint", "load_rules", "require_author", "rollback_rule",
-           "rulebase_version"]
+__all__ = [
+    "EDITABLE",
+    "RuleChange",
+    "add_rule",
+    "bump_rulebase_version",
+    "change_rule",
+    "code_problem",
+    "count_rules",
+    "fields_of",
+    "find_rules",
+    "get_rule",
+    "history",
+    "lint",
+    "load_rules",
+    "require_author",
+    "rollback_rule",
+    "rulebase_version",
+]
 
 # The fields a person edits; history rows record these before and after.
 EDITABLE = ("code", "pattern", "exclude", "priority", "enabled", "note")
@@ -30,8 +45,14 @@ EDITABLE = ("code", "pattern", "exclude", "priority", "enabled", "note")
 
 def _rule_from_row(row: Any) -> Rule:
     return Rule(
-        id=row.id, code=row.code, pattern=row.pattern, exclude=row.exclude_pattern, priority=row.priority,
-        enabled=row.enabled, version=row.version, note=row.note,
+        id=row.id,
+        code=row.code,
+        pattern=row.pattern,
+        exclude=row.exclude_pattern,
+        priority=row.priority,
+        enabled=row.enabled,
+        version=row.version,
+        note=row.note,
     )
 
 
@@ -46,8 +67,9 @@ def load_rules(conn: Connection, include_disabled: bool = False) -> list[Rule]:
         return [_rule_from_row(r) for r in conn.execute(q).all()]
 
 
-def find_rules(conn: Connection, code: str | None = None, search: str | None = None,
-               include_disabled: bool = False) -> list[dict[str, Any]]:
+def find_rules(
+    conn: Connection, code: str | None = None, search: str | None = None, include_disabled: bool = False
+) -> list[dict[str, Any]]:
     """Rules as dicts (the rule's keys plus author and changed_at) for listing."""
     q = select(coding_rule).order_by(coding_rule.c.id)
     if not include_disabled:
@@ -56,11 +78,15 @@ def find_rules(conn: Connection, code: str | None = None, search: str | None = N
         q = q.where(coding_rule.c.code == code)
     if search:
         # autoescape: % and _ in the search text are matched as themselves, not as LIKE wildcards.
-        hit = [col.contains(search, autoescape=True) for col in (
-            coding_rule.c.pattern, coding_rule.c.exclude_pattern, coding_rule.c.note, coding_rule.c.code)]
+        hit = [
+            col.contains(search, autoescape=True)
+            for col in (coding_rule.c.pattern, coding_rule.c.exclude_pattern, coding_rule.c.note, coding_rule.c.code)
+        ]
         q = q.where(or_(*hit))
-    return [{**_rule_from_row(r).to_dict(), "author": r.author, "changed_at": r.changed_at.isoformat()}
-            for r in conn.execute(q)]
+    return [
+        {**_rule_from_row(r).to_dict(), "author": r.author, "changed_at": r.changed_at.isoformat()}
+        for r in conn.execute(q)
+    ]
 
 
 def get_rule(conn: Connection, rule_id: int) -> Rule:
@@ -93,18 +119,34 @@ def add_rule(conn: Connection, rule: Rule, author: str, reason: str | None, rb_v
         raise RuleInvalid(f"{rule.where or 'new rule'}: {problem}")
     if rb_version is None:
         rb_version = bump_rulebase_version(conn)
-    result = conn.execute(coding_rule.insert().values(
-        code=rule.code, pattern=rule.pattern, exclude_pattern=rule.exclude, priority=rule.priority,
-        enabled=rule.enabled, version=1, author=author, changed_at=utcnow(), note=rule.note,
-    ))
+    result = conn.execute(
+        coding_rule.insert().values(
+            code=rule.code,
+            pattern=rule.pattern,
+            exclude_pattern=rule.exclude,
+            priority=rule.priority,
+            enabled=rule.enabled,
+            version=1,
+            author=author,
+            changed_at=utcnow(),
+            note=rule.note,
+        )
+    )
     rule_id = result.inserted_primary_key[0]
     stored = replace(rule, id=rule_id, version=1)
     _history(conn, rule_id, 1, "insert", author, reason, None, fields_of(stored), rb_version)
     return stored
 
 
-def change_rule(conn: Connection, rule_id: int, author: str, reason: str | None, action: str = "update",
-                rb_version: int | None = None, **changes: Any) -> Rule:
+def change_rule(
+    conn: Connection,
+    rule_id: int,
+    author: str,
+    reason: str | None,
+    action: str = "update",
+    rb_version: int | None = None,
+    **changes: Any,
+) -> Rule:
     """Apply field changes to a stored rule: validated, versioned, recorded. Returns the new rule."""
     author = require_author(author)
     unknown = set(changes) - set(EDITABLE)
@@ -120,10 +162,21 @@ def change_rule(conn: Connection, rule_id: int, author: str, reason: str | None,
             raise RuleInvalid(f"rule {rule_id}: {problem}")
     if rb_version is None:
         rb_version = bump_rulebase_version(conn)
-    conn.execute(update(coding_rule).where(coding_rule.c.id == rule_id).values(
-        code=new.code, pattern=new.pattern, exclude_pattern=new.exclude, priority=new.priority,
-        enabled=new.enabled, note=new.note, version=new.version, author=author, changed_at=utcnow(),
-    ))
+    conn.execute(
+        update(coding_rule)
+        .where(coding_rule.c.id == rule_id)
+        .values(
+            code=new.code,
+            pattern=new.pattern,
+            exclude_pattern=new.exclude,
+            priority=new.priority,
+            enabled=new.enabled,
+            note=new.note,
+            version=new.version,
+            author=author,
+            changed_at=utcnow(),
+        )
+    )
     if action == "update":
         action = change_action(old.enabled, new.enabled, set(changes))
     _history(conn, rule_id, new.version, action, author, reason, fields_of(old), fields_of(new), rb_version)
@@ -139,8 +192,9 @@ def rollback_rule(conn: Connection, rule_id: int, to_version: int, author: str, 
     """Restore a rule's fields as they were at `to_version`; this is a new version, not an erasure."""
     for h in history(conn, rule_id):
         if h["version"] == to_version:
-            return change_rule(conn, rule_id, author, reason or f"rollback to version {to_version}",
-                               action="rollback", **h["new"])
+            return change_rule(
+                conn, rule_id, author, reason or f"rollback to version {to_version}", action="rollback", **h["new"]
+            )
     raise NotFound(f"rule {rule_id} has no version {to_version}")
 
 

@@ -8,11 +8,35 @@ SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "bench.py"
 
 
 def test_benchmark_runs_and_prints_its_figures():
-    out = subprocess.run([sys.executable, str(SCRIPT), "--rules", "100,300", "--descriptions", "500",
-                          "--plain-sample", "50", "--run-size", "500", "--run-rules", "100",
-                          "--history", "2000", "--history-distinct", "300", "--history-rules", "100",
-                          "--sql-rules", "50", "--sql-size", "200"],
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--rules",
+            "100,300",
+            "--descriptions",
+            "500",
+            "--plain-sample",
+            "50",
+            "--run-size",
+            "500",
+            "--run-rules",
+            "100",
+            "--history",
+            "2000",
+            "--history-distinct",
+            "300",
+            "--history-rules",
+            "100",
+            "--sql-rules",
+            "50",
+            "--sql-size",
+            "200",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert "python speed" in lines[0] and lines[0].endswith("M loops/s")

@@ -6,13 +6,13 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from coder.store import normalization as normstore, rules as rulestore
 from coder.db.models import code_log, diagnosis
-from coder.services.rules import export_rules
-from coder.services.diagnoses import import_diagnoses
-from coder.services.rules import import_rules
-from coder.run.loop import run_coding
 from coder.errors import ImportRejected
+from coder.run.loop import run_coding
+from coder.services.diagnoses import import_diagnoses
+from coder.services.rules import export_rules, import_rules
+from coder.store import normalization as normstore
+from coder.store import rules as rulestore
 from rulebase.normalize import Replacement
 from rulebase.rule import Rule
 from tests.conftest import SAMPLE, write_csv
@@ -30,17 +30,26 @@ def test_normalize_commands_with_history_and_version_bumps(invoke, db_url):
     invoke("normalize", "add", "--find", "冠心病", "--replace", "冠状动脉粥样硬化性心脏病", "--author", "王芳")
     r = invoke("normalize", "add", "--find", "冠状动脉粥样硬化性心脏病", "--replace", "冠心病", "--author", "王芳")
     assert r.exit_code == 1
-    assert r.output == ("Error: new normalization ('冠状动脉粥样硬化性心脏病' -> '冠心病') loops with normalization 3 "
-                        "('冠心病' -> '冠状动脉粥样硬化性心脏病'), which runs before it and would rewrite its result; "
-                        "change one of them or move this entry before the other\n")
+    assert r.output == (
+        "Error: new normalization ('冠状动脉粥样硬化性心脏病' -> '冠心病') loops with normalization 3 "
+        "('冠心病' -> '冠状动脉粥样硬化性心脏病'), which runs before it and would rewrite its result; "
+        "change one of them or move this entry before the other\n"
+    )
     r = invoke("normalize", "test", "急性心肌梗塞，Ⅱ型糖尿病")
-    assert r.output == ("NFKC and blanks: 急性心肌梗塞,II型糖尿病\n#1 梗塞 -> 梗死: 急性心肌梗死,II型糖尿病\n"
-                        "#2 II型 -> 2型: 急性心肌梗死,2型糖尿病\nnormalized: 急性心肌梗死,2型糖尿病\n")
+    assert r.output == (
+        "NFKC and blanks: 急性心肌梗塞,II型糖尿病\n#1 梗塞 -> 梗死: 急性心肌梗死,II型糖尿病\n"
+        "#2 II型 -> 2型: 急性心肌梗死,2型糖尿病\nnormalized: 急性心肌梗死,2型糖尿病\n"
+    )
     r = invoke("normalize", "edit", "3", "--replace", "冠心病(全称)", "--author", "李娜")
-    assert (r.exit_code, r.output) == (1, "Error: normalization 3: '冠心病' -> '冠心病(全称)' loops: the replacement "
-                                          "contains what it replaces, so normalizing twice would change the text again\n")
-    assert invoke("normalize", "disable", "1", "--author", "李娜", "--reason", "test").output == \
-        "normalization 1 is now version 2\n"
+    assert (r.exit_code, r.output) == (
+        1,
+        "Error: normalization 3: '冠心病' -> '冠心病(全称)' loops: the replacement "
+        "contains what it replaces, so normalizing twice would change the text again\n",
+    )
+    assert (
+        invoke("normalize", "disable", "1", "--author", "李娜", "--reason", "test").output
+        == "normalization 1 is now version 2\n"
+    )
     assert [e["id"] for e in json.loads(invoke("normalize", "list", "--json").output)] == [2, 3]
     assert len(json.loads(invoke("normalize", "list", "--all", "--json").output)) == 3
     shown = json.loads(invoke("normalize", "show", "1", "--json").output)
@@ -48,6 +57,7 @@ def test_normalize_commands_with_history_and_version_bumps(invoke, db_url):
     assert shown["history"][1]["old"]["enabled"] is True and shown["history"][1]["new"]["enabled"] is False
     assert json.loads(invoke("normalize", "test", "心肌梗塞", "--json").output)["normalized"] == "心肌梗塞"
     from coder.db.connect import make_engine
+
     with make_engine(db_url).connect() as conn:
         assert rulestore.rulebase_version(conn) == 4  # three adds and one disable
 
@@ -55,8 +65,12 @@ def test_normalize_commands_with_history_and_version_bumps(invoke, db_url):
 def test_runs_apply_the_table_and_the_success_log_keeps_the_normalized_text(seeded, tmp_path):
     with seeded.begin() as conn:
         rulestore.add_rule(conn, Rule(code="I21.900", pattern="^急性(前壁)?心肌梗死$"), "王芳", None)
-    import_diagnoses(seeded, write_csv(tmp_path / "d.csv", ["record_id", "description"],
-                                       [["r1", "急性心肌梗塞"], ["r2", "急性前壁心肌梗死"]]))
+    import_diagnoses(
+        seeded,
+        write_csv(
+            tmp_path / "d.csv", ["record_id", "description"], [["r1", "急性心肌梗塞"], ["r2", "急性前壁心肌梗死"]]
+        ),
+    )
     first = run_coding(seeded)
     assert (first.coded, first.no_match) == (1, 1)
     with seeded.begin() as conn:
@@ -64,9 +78,11 @@ def test_runs_apply_the_table_and_the_success_log_keeps_the_normalized_text(seed
     second = run_coding(seeded)  # the table change bumped the rule-base version: the failure is retried
     assert (second.considered, second.coded) == (1, 1)
     with seeded.connect() as conn:
-        row = conn.execute(select(code_log.c.normalized, diagnosis.c.description)
-                           .join(diagnosis, diagnosis.c.id == code_log.c.diagnosis_id)
-                           .where(code_log.c.run_id == second.run_id)).one()
+        row = conn.execute(
+            select(code_log.c.normalized, diagnosis.c.description)
+            .join(diagnosis, diagnosis.c.id == code_log.c.diagnosis_id)
+            .where(code_log.c.run_id == second.run_id)
+        ).one()
     assert (row.description, row.normalized) == ("急性心肌梗塞", "急性心肌梗死")
 
 
@@ -99,7 +115,8 @@ def test_workbook_round_trip_of_the_normalization_sheet(seeded, tmp_path):
         import_rules(seeded, path, "王芳", "norm")
     assert [str(p) for p in exc.value.problems] == [
         f"{path}, sheet normalization, row 4, column find: entry 1 already replaces '梗塞' (with '梗死'); "
-        "put its id in the id column to change it"]
+        "put its id in the id column to change it"
+    ]
     wb["normalization"].delete_rows(4)
     wb.save(path)
     plan = import_rules(seeded, path, "王芳", "norm")
@@ -145,8 +162,10 @@ def test_normalize_import_from_csv(invoke, tmp_path):
     assert invoke("normalize", "list", "--json").output.strip() == "[]"
     r = invoke("normalize", "import", str(f), "--author", "王芳")
     assert r.output == "normalization: 6 added, 0 changed, 0 unchanged\n"
-    assert json.loads(invoke("normalize", "test", "COPD 慢阻肺 Ⅱ型糖尿病", "--json").output)["normalized"] == \
-        "COPD 慢性阻塞性肺疾病 2型糖尿病"
+    assert (
+        json.loads(invoke("normalize", "test", "COPD 慢阻肺 Ⅱ型糖尿病", "--json").output)["normalized"]
+        == "COPD 慢性阻塞性肺疾病 2型糖尿病"
+    )
 
 
 def test_enable_brings_an_entry_back_and_is_judged_like_any_change(invoke):
@@ -156,8 +175,12 @@ def test_enable_brings_an_entry_back_and_is_judged_like_any_change(invoke):
     assert r.exit_code == 1 and "loops with" in r.output
     assert [e["id"] for e in json.loads(invoke("normalize", "list", "--json").output)] == [1]
     invoke("normalize", "disable", "1", "--author", "王芳")
-    assert invoke("normalize", "add", "--find", "梗死", "--replace", "梗塞", "--author", "王芳",
-                  "--position", "1").exit_code == 0
+    assert (
+        invoke(
+            "normalize", "add", "--find", "梗死", "--replace", "梗塞", "--author", "王芳", "--position", "1"
+        ).exit_code
+        == 0
+    )
     r = invoke("normalize", "enable", "1", "--author", "王芳")
     assert r.exit_code == 1 and "loops with" in r.output
 
@@ -168,5 +191,7 @@ def test_adding_a_replacement_warns_about_rules_that_will_no_longer_match(invoke
     r = invoke("normalize", "add", "--find", "冠心病", "--replace", "冠状动脉粥样硬化性心脏病", "--author", "王芳")
     assert r.exit_code == 0
     assert r.stdout == "normalization 1 added at position 10 (version 1)\n"
-    assert r.stderr == ("warning: 1 enabled rule(s) contain '冠心病', which descriptions no longer hold after this "
-                        "replacement; rewrite them for '冠状动脉粥样硬化性心脏病': rules 1\n")
+    assert r.stderr == (
+        "warning: 1 enabled rule(s) contain '冠心病', which descriptions no longer hold after this "
+        "replacement; rewrite them for '冠状动脉粥样硬化性心脏病': rules 1\n"
+    )

@@ -49,7 +49,13 @@ def test_leading_and_trailing_gaps_are_chains():
     chain = to_chain(parse("^.{2,3}结石$"))
     assert (chain.parts, chain.lead, chain.trail) == ((("结石",),), (2, 3), (0, 0))
     test = matcher(chain)
-    assert [test(t) for t in ["肾结石", "左肾结石", "输尿管结石", "输尿管上段结石", "结石"]] == [False, True, True, False, False]
+    assert [test(t) for t in ["肾结石", "左肾结石", "输尿管结石", "输尿管上段结石", "结石"]] == [
+        False,
+        True,
+        True,
+        False,
+        False,
+    ]
 
 
 def test_shapes_that_are_not_chains():

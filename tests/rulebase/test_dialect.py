@@ -6,8 +6,18 @@ from rulebase.literals import pattern_requirements
 from rulebase.rule import Rule
 
 ACCEPTED = [
-    "冠(状动脉粥样硬化性)?心(脏)?病", "^(急性)?(化脓性)?阑尾炎$", "高血压(病)?.{0,2}3级", "(综合征|综合症)",
-    "[12]型糖尿病", "[0-9]+级", "a\\.b", "\\(术后\\)", "^肥胖(症)?$", "(ab|cd)+", "x{255}", "[^a-z]病",
+    "冠(状动脉粥样硬化性)?心(脏)?病",
+    "^(急性)?(化脓性)?阑尾炎$",
+    "高血压(病)?.{0,2}3级",
+    "(综合征|综合症)",
+    "[12]型糖尿病",
+    "[0-9]+级",
+    "a\\.b",
+    "\\(术后\\)",
+    "^肥胖(症)?$",
+    "(ab|cd)+",
+    "x{255}",
+    "[^a-z]病",
 ]
 
 REJECTED = [
@@ -84,12 +94,15 @@ def test_rule_from_dict_rejects_unknown_keys_and_lists_allowed():
     assert Rule.from_dict(rule.to_dict()) == rule
 
 
-@pytest.mark.parametrize("pattern,expected", [
-    ("^(急性)?(化脓性)?阑尾炎$", [{"阑尾炎"}]),
-    ("(综合征|综合症)", [{"综合征", "综合症"}]),
-    ("[12]型糖尿病.{0,4}肾病", [{"1型糖尿病", "2型糖尿病"}, {"肾病"}]),
-    ("高血压病.*3级", [{"高血压病"}, {"3级"}]),
-    ("^.{2}$", []),
-])
+@pytest.mark.parametrize(
+    "pattern,expected",
+    [
+        ("^(急性)?(化脓性)?阑尾炎$", [{"阑尾炎"}]),
+        ("(综合征|综合症)", [{"综合征", "综合症"}]),
+        ("[12]型糖尿病.{0,4}肾病", [{"1型糖尿病", "2型糖尿病"}, {"肾病"}]),
+        ("高血压病.*3级", [{"高血压病"}, {"3级"}]),
+        ("^.{2}$", []),
+    ],
+)
 def test_required_literals(pattern, expected):
     assert [set(r) for r in pattern_requirements(parse(pattern))] == expected

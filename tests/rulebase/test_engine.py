@@ -1,14 +1,19 @@
-import regex
 import pytest
+import regex
 
+from benchmarks.workload import make_descriptions, make_rules
 from rulebase.decision import Candidate, Hit, resolve
 from rulebase.engine import PlainMatcher, RuleSet
+from rulebase.rule import Rule
 from rulebase.states import Outcome
 
-AMBIGUOUS, CODED, INVALID_INPUT, NO_MATCH, TIMEOUT = (Outcome.AMBIGUOUS, Outcome.CODED, Outcome.INVALID_INPUT,
-                                                     Outcome.NO_MATCH, Outcome.TIMEOUT)
-from benchmarks.workload import make_descriptions, make_rules
-from rulebase.rule import Rule
+AMBIGUOUS, CODED, INVALID_INPUT, NO_MATCH, TIMEOUT = (
+    Outcome.AMBIGUOUS,
+    Outcome.CODED,
+    Outcome.INVALID_INPUT,
+    Outcome.NO_MATCH,
+    Outcome.TIMEOUT,
+)
 
 RULES = [
     Rule(id=1, code="I25.103", pattern="冠(状动脉粥样硬化性)?心(脏)?病"),
@@ -31,7 +36,13 @@ def matcher(request):
 
 def test_one_code_is_coded_with_rule_span_and_normalized_text(matcher):
     d = matcher.decide("高血压病３级（极高危）")
-    assert (d.outcome, d.code, d.rule_id, d.span, d.normalized) == (CODED, "I10.x00x004", 4, (0, 6), "高血压病3级(极高危)")
+    assert (d.outcome, d.code, d.rule_id, d.span, d.normalized) == (
+        CODED,
+        "I10.x00x004",
+        4,
+        (0, 6),
+        "高血压病3级(极高危)",
+    )
 
 
 def test_no_rule_matches(matcher):
@@ -112,7 +123,11 @@ def test_a_rule_anchored_at_both_ends_matches_only_the_whole_text():
 
 
 def test_rules_without_literals_are_always_verified():
-    rules = [Rule(id=1, code="R1", pattern="^.{2}$"), Rule(id=2, code="R2", pattern="[0-9]+级"), Rule(id=3, code="R3", pattern="[a-z]{3}")]
+    rules = [
+        Rule(id=1, code="R1", pattern="^.{2}$"),
+        Rule(id=2, code="R2", pattern="[0-9]+级"),
+        Rule(id=3, code="R3", pattern="[a-z]{3}"),
+    ]
     rs = RuleSet(rules)
     assert rs.unindexed == 2  # R1 and R3; R2 must contain 级
     assert rs.decide("发热").code == "R1"

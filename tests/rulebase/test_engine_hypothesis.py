@@ -36,10 +36,15 @@ def rule_bases(draw):
     rules = []
     for i in range(draw(st.integers(min_value=1, max_value=12))):
         try:
-            rules.append(Rule(id=i + 1, code=draw(st.sampled_from(["A01", "B02", "C03", "D04"])),
-                              pattern=draw(patterns()),
-                              exclude=draw(st.one_of(st.none(), lit)),
-                              priority=draw(st.sampled_from([0, 0, 0, 1, 2]))))
+            rules.append(
+                Rule(
+                    id=i + 1,
+                    code=draw(st.sampled_from(["A01", "B02", "C03", "D04"])),
+                    pattern=draw(patterns()),
+                    exclude=draw(st.one_of(st.none(), lit)),
+                    priority=draw(st.sampled_from([0, 0, 0, 1, 2])),
+                )
+            )
         except RuleInvalid:
             continue  # a shape the dialect rejects (e.g. one that matches the empty string)
     return rules
@@ -67,6 +72,7 @@ def test_every_matching_rule_is_found_whatever_its_priority(rules, descriptions)
     engine = RuleSet(rules)
     for description in descriptions:
         text = normalize_text(description)
-        expected = [r.id for r in rules
-                    if regex.search(r.pattern, text) and not (r.exclude and regex.search(r.exclude, text))]
+        expected = [
+            r.id for r in rules if regex.search(r.pattern, text) and not (r.exclude and regex.search(r.exclude, text))
+        ]
         assert sorted(r.id for r in engine.matching(text)) == sorted(expected), (text, [r.pattern for r in rules])

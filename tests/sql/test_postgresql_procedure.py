@@ -25,11 +25,31 @@ def _call(engine, script: str, call: str):
 def test_plpgsql_run_equals_the_python_engine(pg_engine):
     _load(pg_engine, n_rules=600, n_texts=1500, seed=5)
     with pg_engine.begin() as conn:
-        conn.execute(insert(norm_rule), [
-            {"seq_no": 10, "kind": "literal", "find_text": "梗塞", "replace_text": "梗死", "enabled": True, "version": 1,
-             "author": "t", "changed_at": utcnow()},
-            {"seq_no": 20, "kind": "pattern", "find_text": "综合(症|证)", "replace_text": "综合征", "enabled": True,
-             "version": 1, "author": "t", "changed_at": utcnow()}])
+        conn.execute(
+            insert(norm_rule),
+            [
+                {
+                    "seq_no": 10,
+                    "kind": "literal",
+                    "find_text": "梗塞",
+                    "replace_text": "梗死",
+                    "enabled": True,
+                    "version": 1,
+                    "author": "t",
+                    "changed_at": utcnow(),
+                },
+                {
+                    "seq_no": 20,
+                    "kind": "pattern",
+                    "find_text": "综合(症|证)",
+                    "replace_text": "综合征",
+                    "enabled": True,
+                    "version": 1,
+                    "author": "t",
+                    "changed_at": utcnow(),
+                },
+            ],
+        )
     first = run_coding(pg_engine, batch_size=200)
     expected = _outcomes(pg_engine)
     assert first.coded > 50 and first.ambiguous > 0 and len(expected[1]) == first.coded

@@ -22,8 +22,9 @@ TABLES = {t.name: {c.name for c in t.columns} for t in metadata.sorted_tables}
 
 @pytest.mark.parametrize("name", ["oracle", "postgresql"])
 def test_schema_files_are_what_the_models_generate(name):
-    assert (SQL / name / "schema.sql").read_text(encoding="utf-8") == schema_ddl(name), \
+    assert (SQL / name / "schema.sql").read_text(encoding="utf-8") == schema_ddl(name), (
         f"sql/{name}/schema.sql drifted: regenerate it with python -m coder.db.ddl {name}"
+    )
 
 
 def test_postgresql_schema_file_builds_the_models_schema(pg_url):

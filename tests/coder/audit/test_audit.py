@@ -7,24 +7,37 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from coder.store import rules as rulestore
 from coder.audit.actions import CODE, CONFIRM, CORRECT, queue
-from coder.services.audit import act
+from coder.audit.feedback import feedback
+from coder.audit.report import report, write_report_xlsx
+from coder.audit.worklist import export_worklist, import_worklist
 from coder.cli import cli
 from coder.db.models import audit_action, diagnosis
-from coder.audit.feedback import feedback
-from coder.services.diagnoses import import_diagnoses
-from coder.audit.report import report, write_report_xlsx
-from coder.run.loop import run_coding
-from coder.audit.worklist import export_worklist, import_worklist
 from coder.errors import ImportRejected
+from coder.run.loop import run_coding
+from coder.services.audit import act
+from coder.services.diagnoses import import_diagnoses
+from coder.store import rules as rulestore
 from rulebase.rule import Rule
 from tests.conftest import write_csv
 
-RULES = [("I25.103", "冠(状动脉粥样硬化性)?心(脏)?病"), ("I20.000", "不稳定(型)?心绞痛"),
-         ("I10.x00x004", "高血压(病)?.{0,2}3级"), ("J18.900", "肺炎"), ("I10.x00x003", "高血压(病)?.{0,2}2级")]
-DIAGNOSES = [("d1", "冠心病", ""), ("d2", "高血压病3级", ""), ("d3", "肺炎", ""), ("d4", "冠心病 不稳定型心绞痛", ""),
-             ("d5", "胆石症", ""), ("d6", "胆石症", ""), ("d7", "高血压3级", ""), ("d8", "高血压病2级", "I10.x00x003")]
+RULES = [
+    ("I25.103", "冠(状动脉粥样硬化性)?心(脏)?病"),
+    ("I20.000", "不稳定(型)?心绞痛"),
+    ("I10.x00x004", "高血压(病)?.{0,2}3级"),
+    ("J18.900", "肺炎"),
+    ("I10.x00x003", "高血压(病)?.{0,2}2级"),
+]
+DIAGNOSES = [
+    ("d1", "冠心病", ""),
+    ("d2", "高血压病3级", ""),
+    ("d3", "肺炎", ""),
+    ("d4", "冠心病 不稳定型心绞痛", ""),
+    ("d5", "胆石症", ""),
+    ("d6", "胆石症", ""),
+    ("d7", "高血压3级", ""),
+    ("d8", "高血压病2级", "I10.x00x003"),
+]
 
 
 @pytest.fixture
@@ -33,8 +46,9 @@ def reviewed(seeded, tmp_path):
     with seeded.begin() as conn:
         for code, pattern in RULES:
             rulestore.add_rule(conn, Rule(code=code, pattern=pattern), "王芳", None)
-    import_diagnoses(seeded, write_csv(tmp_path / "d.csv", ["record_id", "description", "code"],
-                                       [list(d) for d in DIAGNOSES]))
+    import_diagnoses(
+        seeded, write_csv(tmp_path / "d.csv", ["record_id", "description", "code"], [list(d) for d in DIAGNOSES])
+    )
     run_coding(seeded)
     with seeded.connect() as conn:
         ids = {r.record_id: r.id for r in conn.execute(select(diagnosis.c.record_id, diagnosis.c.id))}
@@ -58,8 +72,12 @@ def test_queue_lists_auto_codes_and_failures_oldest_first(reviewed):
     d4 = next(i for i in items if i["diagnosis_id"] == ids["d4"])
     assert (d4["reason"], d4["candidates"], d4["auto_code"]) == ("ambiguous", ["I20.000", "I25.103"], None)
     d2 = next(i for i in items if i["diagnosis_id"] == ids["d2"])
-    assert (d2["auto_code"], d2["auto_code_name"], d2["normalized"], d2["rule_id"]) == \
-        ("I10.x00x004", "高血压病3级", "高血压病3级", 3)
+    assert (d2["auto_code"], d2["auto_code_name"], d2["normalized"], d2["rule_id"]) == (
+        "I10.x00x004",
+        "高血压病3级",
+        "高血压病3级",
+        3,
+    )
     assert [i["record_id"] for i in queue(engine, status="failed", reason="no_match")] == ["d5", "d6"]
     assert queue(engine, run=99) == []
 
@@ -69,13 +87,16 @@ def test_actions_are_final_and_history_keeps_every_word(reviewed, tmp_path):
     _review(engine, ids)
     with engine.connect() as conn:
         rows = {r.record_id: r for r in conn.execute(select(diagnosis))}
-        d3_actions = conn.execute(select(audit_action).where(audit_action.c.diagnosis_id == ids["d3"])
-                                  .order_by(audit_action.c.id)).all()
+        d3_actions = conn.execute(
+            select(audit_action).where(audit_action.c.diagnosis_id == ids["d3"]).order_by(audit_action.c.id)
+        ).all()
     assert (rows["d1"].status, rows["d1"].code, rows["d1"].coded_by) == ("confirmed", "I25.103", "李娜")
     assert (rows["d2"].status, rows["d2"].code) == ("corrected", "I10.x00x003")
     assert (rows["d3"].status, rows["d3"].code, rows["d3"].coded_by) == ("corrected", "J06.900", "张伟")
     assert [(a.action, a.person, a.old_code, a.new_code, a.rule_id) for a in d3_actions] == [
-        ("confirm", "李娜", "J18.900", "J18.900", 4), ("correct", "张伟", "J18.900", "J06.900", 4)]
+        ("confirm", "李娜", "J18.900", "J18.900", 4),
+        ("correct", "张伟", "J18.900", "J06.900", 4),
+    ]
     assert (rows["d4"].status, rows["d4"].code) == ("manual", "I20.000")
     # a later run, after a rule change, touches none of them
     with engine.begin() as conn:
@@ -87,14 +108,32 @@ def test_actions_are_final_and_history_keeps_every_word(reviewed, tmp_path):
     assert after == {k: (v.status, v.code) for k, v in rows.items()}
 
 
-@pytest.mark.parametrize("args, message", [
-    (("confirm", "d5"), "Error: diagnosis {d5} has no code to confirm (status failed); code it by hand with: audit code\n"),
-    (("correct", "d5", "--code", "K80.200"), "Error: diagnosis {d5} was not auto-coded (status failed); use: audit code\n"),
-    (("code", "d1", "--code", "I20.000"), "Error: diagnosis {d1} is coded I25.103 (status coded); to change the code use: audit correct\n"),
-    (("correct", "d1", "--code", "I25.103"), "Error: diagnosis {d1} is already coded I25.103; to agree with it use: audit confirm\n"),
-    (("code", "d5", "--code", "K80.999"), "Error: diagnosis {d5}: code 'K80.999' is not in the code dictionary (import it with icdcoder dict import)\n"),
-    (("confirm", "99999"), "Error: no diagnosis with id 99999\n"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ("confirm", "d5"),
+            "Error: diagnosis {d5} has no code to confirm (status failed); code it by hand with: audit code\n",
+        ),
+        (
+            ("correct", "d5", "--code", "K80.200"),
+            "Error: diagnosis {d5} was not auto-coded (status failed); use: audit code\n",
+        ),
+        (
+            ("code", "d1", "--code", "I20.000"),
+            "Error: diagnosis {d1} is coded I25.103 (status coded); to change the code use: audit correct\n",
+        ),
+        (
+            ("correct", "d1", "--code", "I25.103"),
+            "Error: diagnosis {d1} is already coded I25.103; to agree with it use: audit confirm\n",
+        ),
+        (
+            ("code", "d5", "--code", "K80.999"),
+            "Error: diagnosis {d5}: code 'K80.999' is not in the code dictionary (import it with icdcoder dict import)\n",
+        ),
+        (("confirm", "99999"), "Error: no diagnosis with id 99999\n"),
+    ],
+)
 def test_cli_actions_refuse_what_does_not_fit(reviewed, db_url, monkeypatch, args, message):
     _, ids = reviewed
     monkeypatch.setenv("ICDCODER_DB", db_url)
@@ -119,8 +158,19 @@ def test_worklist_round_trip_is_all_or_nothing_and_harmless_twice(reviewed, tmp_
     wb = openpyxl.load_workbook(path)
     ws = wb["worklist"]
     header = [c.value for c in ws[1]]
-    assert header == ["diagnosis_id", "record_id", "description", "normalized", "auto_code", "auto_code_name",
-                      "reason", "candidates", "decision", "correct_code", "comment"]
+    assert header == [
+        "diagnosis_id",
+        "record_id",
+        "description",
+        "normalized",
+        "auto_code",
+        "auto_code_name",
+        "reason",
+        "candidates",
+        "decision",
+        "correct_code",
+        "comment",
+    ]
     assert any("confirm,correct,code" in dv.formula1 for dv in ws.data_validations.dataValidation)
     row_of = {ws.cell(row=r, column=2).value: r for r in range(2, ws.max_row + 1)}
     col = {h: i + 1 for i, h in enumerate(header)}
@@ -142,8 +192,9 @@ def test_worklist_round_trip_is_all_or_nothing_and_harmless_twice(reviewed, tmp_
     assert [str(p) for p in exc.value.problems] == [
         f"{path}, sheet worklist, row {row_of['d1']}, column decision: decision 'approve' is not one of confirm, correct, code",
         f"{path}, sheet worklist, row {row_of['d2']}, column correct_code: decision correct needs the right code in correct_code",
-        f"{path}, sheet worklist, row {row_of['d5']}, column decision: has no code to confirm (status failed); code it by hand with: audit code"
-        .replace("has no", f"diagnosis {ids['d5']} has no"),
+        f"{path}, sheet worklist, row {row_of['d5']}, column decision: has no code to confirm (status failed); code it by hand with: audit code".replace(
+            "has no", f"diagnosis {ids['d5']} has no"
+        ),
         f"{path}, sheet worklist, row {row_of['d6']}, column correct_code: code 'K99.999' is not in the code dictionary "
         "(import it with icdcoder dict import)",
     ]
@@ -172,13 +223,16 @@ def test_feedback_groups_corrections_no_match_and_collisions(reviewed):
     fb = feedback(engine)
     assert [(c["rule_id"], c["corrections"], c["changes"]) for c in fb["corrections"]] == [
         (3, 1, [{"wrong": "I10.x00x004", "right": "I10.x00x003", "count": 1}]),
-        (4, 1, [{"wrong": "J18.900", "right": "J06.900", "count": 1}])]
+        (4, 1, [{"wrong": "J18.900", "right": "J06.900", "count": 1}]),
+    ]
     assert fb["corrections"][0]["answered_by"] == [{"rule_id": 3, "version": 2}]
     assert fb["corrections"][1]["answered_by"] == []
-    assert fb["no_match"] == [{"normalized": "胆石症", "count": 2, "codes": [{"code": "K80.200", "count": 2}],
-                               "audit_ids": [6, 7]}]
+    assert fb["no_match"] == [
+        {"normalized": "胆石症", "count": 2, "codes": [{"code": "K80.200", "count": 2}], "audit_ids": [6, 7]}
+    ]
     assert [(g["rules"], g["codes"], g["count"], g["chosen"]) for g in fb["ambiguous"]] == [
-        ([1, 2], ["I25.103", "I20.000"], 1, [{"code": "I20.000", "count": 1}])]
+        ([1, 2], ["I25.103", "I20.000"], 1, [{"code": "I20.000", "count": 1}])
+    ]
     assert feedback(engine, since="2999-01-01")["corrections"] == []
 
 
@@ -229,11 +283,17 @@ def test_cli_worklist_feedback_and_report_files(reviewed, db_url, monkeypatch, t
             ws.cell(row=r, column=10).value = "K80.200"
     wb.save(path)
     r = run("audit", "import", str(path), "--by", "李娜")
-    assert (r.exit_code, r.output) == (0, "worklist: 0 confirmed, 0 corrected, 2 coded, 0 unchanged, 1 without a decision\n")
+    assert (r.exit_code, r.output) == (
+        0,
+        "worklist: 0 confirmed, 0 corrected, 2 coded, 0 unchanged, 1 without a decision\n",
+    )
     act(engine, ids["d2"], CORRECT, "李娜", "I10.x00x003")
     fb_path = tmp_path / "feedback.xlsx"
     r = run("rules", "feedback", "--xlsx", str(fb_path))
-    assert r.exit_code == 0 and "  rule 3 (I10.x00x004 高血压(病)?.{0,2}3级): 1 corrected (I10.x00x004 -> I10.x00x003 x1)" in r.output
+    assert (
+        r.exit_code == 0
+        and "  rule 3 (I10.x00x004 高血压(病)?.{0,2}3级): 1 corrected (I10.x00x004 -> I10.x00x003 x1)" in r.output
+    )
     assert "     2  胆石症  -> K80.200 x2" in r.output
     fb = openpyxl.load_workbook(fb_path)
     assert fb.sheetnames == ["corrections", "no_match", "ambiguous"]
@@ -248,11 +308,32 @@ def test_rules_show_lists_the_corrections_a_change_answers(reviewed, db_url, mon
     engine, ids = reviewed
     act(engine, ids["d2"], CORRECT, "李娜", "I10.x00x003")  # audit #1
     monkeypatch.setenv("ICDCODER_DB", db_url)
-    r = CliRunner().invoke(cli, ["rules", "edit", "3", "--pattern", "高血压(病)?.{0,2}(3|III)级", "--author", "王芳",
-                                 "--reason", "answers #1 #99", "--force"])
+    r = CliRunner().invoke(
+        cli,
+        [
+            "rules",
+            "edit",
+            "3",
+            "--pattern",
+            "高血压(病)?.{0,2}(3|III)级",
+            "--author",
+            "王芳",
+            "--reason",
+            "answers #1 #99",
+            "--force",
+        ],
+    )
     assert r.exit_code == 0, r.output
     shown = json.loads(CliRunner().invoke(cli, ["rules", "show", "3", "--json"]).output)
-    assert shown["history"][-1]["answers"] == [{"audit_id": 1, "diagnosis_id": ids["d2"], "action": "correct",
-                                                "person": "李娜", "old_code": "I10.x00x004", "new_code": "I10.x00x003"}]
+    assert shown["history"][-1]["answers"] == [
+        {
+            "audit_id": 1,
+            "diagnosis_id": ids["d2"],
+            "action": "correct",
+            "person": "李娜",
+            "old_code": "I10.x00x004",
+            "new_code": "I10.x00x003",
+        }
+    ]
     text = CliRunner().invoke(cli, ["rules", "show", "3"]).output
     assert f"      answers audit #1: diagnosis {ids['d2']} correct I10.x00x004 -> I10.x00x003 by 李娜\n" in text

@@ -8,9 +8,12 @@ from tests.conftest import SAMPLE, write_csv
 
 # A hand-made audited history (person codes) and one pending diagnosis that must not count.
 HISTORY = [
-    ("r1", "冠心病", "I25.103"), ("r2", "冠心病", "I25.103"), ("r3", "冠心病", "I25.103"),
+    ("r1", "冠心病", "I25.103"),
+    ("r2", "冠心病", "I25.103"),
+    ("r3", "冠心病", "I25.103"),
     ("r4", "冠状动脉粥样硬化性心脏病", "I25.103"),
-    ("r5", "冠心病 不稳定型心绞痛", "I20.000"), ("r6", "冠心病　不稳定型心绞痛", "I20.000"),
+    ("r5", "冠心病 不稳定型心绞痛", "I20.000"),
+    ("r6", "冠心病　不稳定型心绞痛", "I20.000"),
     ("r7", "冠脉粥样硬化", "I25.103"),
     ("r8", "高血压病3级", "I10.x00x004"),
     ("r9", "冠心病", ""),
@@ -23,8 +26,11 @@ def invoke(migrated_invoke, tmp_path):
     run("dict", "import", str(SAMPLE / "codes.csv"))
     run("rules", "add", "--code", "I25.103", "--pattern", "冠(状动脉粥样硬化性)?心(脏)?病", "--author", "王芳")
     run("rules", "add", "--code", "I20.000", "--pattern", "不稳定(型)?心绞痛", "--author", "王芳")
-    f = write_csv(tmp_path / "history.csv", ["record_id", "description", "code", "coder"],
-                  [[r, d, c, "李娜" if c else ""] for r, d, c in HISTORY])
+    f = write_csv(
+        tmp_path / "history.csv",
+        ["record_id", "description", "code", "coder"],
+        [[r, d, c, "李娜" if c else ""] for r, d, c in HISTORY],
+    )
     assert run("diagnoses", "import", str(f)).exit_code == 0
     return run
 
@@ -50,17 +56,21 @@ def test_rules_test_reports_new_ambiguities_with_the_colliding_rule(invoke):
     assert rule["collision_examples"] == ["冠状动脉粥样硬化性心脏病"]
     assert (out["broken"], out["fixed"]) == (1, 0)
     text = invoke("rules", "test", "--pattern", "粥样硬化", "--code", "I70.203").output
-    assert text.splitlines()[0] == ("candidate: matches 2 audited diagnoses: 0 coded I70.203 by persons (true "
-                                    "positives), 2 coded otherwise (false positives); misses 0 coded I70.203 "
-                                    "(false negatives)")
+    assert text.splitlines()[0] == (
+        "candidate: matches 2 audited diagnoses: 0 coded I70.203 by persons (true "
+        "positives), 2 coded otherwise (false positives); misses 0 coded I70.203 "
+        "(false negatives)"
+    )
     assert "  new ambiguities with rule 1 (x1): 冠状动脉粥样硬化性心脏病" in text
 
 
 def test_add_that_breaks_correct_codes_is_refused_unless_forced(invoke):
     r = invoke("rules", "add", "--code", "I70.203", "--pattern", "粥样硬化", "--author", "王芳")
     assert r.exit_code == 1
-    assert r.output.endswith("refused: this change would turn 1 correctly coded audited diagnoses wrong or uncoded; "
-                             "nothing was written. Narrow the rule, or repeat with --force.\n")
+    assert r.output.endswith(
+        "refused: this change would turn 1 correctly coded audited diagnoses wrong or uncoded; "
+        "nothing was written. Narrow the rule, or repeat with --force.\n"
+    )
     assert json.loads(invoke("rules", "list", "--json").output)[-1]["id"] == 2
     r = invoke("rules", "add", "--code", "I70.203", "--pattern", "粥样硬化", "--author", "王芳", "--force")
     assert r.exit_code == 0 and r.output.endswith("rule 3 added (version 1)\n")
@@ -69,8 +79,9 @@ def test_add_that_breaks_correct_codes_is_refused_unless_forced(invoke):
 def test_add_that_fixes_codes_prints_the_summary(invoke):
     r = invoke("rules", "add", "--code", "I25.103", "--pattern", "冠脉粥样硬化", "--author", "王芳")
     assert r.exit_code == 0
-    assert ("against 8 audited diagnoses: 1 would become correctly coded, 0 correctly coded would become wrong "
-            "or uncoded") in r.output
+    assert (
+        "against 8 audited diagnoses: 1 would become correctly coded, 0 correctly coded would become wrong or uncoded"
+    ) in r.output
 
 
 def test_disable_and_edit_are_judged_too(invoke):
@@ -93,8 +104,18 @@ def test_import_is_judged_and_dry_run_shows_the_impact(invoke, tmp_path):
 
 
 def test_list_search_finds_text_in_pattern_note_and_code(invoke):
-    invoke("rules", "add", "--code", "I10.x00x004", "--pattern", "高血压(病)?.{0,2}3级", "--note", "100%_分级",
-           "--author", "王芳")
+    invoke(
+        "rules",
+        "add",
+        "--code",
+        "I10.x00x004",
+        "--pattern",
+        "高血压(病)?.{0,2}3级",
+        "--note",
+        "100%_分级",
+        "--author",
+        "王芳",
+    )
     ids = lambda *a: [r["id"] for r in json.loads(invoke("rules", "list", "--json", *a).output)]  # noqa: E731
     assert ids("--search", "心绞痛") == [2]
     assert ids("--search", "I25") == [1]

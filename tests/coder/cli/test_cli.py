@@ -27,7 +27,16 @@ def test_whole_workflow_on_the_sample(invoke):
     r = invoke("run", "--json")
     assert r.exit_code == 0
     counts = json.loads(r.output)
-    assert set(counts) == {"run_id", "considered", "coded", "no_match", "ambiguous", "invalid_input", "timeout", "seconds"}
+    assert set(counts) == {
+        "run_id",
+        "considered",
+        "coded",
+        "no_match",
+        "ambiguous",
+        "invalid_input",
+        "timeout",
+        "seconds",
+    }
     assert counts["considered"] == counts["coded"] + counts["no_match"] + counts["ambiguous"] + counts["invalid_input"]
     assert counts["coded"] > 250 and counts["ambiguous"] > 0
     fails = json.loads(invoke("failures", "list", "--reason", "ambiguous", "--json").output)
@@ -46,6 +55,7 @@ def test_whole_workflow_on_the_sample(invoke):
 def test_locked_run_exits_75_naming_the_run(invoke, db_url):
     invoke("db", "upgrade")
     from coder.db.connect import make_engine
+
     run_id, _ = acquire_lock(make_engine(db_url), 0)
     r = CliRunner().invoke(cli, ["run"])
     assert r.exit_code == 75
@@ -62,8 +72,10 @@ def test_password_on_the_command_line_is_refused(tmp_path, monkeypatch):
     monkeypatch.delenv("ICDCODER_DB", raising=False)
     r = CliRunner().invoke(cli, ["runs", "list", "--db", "postgresql://u:secret@localhost/x"])
     assert r.exit_code == 1
-    assert r.output == ("Error: --db must not contain a password (it would be visible to other users); "
-                        "set ICDCODER_DB_PASSWORD or put the URL in ICDCODER_DB or the config file\n")
+    assert r.output == (
+        "Error: --db must not contain a password (it would be visible to other users); "
+        "set ICDCODER_DB_PASSWORD or put the URL in ICDCODER_DB or the config file\n"
+    )
 
 
 def test_password_from_environment_is_masked_in_messages(monkeypatch, tmp_path):
@@ -81,14 +93,18 @@ def test_import_errors_are_reported_with_place_and_exit_1(invoke, tmp_path):
     assert r.output == (
         "Error: 2 problems found; nothing was imported. Fix the file and import it again.\n"
         f"  {f}, row 2, column code: code 'I10' is not in the code dictionary\n"
-        f"  {f}, row 2, column pattern: invalid pattern '高血压\\\\d': \\d is not portable: write [0-9] at position 3\n")
+        f"  {f}, row 2, column pattern: invalid pattern '高血压\\\\d': \\d is not portable: write [0-9] at position 3\n"
+    )
 
 
 def test_unsupported_file_type(invoke, tmp_path):
     invoke("db", "upgrade")
     (tmp_path / "codes.txt").write_text("x")
     r = invoke("dict", "import", str(tmp_path / "codes.txt"))
-    assert r.exit_code == 1 and r.output == f"Error: {tmp_path / 'codes.txt'}: unsupported file type .txt; use .xlsx or .csv\n"
+    assert (
+        r.exit_code == 1
+        and r.output == f"Error: {tmp_path / 'codes.txt'}: unsupported file type .txt; use .xlsx or .csv\n"
+    )
 
 
 def test_demo_runs_into_a_fresh_file(tmp_path):
@@ -106,12 +122,25 @@ def test_rule_authoring_commands_version_history_and_rollback(invoke):
     invoke("dict", "import", str(SAMPLE / "codes.csv"))
     r = invoke("rules", "add", "--code", "I25.103", "--pattern", "冠心病", "--author", "王芳", "--reason", "first")
     assert (r.exit_code, r.output) == (0, "rule 1 added (version 1)\n")
-    assert invoke("rules", "edit", "1", "--pattern", "冠(状动脉粥样硬化性)?心(脏)?病", "--author", "王芳").output == \
-        "rule 1 is now version 2\n"
+    assert (
+        invoke("rules", "edit", "1", "--pattern", "冠(状动脉粥样硬化性)?心(脏)?病", "--author", "王芳").output
+        == "rule 1 is now version 2\n"
+    )
     assert invoke("rules", "disable", "1", "--author", "王芳").output == "rule 1 disabled (version 3)\n"
     assert json.loads(invoke("rules", "list", "--json").output) == []
     listed = json.loads(invoke("rules", "list", "--all", "--json").output)
-    assert set(listed[0]) == {"id", "code", "pattern", "exclude", "priority", "enabled", "version", "note", "author", "changed_at"}
+    assert set(listed[0]) == {
+        "id",
+        "code",
+        "pattern",
+        "exclude",
+        "priority",
+        "enabled",
+        "version",
+        "note",
+        "author",
+        "changed_at",
+    }
     r = invoke("rules", "rollback", "1", "--to-version", "1", "--author", "李娜")
     assert r.output == "rule 1 restored to version 1's fields as version 4\n"
     shown = json.loads(invoke("rules", "show", "1", "--json").output)
@@ -124,10 +153,14 @@ def test_rule_add_refuses_invalid_pattern_and_unknown_code(invoke):
     invoke("db", "upgrade")
     invoke("dict", "import", str(SAMPLE / "codes.csv"))
     r = invoke("rules", "add", "--code", "I10.x00", "--pattern", "高血压\\d", "--author", "a")
-    assert (r.exit_code, r.output) == (1, "Error: new rule: pattern '高血压\\\\d' is invalid: \\d is not portable: "
-                                          "write [0-9] at position 3\n")
+    assert (r.exit_code, r.output) == (
+        1,
+        "Error: new rule: pattern '高血压\\\\d' is invalid: \\d is not portable: write [0-9] at position 3\n",
+    )
     r = invoke("rules", "add", "--code", "NOPE", "--pattern", "x", "--author", "a")
-    assert r.output == "Error: new rule: code 'NOPE' is not in the code dictionary (import it with icdcoder dict import)\n"
+    assert (
+        r.output == "Error: new rule: code 'NOPE' is not in the code dictionary (import it with icdcoder dict import)\n"
+    )
     assert invoke("rules", "show", "9").output == "Error: no rule with id 9\n"
 
 
@@ -136,8 +169,10 @@ def test_lint_lists_stored_rules_that_no_longer_validate(invoke, db_url):
     invoke("dict", "import", str(SAMPLE / "codes.csv"))
     invoke("rules", "add", "--code", "I25.103", "--pattern", "冠心病", "--author", "a")
     from sqlalchemy import update
+
     from coder.db.connect import make_engine
     from coder.db.models import coding_rule
+
     eng = make_engine(db_url)
     with eng.begin() as conn:  # as if edited by hand in the database
         conn.execute(update(coding_rule).values(pattern="冠心病(?=x)"))
@@ -152,7 +187,12 @@ def test_rules_enable_restores_a_disabled_rule(invoke):
     invoke("dict", "import", str(SAMPLE / "codes.csv"))
     invoke("rules", "add", "--code", "I25.103", "--pattern", "冠心病", "--author", "王芳")
     assert invoke("rules", "disable", "1", "--author", "王芳").output == "rule 1 disabled (version 2)\n"
-    assert invoke("rules", "enable", "1", "--author", "王芳", "--reason", "back").output == "rule 1 enabled (version 3)\n"
+    assert (
+        invoke("rules", "enable", "1", "--author", "王芳", "--reason", "back").output == "rule 1 enabled (version 3)\n"
+    )
     assert invoke("rules", "enable", "1", "--author", "王芳").output == "rule 1 was already enabled\n"
-    assert [h["action"] for h in json.loads(invoke("rules", "show", "1", "--json").output)["history"]] == \
-        ["insert", "disable", "enable"]
+    assert [h["action"] for h in json.loads(invoke("rules", "show", "1", "--json").output)["history"]] == [
+        "insert",
+        "disable",
+        "enable",
+    ]

@@ -10,11 +10,10 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 
 from coder.db.connect import make_engine
 from coder.db.migrate import alembic_config, current_revision, downgrade_db, head_revision, require_current, upgrade_db
-from coder.db.models import metadata
+from coder.db.models import diagnosis, metadata
+from coder.errors import SchemaOutOfDate
 from coder.run.sources import work_filter
 from coder.run.writer import STATUS_UPDATE
-from coder.db.models import diagnosis
-from coder.errors import SchemaOutOfDate
 
 ORACLE = oracle.dialect()
 
@@ -25,7 +24,7 @@ def test_every_revision_upgrades_and_downgrades(db_url):
     for rev in revisions:
         upgrade_db(engine, rev)
         assert current_revision(engine) == rev
-    for rev in ([*revisions[:-1]][::-1] + ["base"]):
+    for rev in [*revisions[:-1]][::-1] + ["base"]:
         downgrade_db(engine, rev)
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     upgrade_db(engine)
@@ -40,7 +39,9 @@ def test_models_match_the_migrated_schema(engine):
 
 def test_an_unmigrated_database_is_refused_with_the_fix(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
-    with pytest.raises(SchemaOutOfDate, match="has no icdcoder tables; this icdcoder needs .* Run: icdcoder db upgrade"):
+    with pytest.raises(
+        SchemaOutOfDate, match="has no icdcoder tables; this icdcoder needs .* Run: icdcoder db upgrade"
+    ):
         require_current(engine)
 
 
@@ -67,8 +68,13 @@ def test_oracle_ddl_compiles_without_boolean_and_with_identity():
 
 
 def test_run_statements_compile_for_oracle():
-    sql = str(select(diagnosis.c.id).where(work_filter(3), diagnosis.c.id > 0).order_by(diagnosis.c.id)
-              .limit(1000).compile(dialect=ORACLE))
+    sql = str(
+        select(diagnosis.c.id)
+        .where(work_filter(3), diagnosis.c.id > 0)
+        .order_by(diagnosis.c.id)
+        .limit(1000)
+        .compile(dialect=ORACLE)
+    )
     assert "FETCH FIRST" in sql or "ROWNUM" in sql
     assert "UPDATE diagnosis SET" in str(STATUS_UPDATE.compile(dialect=ORACLE))
     locked = str(select(diagnosis.c.id).with_for_update().compile(dialect=ORACLE))
@@ -80,8 +86,8 @@ def test_newer_statements_compile_for_oracle():
     import datetime as dt
 
     from coder.audit.actions import queue_query
-    from coder.db.models import code_log
     from coder.audit.report import classify_query
+    from coder.db.models import code_log
     from coder.run.sources import work_phases
     from coder.run.writer import compile_for_executemany
 
@@ -89,9 +95,16 @@ def test_newer_statements_compile_for_oracle():
     assert "FETCH FIRST" in q and "max(code_log.id)" in q.lower()
     r = str(classify_query(dt.datetime(2026, 1, 1), dt.datetime(2026, 2, 1)).compile(dialect=ORACLE))
     assert "diagnosis.updated_at >=" in r and "LEFT OUTER JOIN" in r
-    claim = str(select(diagnosis.c.id).where(work_phases(3)[0]).order_by(diagnosis.c.id)
-                .with_for_update(skip_locked=True).compile(dialect=ORACLE))
+    claim = str(
+        select(diagnosis.c.id)
+        .where(work_phases(3)[0])
+        .order_by(diagnosis.c.id)
+        .with_for_update(skip_locked=True)
+        .compile(dialect=ORACLE)
+    )
     assert claim.endswith("FOR UPDATE SKIP LOCKED") and "FETCH" not in claim  # ORA-02014: no FETCH with FOR UPDATE
     columns = ("run_id", "diagnosis_id", "logged_at")
     insert = compile_for_executemany(code_log.insert().values({k: bindparam(k) for k in columns}), ORACLE).string
-    assert insert == "INSERT INTO code_log (run_id, diagnosis_id, logged_at) VALUES (:run_id, :diagnosis_id, :logged_at)"
+    assert (
+        insert == "INSERT INTO code_log (run_id, diagnosis_id, logged_at) VALUES (:run_id, :diagnosis_id, :logged_at)"
+    )

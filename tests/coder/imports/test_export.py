@@ -3,16 +3,15 @@
 import openpyxl
 import pytest
 
+from coder.services.rules import export_rules, import_rules
 from coder.store import rules as rulestore
-from coder.services.rules import export_rules
-from coder.services.rules import import_rules
 from rulebase.rule import Rule
 
 
 @pytest.fixture
 def two_rules(seeded):
     with seeded.begin() as conn:
-        rulestore.add_rule(conn, Rule(code="I25.103", pattern="冠心病", note="=HYPERLINK(\"http://x\")"), "王芳", "t")
+        rulestore.add_rule(conn, Rule(code="I25.103", pattern="冠心病", note='=HYPERLINK("http://x")'), "王芳", "t")
         rulestore.add_rule(conn, Rule(code="J18.900", pattern="肺炎", exclude="-支原体"), "王芳", "t")
     return seeded
 
@@ -22,8 +21,17 @@ def test_export_is_an_editable_workbook(two_rules, tmp_path):
     assert export_rules(two_rules, path) == 2
     wb = openpyxl.load_workbook(path)
     ws = wb["rules"]
-    assert [c.value for c in ws[1]] == ["id", "code", "code_name", "pattern", "exclude", "priority", "enabled",
-                                        "note", "version"]
+    assert [c.value for c in ws[1]] == [
+        "id",
+        "code",
+        "code_name",
+        "pattern",
+        "exclude",
+        "priority",
+        "enabled",
+        "note",
+        "version",
+    ]
     assert ws.freeze_panes == "A2"
     assert ws.column_dimensions["D"].width == 48
     assert any('"1,0"' in dv.formula1 and "G2" in str(dv.sqref) for dv in ws.data_validations.dataValidation)
@@ -61,5 +69,8 @@ def test_round_trip_edit_disable_add(two_rules, tmp_path):
         assert rules[1].pattern == "冠(状动脉粥样硬化性)?心(脏)?病" and rules[1].version == 2
         assert rules[2].enabled is False and rules[3].code == "K35.900"
         h = rulestore.history(conn, 1)
-        assert (h[-1]["old"]["pattern"], h[-1]["new"]["pattern"], h[-1]["reason"]) == \
-            ("冠心病", "冠(状动脉粥样硬化性)?心(脏)?病", "audit #7")
+        assert (h[-1]["old"]["pattern"], h[-1]["new"]["pattern"], h[-1]["reason"]) == (
+            "冠心病",
+            "冠(状动脉粥样硬化性)?心(脏)?病",
+            "audit #7",
+        )

@@ -8,32 +8,43 @@ import time
 import pytest
 from sqlalchemy import func, insert, select, update
 
-from coder.store import rules as rulestore
 from coder.db.models import code_log, coding_run, diagnosis, fail_log, run_lock
-from coder.services.diagnoses import import_diagnoses
-from coder.services.rules import import_rules
+from coder.errors import RunLocked
 from coder.run.lock import acquire_lock
 from coder.run.loop import run_coding
-from coder.errors import RunLocked
+from coder.services.diagnoses import import_diagnoses
+from coder.services.rules import import_rules
+from coder.store import rules as rulestore
 from rulebase.rule import Rule
 from tests.conftest import write_csv
 
-RULES = [["I25.103", "冠(状动脉粥样硬化性)?心(脏)?病", ""], ["I20.000", "不稳定(型)?心绞痛", ""],
-         ["J18.900", "肺炎", "支原体"], ["I10.x00x004", "高血压(病)?.{0,2}3级", ""]]
+RULES = [
+    ["I25.103", "冠(状动脉粥样硬化性)?心(脏)?病", ""],
+    ["I20.000", "不稳定(型)?心绞痛", ""],
+    ["J18.900", "肺炎", "支原体"],
+    ["I10.x00x004", "高血压(病)?.{0,2}3级", ""],
+]
 
 
 @pytest.fixture
 def loaded(seeded, tmp_path):
     import_rules(seeded, write_csv(tmp_path / "r.csv", ["code", "pattern", "exclude"], RULES), "王芳", "test")
-    import_diagnoses(seeded, write_csv(tmp_path / "d.csv", ["record_id", "seq", "description", "code", "coder"], [
-        ["R1", "1", "冠心病", "", ""],
-        ["R1", "2", "高血压病３级（极高危）", "", ""],
-        ["R1", "3", "冠心病 不稳定型心绞痛", "", ""],
-        ["R1", "4", "系统性红斑狼疮", "", ""],
-        ["R1", "5", "  ", "", ""],
-        ["R2", "1", "肺炎", "J18.900", "李娜"],
-        ["R2", "2", "支原体肺炎", "", ""],
-    ]))
+    import_diagnoses(
+        seeded,
+        write_csv(
+            tmp_path / "d.csv",
+            ["record_id", "seq", "description", "code", "coder"],
+            [
+                ["R1", "1", "冠心病", "", ""],
+                ["R1", "2", "高血压病３级（极高危）", "", ""],
+                ["R1", "3", "冠心病 不稳定型心绞痛", "", ""],
+                ["R1", "4", "系统性红斑狼疮", "", ""],
+                ["R1", "5", "  ", "", ""],
+                ["R2", "1", "肺炎", "J18.900", "李娜"],
+                ["R2", "2", "支原体肺炎", "", ""],
+            ],
+        ),
+    )
     return seeded
 
 
@@ -82,7 +93,9 @@ def test_failures_are_retried_after_a_rule_change_only(loaded):
 
 def test_a_held_lock_refuses_a_second_run_and_names_it(loaded):
     run_id, _ = acquire_lock(loaded, 1)
-    with pytest.raises(RunLocked, match=rf"another coding run is in progress: run {run_id} \(started .* pid {os.getpid()}\)"):
+    with pytest.raises(
+        RunLocked, match=rf"another coding run is in progress: run {run_id} \(started .* pid {os.getpid()}\)"
+    ):
         run_coding(loaded)
 
 
@@ -100,12 +113,26 @@ def test_a_dead_processes_lock_is_taken_over_and_its_run_marked_crashed(loaded):
 def test_sigkill_mid_run_loses_nothing_and_rerun_finishes_without_duplicates(seeded, tmp_path, db_url):
     import_rules(seeded, write_csv(tmp_path / "r.csv", ["code", "pattern", "exclude"], RULES), "王芳", "test")
     with seeded.begin() as conn:
-        conn.execute(insert(diagnosis), [
-            {"record_id": f"R{i}", "seq_no": 1, "kind": "discharge", "status": "pending",
-             "description": ["冠心病", "肺炎", "狼疮", "冠心病 不稳定型心绞痛"][i % 4]} for i in range(30000)])
+        conn.execute(
+            insert(diagnosis),
+            [
+                {
+                    "record_id": f"R{i}",
+                    "seq_no": 1,
+                    "kind": "discharge",
+                    "status": "pending",
+                    "description": ["冠心病", "肺炎", "狼疮", "冠心病 不稳定型心绞痛"][i % 4],
+                }
+                for i in range(30000)
+            ],
+        )
     env = {**os.environ, "ICDCODER_DB": db_url}
-    proc = subprocess.Popen([sys.executable, "-m", "coder.cli", "run", "--batch-size", "50"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "coder.cli", "run", "--batch-size", "50"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.time() + 60
     while time.time() < deadline:
         with seeded.connect() as conn:
@@ -117,14 +144,21 @@ def test_sigkill_mid_run_loses_nothing_and_rerun_finishes_without_duplicates(see
     proc.wait()
     with seeded.connect() as conn:
         rows = conn.execute(select(diagnosis.c.id, diagnosis.c.status)).all()
-        logged = conn.execute(select(code_log.c.diagnosis_id).union_all(select(fail_log.c.diagnosis_id))).scalars().all()
+        logged = (
+            conn.execute(select(code_log.c.diagnosis_id).union_all(select(fail_log.c.diagnosis_id))).scalars().all()
+        )
     assert 0 < len(logged) < 30000, "the kill should land mid-run"
     statuses = {r.id: r.status for r in rows}
     assert sorted(logged) == sorted(i for i, s in statuses.items() if s != "pending")
     res = run_coding(seeded)
     assert res.took_over is not None and res.considered == 30000 - len(logged)
     with seeded.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(diagnosis).where(diagnosis.c.status == "pending")).scalar_one() == 0
+        assert (
+            conn.execute(
+                select(func.count()).select_from(diagnosis).where(diagnosis.c.status == "pending")
+            ).scalar_one()
+            == 0
+        )
         per_diag = conn.execute(select(func.count(), func.count(func.distinct(code_log.c.diagnosis_id)))).one()
         fails = conn.execute(select(func.count(), func.count(func.distinct(fail_log.c.diagnosis_id)))).one()
         assert per_diag[0] == per_diag[1] and fails[0] == fails[1] and per_diag[0] + fails[0] == 30000
@@ -135,11 +169,18 @@ def test_sigkill_mid_run_loses_nothing_and_rerun_finishes_without_duplicates(see
 def test_two_concurrent_runs_code_everything_once(seeded, tmp_path, db_url):
     import_rules(seeded, write_csv(tmp_path / "r.csv", ["code", "pattern", "exclude"], RULES), "王芳", "test")
     with seeded.begin() as conn:
-        conn.execute(insert(diagnosis), [{"record_id": f"R{i}", "seq_no": 1, "kind": "discharge", "status": "pending",
-                                          "description": "冠心病"} for i in range(20000)])
+        conn.execute(
+            insert(diagnosis),
+            [
+                {"record_id": f"R{i}", "seq_no": 1, "kind": "discharge", "status": "pending", "description": "冠心病"}
+                for i in range(20000)
+            ],
+        )
     env = {**os.environ, "ICDCODER_DB": db_url}
     cmd = [sys.executable, "-m", "coder.cli", "run", "--batch-size", "100", "--json"]
-    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)
+    ]
     outs = [p.communicate(timeout=300) + (p.returncode,) for p in procs]
     codes = sorted(o[2] for o in outs)
     assert codes in ([0, 0], [0, 75]), outs
@@ -157,13 +198,16 @@ def test_log_timestamps_are_stored_as_sqlalchemy_stores_them(loaded):
     import datetime as dt
     import re
 
-    before = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    before = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     run_coding(loaded)
     with loaded.connect() as conn:
         logged = conn.execute(select(code_log.c.logged_at)).scalars().all()
         failed = conn.execute(select(fail_log.c.logged_at)).scalars().all()
-        attempted = conn.execute(select(diagnosis.c.attempted_at)
-                                 .where(diagnosis.c.status.in_(["coded", "failed"]))).scalars().all()
+        attempted = (
+            conn.execute(select(diagnosis.c.attempted_at).where(diagnosis.c.status.in_(["coded", "failed"])))
+            .scalars()
+            .all()
+        )
         if loaded.dialect.name == "sqlite":
             raw = conn.exec_driver_sql("SELECT logged_at FROM code_log").scalars().all()
             assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", r) for r in raw), raw[:3]
@@ -180,8 +224,14 @@ def test_batches_leave_nothing_behind_while_the_collector_is_paused(seeded, tmp_
 
     import_rules(seeded, write_csv(tmp_path / "r.csv", ["code", "pattern", "exclude"], RULES), "王芳", "test")
     texts = ["冠心病", "肺炎", "高血压3级", "系统性红斑狼疮", "不稳定型心绞痛"]
-    import_diagnoses(seeded, write_csv(tmp_path / "d.csv", ["record_id", "seq", "description"],
-                                       [[f"R{i}", "1", texts[i % len(texts)]] for i in range(3000)]))
+    import_diagnoses(
+        seeded,
+        write_csv(
+            tmp_path / "d.csv",
+            ["record_id", "seq", "description"],
+            [[f"R{i}", "1", texts[i % len(texts)]] for i in range(3000)],
+        ),
+    )
     live: dict[int, int] = {}
 
     def progress(done: int, _total: int) -> None:

@@ -5,34 +5,58 @@ import json
 import pytest
 from sqlalchemy import delete, insert, select, text, update
 
+from benchmarks.workload import make_descriptions, make_rules
 from coder.db import sqlite_regexp
 from coder.db.connect import make_engine
 from coder.db.models import code_log, coding_rule, diagnosis, fail_log, icd_code, match_text, rulebase_state
 from coder.run.loop import run_coding
 from coder.run.sqlmatch import match_query
-from benchmarks.workload import make_descriptions, make_rules
 
 
 def _load(engine, n_rules=1000, n_texts=2000, seed=11):
     rules = make_rules(n_rules, seed=seed)
     texts = list(make_descriptions(n_texts, seed=seed, rules=n_rules))
     with engine.begin() as conn:
-        conn.execute(insert(icd_code), [{"code": c, "name": c, "active": True} for c in sorted({r.code for r in rules})])
-        conn.execute(insert(coding_rule), [{"id": r.id, "code": r.code, "pattern": r.pattern, "exclude_pattern": r.exclude,
-                                            "priority": r.priority, "enabled": True, "version": 1, "author": "t"}
-                                           for r in rules])
+        conn.execute(
+            insert(icd_code), [{"code": c, "name": c, "active": True} for c in sorted({r.code for r in rules})]
+        )
+        conn.execute(
+            insert(coding_rule),
+            [
+                {
+                    "id": r.id,
+                    "code": r.code,
+                    "pattern": r.pattern,
+                    "exclude_pattern": r.exclude,
+                    "priority": r.priority,
+                    "enabled": True,
+                    "version": 1,
+                    "author": "t",
+                }
+                for r in rules
+            ],
+        )
         conn.execute(update(rulebase_state).values(version=1))
-        conn.execute(insert(diagnosis), [{"record_id": f"R{i}", "seq_no": 1, "kind": "discharge", "status": "pending",
-                                          "description": t} for i, t in enumerate(texts)])
+        conn.execute(
+            insert(diagnosis),
+            [
+                {"record_id": f"R{i}", "seq_no": 1, "kind": "discharge", "status": "pending", "description": t}
+                for i, t in enumerate(texts)
+            ],
+        )
 
 
 def _outcomes(engine):
     with engine.connect() as conn:
         diags = sorted((r.id, r.status, r.code, r.fail_reason) for r in conn.execute(select(diagnosis)))
-        ok = sorted((r.diagnosis_id, r.code, r.rule_id, r.rule_version, r.normalized, r.match_start, r.match_end)
-                    for r in conn.execute(select(code_log)))
-        bad = sorted((r.diagnosis_id, r.reason, json.loads(r.candidates) if r.candidates else None, r.normalized)
-                     for r in conn.execute(select(fail_log)))
+        ok = sorted(
+            (r.diagnosis_id, r.code, r.rule_id, r.rule_version, r.normalized, r.match_start, r.match_end)
+            for r in conn.execute(select(code_log))
+        )
+        bad = sorted(
+            (r.diagnosis_id, r.reason, json.loads(r.candidates) if r.candidates else None, r.normalized)
+            for r in conn.execute(select(fail_log))
+        )
     return diags, ok, bad
 
 
@@ -40,8 +64,11 @@ def _reset(engine):
     with engine.begin() as conn:
         conn.execute(delete(code_log))
         conn.execute(delete(fail_log))
-        conn.execute(update(diagnosis).values(status="pending", code=None, coded_by=None, fail_reason=None,
-                                              attempted_at=None, attempted_version=None))
+        conn.execute(
+            update(diagnosis).values(
+                status="pending", code=None, coded_by=None, fail_reason=None, attempted_at=None, attempted_version=None
+            )
+        )
 
 
 def test_sql_engine_equals_the_default_engine(engine):
@@ -52,8 +79,9 @@ def test_sql_engine_equals_the_default_engine(engine):
     _reset(engine)
     in_db = run_coding(engine, batch_size=250, engine_name="sql")
     assert _outcomes(engine) == expected
-    assert [getattr(in_db, k) for k in ("considered", "coded", "no_match", "ambiguous", "invalid_input")] == \
-        [getattr(default, k) for k in ("considered", "coded", "no_match", "ambiguous", "invalid_input")]
+    assert [getattr(in_db, k) for k in ("considered", "coded", "no_match", "ambiguous", "invalid_input")] == [
+        getattr(default, k) for k in ("considered", "coded", "no_match", "ambiguous", "invalid_input")
+    ]
     with engine.connect() as conn:
         assert conn.execute(select(match_text)).all() == []  # scratch rows never outlive their batch
         engines = [r[0] for r in conn.execute(text("SELECT engine FROM coding_run ORDER BY id"))]
@@ -72,8 +100,13 @@ def test_sqlite_regexp_is_the_regex_package_with_a_timeout(tmp_path):
     assert not sqlite_regexp.Regexp().timed_out
 
 
-@pytest.mark.parametrize("dialect, operator", [("postgresql", "match_text.normalized ~ CONCAT('(?', 'p', ')', coding_rule.pattern)"),
-                                               ("oracle", "REGEXP_LIKE(match_text.normalized, coding_rule.pattern, 'c')")])
+@pytest.mark.parametrize(
+    "dialect, operator",
+    [
+        ("postgresql", "match_text.normalized ~ CONCAT('(?', 'p', ')', coding_rule.pattern)"),
+        ("oracle", "REGEXP_LIKE(match_text.normalized, coding_rule.pattern, 'c')"),
+    ],
+)
 def test_match_query_uses_each_database_operator_with_its_flag(dialect, operator):
     from sqlalchemy.dialects import oracle, postgresql
 

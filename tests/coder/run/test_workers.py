@@ -12,10 +12,10 @@ from sqlalchemy import func, insert, select
 
 from coder.cli import cli
 from coder.db.models import code_log, coding_run, diagnosis, fail_log
-from coder.services.rules import import_rules
 from coder.run.loop import run_coding
-from tests.conftest import write_csv
+from coder.services.rules import import_rules
 from tests.coder.run.test_run import RULES
+from tests.conftest import write_csv
 
 TEXTS = ["冠心病", "肺炎", "狼疮", "冠心病 不稳定型心绞痛", "高血压病3级", ""]
 
@@ -23,14 +23,26 @@ TEXTS = ["冠心病", "肺炎", "狼疮", "冠心病 不稳定型心绞痛", "�
 def _pending(engine, tmp_path, n):
     import_rules(engine, write_csv(tmp_path / "r.csv", ["code", "pattern", "exclude"], RULES), "王芳", "test")
     with engine.begin() as conn:
-        conn.execute(insert(diagnosis), [{"record_id": f"R{i}", "seq_no": 1, "kind": "discharge", "status": "pending",
-                                          "description": f"{TEXTS[i % len(TEXTS)]}{'' if i % 7 else ' 复查'}"}
-                                         for i in range(n)])
+        conn.execute(
+            insert(diagnosis),
+            [
+                {
+                    "record_id": f"R{i}",
+                    "seq_no": 1,
+                    "kind": "discharge",
+                    "status": "pending",
+                    "description": f"{TEXTS[i % len(TEXTS)]}{'' if i % 7 else ' 复查'}",
+                }
+                for i in range(n)
+            ],
+        )
 
 
 def _exactly_once(engine, n):
     with engine.connect() as conn:
-        pending = conn.execute(select(func.count()).select_from(diagnosis).where(diagnosis.c.status == "pending")).scalar_one()
+        pending = conn.execute(
+            select(func.count()).select_from(diagnosis).where(diagnosis.c.status == "pending")
+        ).scalar_one()
         ok = conn.execute(select(func.count(), func.count(func.distinct(code_log.c.diagnosis_id)))).one()
         bad = conn.execute(select(func.count(), func.count(func.distinct(fail_log.c.diagnosis_id)))).one()
     assert pending == 0
@@ -50,8 +62,11 @@ def test_workers_need_row_locks_so_sqlite_refuses(monkeypatch, tmp_path):
     monkeypatch.setenv("ICDCODER_DB", f"sqlite:///{tmp_path / 'x.db'}")
     assert CliRunner().invoke(cli, ["db", "upgrade"]).exit_code == 0
     r = CliRunner().invoke(cli, ["run", "--workers", "4"])
-    assert (r.exit_code, r.output) == (1, "Error: SQLite has no row locks, so one run codes at a time there: "
-                                          "--workers needs PostgreSQL or Oracle (use icdcoder run without --workers)\n")
+    assert (r.exit_code, r.output) == (
+        1,
+        "Error: SQLite has no row locks, so one run codes at a time there: "
+        "--workers needs PostgreSQL or Oracle (use icdcoder run without --workers)\n",
+    )
     r = CliRunner().invoke(cli, ["run", "--shared"])
     assert r.exit_code == 1 and "shared workers (--workers, --shared) need PostgreSQL or Oracle" in r.output
 
@@ -60,8 +75,13 @@ def test_four_workers_code_every_diagnosis_exactly_once(pg_seeded, tmp_path, pg_
     seeded, db_url = pg_seeded, pg_url
     _pending(seeded, tmp_path, 20000)
     env = {**os.environ, "ICDCODER_DB": db_url}
-    r = subprocess.run([sys.executable, "-m", "coder.cli", "run", "--workers", "4", "--batch-size", "200", "--json"],
-                       env=env, capture_output=True, text=True, timeout=600)
+    r = subprocess.run(
+        [sys.executable, "-m", "coder.cli", "run", "--workers", "4", "--batch-size", "200", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stderr
     import json
 
@@ -78,8 +98,9 @@ def test_a_worker_killed_mid_batch_loses_nothing(pg_seeded, tmp_path, pg_url):
     _pending(seeded, tmp_path, 20000)
     env = {**os.environ, "ICDCODER_DB": db_url}
     cmd = [sys.executable, "-m", "coder.cli", "run", "--shared", "--batch-size", "50", "--json"]
-    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(4)]
+    procs = [
+        subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)
+    ]
     # Kill worker 0 once it has committed a batch of its own: it is then in its loop, most of
     # which is spent inside a batch's transaction.
     deadline = time.time() + 120

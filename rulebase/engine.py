@@ -103,12 +103,13 @@ class _Entry:
 
 class _Shape:
     """The decision for one set of matching rules, less the text and the span: `resolve`'s result,
-    memoized, with the winner's span function."""
+    memoized (in slots, the fastest fields to read), with the winner's span function."""
 
-    __slots__ = ("decision", "span_of")
+    __slots__ = ("outcome", "code", "rule_id", "rule_version", "candidates", "span_of")
 
     def __init__(self, decision: Decision, span_of: Callable[[str], Span | None] | None):
-        self.decision = decision
+        self.outcome, self.code, self.candidates = decision.outcome, decision.code, decision.candidates
+        self.rule_id, self.rule_version = decision.rule_id, decision.rule_version
         self.span_of = span_of
 
 
@@ -254,7 +255,8 @@ class RuleSet(_Matcher):
         found = cache.get(description)
         if found is not None:
             return found
-        decision = super().decide(description)
+        text = self.normalizer(description or "")
+        decision = invalid_input(text) or self._decide_text(text)
         if decision.outcome != Outcome.TIMEOUT:  # a timeout depends on the machine's load: try again next time
             if len(cache) >= CACHE_SIZE:
                 cache.clear()
@@ -270,17 +272,18 @@ class RuleSet(_Matcher):
         shape = self._shapes.get(key)
         if shape is None:
             shape = self._shape(key)
-        d = shape.decision
         span_of = shape.span_of
         if span_of is None:
-            return _new_decision((d.outcome, text, None, None, None, None, d.candidates))
+            return _new_decision((shape.outcome, text, None, None, None, None, shape.candidates))
         try:
             span = span_of(text)
         except TimeoutError:
-            return Decision(Outcome.TIMEOUT, text, candidates=d.candidates)
+            return Decision(Outcome.TIMEOUT, text, candidates=shape.candidates)
         if span is None:  # pragma: no cover - the string test and the regex disagree: a bug, not an input
-            raise AssertionError(f"rule {d.rule_id}: string test matched but the regex did not")
-        return _new_decision((d.outcome, text, d.code, d.rule_id, d.rule_version, span, d.candidates))
+            raise AssertionError(f"rule {shape.rule_id}: string test matched but the regex did not")
+        return _new_decision(
+            (shape.outcome, text, shape.code, shape.rule_id, shape.rule_version, span, shape.candidates)
+        )
 
     def _shape(self, top: tuple[int, ...]) -> _Shape:
         """`resolve`'s decision for a set of matching rules, remembered for the next text with that set."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, NamedTuple
 
 import regex
 
@@ -151,6 +151,13 @@ def table_problems(entries: Iterable[Replacement]) -> list[str]:
     return problems
 
 
+class Step(NamedTuple):
+    """One step of a normalization: the entry that applied (None for NFKC and blanks) and the text after it."""
+
+    entry: Replacement | None
+    text: str
+
+
 class Normalizer:
     """The whole normalization, as one callable: text -> the text rules are matched against."""
 
@@ -168,13 +175,13 @@ class Normalizer:
             out = e.apply(out)
         return " ".join(out.split())
 
-    def trace(self, text: str | None) -> list[tuple[Replacement | None, str]]:
-        """Each step that changed the text: (None, NFKC result) first, then (entry, text after it)."""
+    def trace(self, text: str | None) -> list[Step]:
+        """Each step that changed the text: the NFKC result first (entry None), then each entry that applied."""
         out = normalize_text(text)
-        steps: list[tuple[Replacement | None, str]] = [(None, out)]
+        steps = [Step(None, out)]
         for e in self.entries:
             new = e.apply(out)
             if new != out:
-                steps.append((e, new))
+                steps.append(Step(e, new))
             out = new
         return steps

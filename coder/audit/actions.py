@@ -218,3 +218,20 @@ def _queue_item(r) -> dict[str, Any]:
         "candidate_rules": cands,
         "run_id": r.bad_run if failed else r.ok_run,
     }
+
+
+QUEUE_COLUMNS = (
+    "diagnosis_id",
+    "record_id",
+    "description",
+    "normalized",
+    "auto_code",
+    "auto_code_name",
+    "reason",
+    "candidates",
+)
+
+
+def queue_row(item: dict[str, Any]) -> list[Any]:
+    """A queue item as the cells people read (the candidate codes joined), in QUEUE_COLUMNS order."""
+    return [item[k] for k in QUEUE_COLUMNS[:-1]] + [", ".join(item["candidates"])]

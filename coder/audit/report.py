@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, func, select
 
@@ -116,8 +116,14 @@ def classify_query(start: dt.datetime | None, end: dt.datetime | None):
     return q
 
 
-def classify(engine: Engine, date_from: str | None = None, date_to: str | None = None) -> list[tuple[str, str, str]]:
-    """(outcome TP/FP/FN/TN, person's code, month YYYY-MM) for every audited diagnosis in the period."""
+class Classified(NamedTuple):
+    kind: str  # tp, fp, fn, tn
+    code: str  # the person's code
+    month: str  # YYYY-MM
+
+
+def classify(engine: Engine, date_from: str | None = None, date_to: str | None = None) -> list[Classified]:
+    """Every audited diagnosis in the period, classified against what the run did."""
     q = classify_query(parse_day(date_from, "from"), parse_day(date_to, "to"))
     with engine.connect() as conn:
         ruled = {c for (c,) in conn.execute(select(coding_rule.c.code).where(coding_rule.c.enabled == True).distinct())}  # noqa: E712
@@ -128,7 +134,7 @@ def classify(engine: Engine, date_from: str | None = None, date_to: str | None =
             kind = "tp" if auto_code == code else "fp"
         else:
             kind = "fn" if code in ruled else "tn"
-        out.append((kind, code, when.strftime("%Y-%m")))
+        out.append(Classified(kind, code, when.strftime("%Y-%m")))
     return out
 
 
@@ -143,14 +149,14 @@ def report(
     engine: Engine, date_from: str | None = None, date_to: str | None = None, by: tuple[str, ...] = ()
 ) -> dict[str, Any]:
     rows = classify(engine, date_from, date_to)
-    out: dict[str, Any] = {"from": date_from, "to": date_to, **_tally(k for k, _, _ in rows)}
+    out: dict[str, Any] = {"from": date_from, "to": date_to, **_tally(r.kind for r in rows)}
     for g in by:
         if g not in GROUPINGS:
             raise IcdCoderError(f"unknown grouping {g!r}; choose from {', '.join(GROUPINGS)}")
         groups: dict[str, list[str]] = defaultdict(list)
-        for kind, code, month in rows:
-            key = {"month": month, "chapter": chapter(code), "code": code}[g]
-            groups[key].append(kind)
+        for r in rows:
+            key = {"month": r.month, "chapter": chapter(r.code), "code": r.code}[g]
+            groups[key].append(r.kind)
         out[f"by_{g}"] = [{g: key, **_tally(kinds)} for key, kinds in sorted(groups.items())]
     return out
 

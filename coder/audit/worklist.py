@@ -16,22 +16,10 @@ from coder.errors import ActionRefused, IcdCoderError, ImportRejected, NotFound,
 from coder.imports.columns import Column, Schema, whole_number
 from coder.imports.tabular import read_sheet, write_workbook
 
-from .actions import ACTIONS, CONFIRM, Outcome, apply_action, queue
+from .actions import ACTIONS, CONFIRM, QUEUE_COLUMNS, Outcome, apply_action, queue, queue_row
 
 SHEET = "worklist"
-COLUMNS = (
-    "diagnosis_id",
-    "record_id",
-    "description",
-    "normalized",
-    "auto_code",
-    "auto_code_name",
-    "reason",
-    "candidates",
-    "decision",
-    "correct_code",
-    "comment",
-)
+COLUMNS = (*QUEUE_COLUMNS, "decision", "correct_code", "comment")
 # The rows are applied through apply_action, which checks each decision; the schema holds the header.
 SCHEMA = Schema(tuple(Column(c, required=c in ("diagnosis_id", "decision")) for c in COLUMNS))
 WIDTHS = {
@@ -54,22 +42,7 @@ def export_worklist(engine: Engine, path: str | Path, **filters) -> int:
     if path.suffix.lower() != ".xlsx":
         raise IcdCoderError(f"{path}: the worklist is written as .xlsx")
     items = queue(engine, **filters)
-    rows = [
-        [
-            i["diagnosis_id"],
-            i["record_id"],
-            i["description"],
-            i["normalized"],
-            i["auto_code"],
-            i["auto_code_name"],
-            i["reason"],
-            ", ".join(i["candidates"]),
-            None,
-            None,
-            None,
-        ]
-        for i in items
-    ]
+    rows = [queue_row(i) + [None, None, None] for i in items]
     help_rows = [
         (
             "decision",

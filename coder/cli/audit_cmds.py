@@ -13,6 +13,7 @@ from ..services.audit import (
     feedback,
     import_worklist,
     queue,
+    queue_row,
     report,
     write_feedback_xlsx,
     write_report_xlsx,
@@ -57,19 +58,7 @@ def queue_cmd(status, reason, run_id, limit, db_url, as_json) -> None:
         return
     echo_table(
         ["id", "record", "description", "normalized", "auto_code", "name", "reason", "candidates"],
-        [
-            [
-                i["diagnosis_id"],
-                i["record_id"],
-                i["description"],
-                i["normalized"],
-                i["auto_code"],
-                i["auto_code_name"],
-                i["reason"],
-                ", ".join(i["candidates"]),
-            ]
-            for i in items
-        ],
+        [queue_row(i) for i in items],
     )
 
 

@@ -13,6 +13,7 @@ from .options import (
     dry_run_option,
     echo_json,
     echo_table,
+    echo_versioned,
     json_option,
     open_db,
     reason_option,
@@ -108,24 +109,18 @@ def _change(db_url, norm_id, author, reason, **changes) -> None:
     _warn_stale(done)
 
 
-@normalize_group.command("disable")
-@click.argument("norm_id", type=int)
-@author_option
-@reason_option
-@db_option
-def disable_cmd(norm_id, author, reason, db_url) -> None:
-    """Stop applying an entry (it stays, with its history)."""
-    _change(db_url, norm_id, author, reason, enabled=False)
+def _enabling(enabled: bool, help_text: str) -> None:
+    @normalize_group.command("enable" if enabled else "disable", help=help_text)
+    @click.argument("norm_id", type=int)
+    @author_option
+    @reason_option
+    @db_option
+    def command(norm_id, author, reason, db_url) -> None:
+        _change(db_url, norm_id, author, reason, enabled=enabled)
 
 
-@normalize_group.command("enable")
-@click.argument("norm_id", type=int)
-@author_option
-@reason_option
-@db_option
-def enable_cmd(norm_id, author, reason, db_url) -> None:
-    """Apply a disabled entry again."""
-    _change(db_url, norm_id, author, reason, enabled=True)
+_enabling(False, "Stop applying an entry (it stays, with its history).")
+_enabling(True, "Apply a disabled entry again.")
 
 
 @normalize_group.command("show")
@@ -138,14 +133,7 @@ def show_cmd(norm_id, db_url, as_json) -> None:
     if as_json:
         echo_json({**entry.to_dict(), "history": hist})
         return
-    for k, v in entry.to_dict().items():
-        click.echo(f"{k}: {'' if v is None else v}")
-    click.echo("history:")
-    for h in hist:
-        click.echo(
-            f"  v{h['version']} {h['action']} by {h['author']} at {h['changed_at']}"
-            f"{' (' + h['reason'] + ')' if h['reason'] else ''}"
-        )
+    echo_versioned(entry.to_dict(), hist, show_changes=False)
 
 
 @normalize_group.command("test")
@@ -159,7 +147,7 @@ def test_cmd(text, db_url, as_json) -> None:
         echo_json(
             {
                 "input": text,
-                "normalized": steps[-1][1],
+                "normalized": steps[-1].text,
                 "steps": [
                     {
                         "id": e.id if e else None,
@@ -172,10 +160,10 @@ def test_cmd(text, db_url, as_json) -> None:
             }
         )
         return
-    click.echo(f"NFKC and blanks: {steps[0][1]}")
+    click.echo(f"NFKC and blanks: {steps[0].text}")
     for entry, after in steps[1:]:
         click.echo(f"#{entry.id} {entry.find} -> {entry.replace}: {after}")
-    click.echo(f"normalized: {' '.join(steps[-1][1].split())}")
+    click.echo(f"normalized: {' '.join(steps[-1].text.split())}")
 
 
 @normalize_group.command("import")

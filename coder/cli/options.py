@@ -82,3 +82,26 @@ def progress_bar(count: Callable[[], int], label: str, quiet: bool):
         state["done"] = done
 
     return update, bar
+
+
+def echo_versioned(fields: dict[str, Any], history: list[dict[str, Any]], show_changes: bool = True) -> None:
+    """A rule or normalization entry, then its history a line a version (with what changed)."""
+    for k, v in fields.items():
+        click.echo(f"{k}: {'' if v is None else v}")
+    click.echo("history:")
+    for h in history:
+        changed = ""
+        if show_changes and h["old"] is not None:
+            changed = "; ".join(
+                f"{k}: {h['old'][k]!r} -> {h['new'][k]!r}" for k in h["new"] if h["old"].get(k) != h["new"][k]
+            )
+        reason = f" ({h['reason']})" if h["reason"] else ""
+        click.echo(
+            f"  v{h['version']} {h['action']} by {h['author']} at {h['changed_at']}{reason}"
+            + (f"  {changed}" if changed else "")
+        )
+        for a in h.get("answers", ()):
+            click.echo(
+                f"      answers audit #{a['audit_id']}: diagnosis {a['diagnosis_id']} {a['action']} "
+                f"{a['old_code'] or '-'} -> {a['new_code']} by {a['person']}"
+            )

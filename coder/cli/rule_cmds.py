@@ -13,6 +13,7 @@ from .options import (
     dry_run_option,
     echo_json,
     echo_table,
+    echo_versioned,
     force_option,
     json_option,
     open_db,
@@ -195,26 +196,19 @@ def _set_enabled(rule_id: int, enabled: bool, author: str, reason: str | None, f
     )
 
 
-@rules_group.command("disable")
-@click.argument("rule_id", type=int)
-@author_option
-@reason_option
-@force_option
-@db_option
-def disable_cmd(rule_id, author, reason, force, db_url) -> None:
-    """Disable a rule (it stays, with its history)."""
-    _set_enabled(rule_id, False, author, reason, force, db_url)
+def _enabling(enabled: bool, help_text: str) -> None:
+    @rules_group.command("enable" if enabled else "disable", help=help_text)
+    @click.argument("rule_id", type=int)
+    @author_option
+    @reason_option
+    @force_option
+    @db_option
+    def command(rule_id, author, reason, force, db_url) -> None:
+        _set_enabled(rule_id, enabled, author, reason, force, db_url)
 
 
-@rules_group.command("enable")
-@click.argument("rule_id", type=int)
-@author_option
-@reason_option
-@force_option
-@db_option
-def enable_cmd(rule_id, author, reason, force, db_url) -> None:
-    """Enable a disabled rule."""
-    _set_enabled(rule_id, True, author, reason, force, db_url)
+_enabling(False, "Disable a rule (it stays, with its history).")
+_enabling(True, "Enable a disabled rule.")
 
 
 @rules_group.command("show")
@@ -227,26 +221,7 @@ def show_cmd(rule_id, db_url, as_json) -> None:
     if as_json:
         echo_json({**rule.to_dict(), "history": hist})
         return
-    for k, v in rule.to_dict().items():
-        click.echo(f"{k}: {'' if v is None else v}")
-    click.echo("history:")
-    for h in hist:
-        changed = (
-            ""
-            if h["old"] is None
-            else "; ".join(
-                f"{k}: {h['old'][k]!r} -> {h['new'][k]!r}" for k in h["new"] if h["old"].get(k) != h["new"][k]
-            )
-        )
-        click.echo(
-            f"  v{h['version']} {h['action']} by {h['author']} at {h['changed_at']}"
-            f"{' (' + h['reason'] + ')' if h['reason'] else ''}{'  ' + changed if changed else ''}"
-        )
-        for a in h["answers"]:
-            click.echo(
-                f"      answers audit #{a['audit_id']}: diagnosis {a['diagnosis_id']} {a['action']} "
-                f"{a['old_code'] or '-'} -> {a['new_code']} by {a['person']}"
-            )
+    echo_versioned(rule.to_dict(), hist)
 
 
 @rules_group.command("rollback")

@@ -7,6 +7,7 @@ the installed package, so a wheel install migrates as well as a checkout does.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 from alembic import command
 from alembic.config import Config
@@ -35,14 +36,19 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def upgrade_db(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
-    """Migrate to `revision`; return (revision before, revision after)."""
+class Upgrade(NamedTuple):
+    before: str | None  # None: the database had no icdcoder tables
+    after: str
+
+
+def upgrade_db(engine: Engine, revision: str = "head") -> Upgrade:
+    """Migrate to `revision`."""
     before = current_revision(engine)
     cfg = alembic_config()
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
-    return before, current_revision(engine)
+    return Upgrade(before, current_revision(engine))
 
 
 def downgrade_db(engine: Engine, revision: str) -> None:

@@ -79,6 +79,13 @@ def one_or_zero(value: str, name: str) -> bool:
     return result
 
 
+class Changed(NamedTuple):
+    """A stored item and what an import makes of it."""
+
+    old: Any
+    new: Any
+
+
 class Cells(NamedTuple):
     number: int  # the row as Excel shows it
     values: dict[str, Any]
@@ -94,6 +101,7 @@ class Column:
     empty: str | None = None  # when set, an empty cell is this problem instead of the default
     aliases: tuple[str, ...] = ()  # other headers people write for this column
     ignored: bool = False  # accepted in the header, never read (code_name in an exported sheet)
+    unique: str | None = None  # a value may stand on one row only; the problem on a later row, e.g. "rule {value}"
 
 
 @dataclass(frozen=True)
@@ -138,6 +146,7 @@ class Schema:
         pass `checks` (its value is then None and the row is not `ok`)."""
         headers = self.check_header(sheet, problems)
         checks = checks or {}
+        seen = {c.name: FirstSeen() for c in self.columns if c.unique}
         for row in sheet.rows:
             values: dict[str, Any] = {}
             ok = True
@@ -159,6 +168,10 @@ class Schema:
                     continue
                 check = checks.get(c.name)
                 message = check(value) if check is not None else None
+                if not message and c.unique:
+                    earlier = seen[c.name].earlier(value, row.number)
+                    if earlier is not None:
+                        message = c.unique.format(value=value) + f" (also on row {earlier})"
                 if message:
                     problems.append(sheet.problem(row.number, c.name, message))
                     ok = False

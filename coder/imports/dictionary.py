@@ -12,12 +12,12 @@ from coder.db.models import icd_code, utcnow
 from coder.errors import ImportRejected, Problem
 from rulebase.rule import MAX_CODE_LENGTH
 
-from .columns import Column, FirstSeen, Schema, one_or_zero, text
+from .columns import Changed, Column, Schema, one_or_zero, text
 from .tabular import read_sheet
 
 SCHEMA = Schema(
     (
-        Column("code", text(MAX_CODE_LENGTH), required=True, empty="code is empty"),
+        Column("code", text(MAX_CODE_LENGTH), required=True, empty="code is empty", unique="duplicate code {value!r}"),
         Column("name", text(200), required=True, empty="name is empty"),
         Column("parent", text(MAX_CODE_LENGTH)),
         Column("active", one_or_zero, default=True),
@@ -29,7 +29,7 @@ DICT_COLUMNS = SCHEMA.names
 @dataclass
 class DictPlan:
     added: list[dict[str, Any]] = field(default_factory=list)
-    changed: list[tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=list)
+    changed: list[Changed] = field(default_factory=list)  # code fields before and after
     unchanged: int = 0
 
     def summary(self) -> dict[str, int]:
@@ -40,22 +40,9 @@ def plan_dictionary(conn: Connection, path: str | Path) -> DictPlan:
     sheet = read_sheet(path)
     problems: list[Problem] = []
     existing = {r.code: r for r in conn.execute(select(icd_code))}
-    seen = FirstSeen()
-    rows: list[tuple[int, dict[str, Any]]] = []
-    codes_in_file: set[str] = set()
-    checked: list[tuple[int, dict[str, Any]]] = []
-    for number, values, ok in SCHEMA.read(sheet, problems):
-        code = values["code"]
-        if code is not None:
-            codes_in_file.add(code)
-            earlier = seen.earlier(code, number)
-            if earlier is not None:
-                problems.append(sheet.problem(number, "code", f"duplicate code {code!r} (also on row {earlier})"))
-                ok = False
-        checked.append((number, values))
-        if ok:
-            rows.append((number, values))
-    for number, values in checked:
+    checked = list(SCHEMA.read(sheet, problems))
+    codes_in_file = {values["code"] for _, values, _ in checked}
+    for number, values, _ in checked:
         p = values["parent"]
         if p and p not in codes_in_file and p not in existing:
             problems.append(
@@ -64,7 +51,7 @@ def plan_dictionary(conn: Connection, path: str | Path) -> DictPlan:
     if problems:
         raise ImportRejected(sorted(problems, key=_place))
     plan = DictPlan()
-    for _, values in rows:
+    for _, values, _ in checked:
         old = existing.get(values["code"])
         if old is None:
             plan.added.append(values)
@@ -73,7 +60,7 @@ def plan_dictionary(conn: Connection, path: str | Path) -> DictPlan:
         if before == values:
             plan.unchanged += 1
         else:
-            plan.changed.append((before, values))
+            plan.changed.append(Changed(before, values))
     return plan
 
 

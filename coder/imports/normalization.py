@@ -16,7 +16,7 @@ from coder.errors import ImportRejected, Problem
 from coder.store import normalization as normstore
 from rulebase.normalize import LITERAL, Replacement, ReplacementInvalid, table_problems
 
-from .columns import CellInvalid, Column, FirstSeen, Schema, integer, one_or_zero, text, whole_number
+from .columns import CellInvalid, Changed, Column, FirstSeen, Schema, integer, one_or_zero, text, whole_number
 from .tabular import Sheet, read_sheet
 
 SHEET = "normalization"
@@ -25,7 +25,7 @@ SHEET = "normalization"
 @dataclass
 class NormPlan:
     added: list[Replacement] = field(default_factory=list)
-    changed: list[tuple[Replacement, Replacement]] = field(default_factory=list)  # (old, new)
+    changed: list[Changed] = field(default_factory=list)  # Replacement before and after
     unchanged: int = 0
 
     def summary(self) -> dict[str, int]:
@@ -52,7 +52,7 @@ def _entry_id(value: str, name: str) -> int:
 
 SCHEMA = Schema(
     (
-        Column("id", _entry_id),
+        Column("id", _entry_id, unique="entry {value} appears twice"),
         Column("position", integer()),
         Column("kind", text(), default=LITERAL),
         Column("find", text(), required=True, default=""),
@@ -69,7 +69,7 @@ def plan_normalization(conn: Connection, sheet: Sheet) -> NormPlan:
     problems: list[Problem] = []
     stored = {e.id: e for e in normstore.load(conn, include_disabled=True)}
     plan = NormPlan()
-    ids, finds = FirstSeen(), FirstSeen()
+    finds = FirstSeen()
     by_find = {(e.kind, e.find): e for e in stored.values()}
     result: dict[Any, Replacement] = dict(stored)  # the table as it would be after the import
     next_pos = max([e.position for e in stored.values()] + [0]) + 10
@@ -78,11 +78,6 @@ def plan_normalization(conn: Connection, sheet: Sheet) -> NormPlan:
     }
     for n, v, ok in SCHEMA.read(sheet, problems, checks):
         entry_id = v["id"]
-        if entry_id is not None and ok:
-            earlier = ids.earlier(entry_id, n)
-            if earlier is not None:
-                problems.append(sheet.problem(n, "id", f"entry {entry_id} appears twice (also on row {earlier})"))
-                ok = False
         old = stored.get(entry_id)
         if old is not None and v["version"]:
             version = whole_number(v["version"])
@@ -144,7 +139,7 @@ def plan_normalization(conn: Connection, sheet: Sheet) -> NormPlan:
         elif normstore.fields_of(old) == normstore.fields_of(entry):
             plan.unchanged += 1
         else:
-            plan.changed.append((old, entry))
+            plan.changed.append(Changed(old, entry))
             result[entry_id] = entry
     if not problems:
         for message in table_problems(list(result.values())):

@@ -31,7 +31,7 @@ def _pattern(value: str, name: str) -> str:
 
 SCHEMA = Schema(
     (
-        Column("id", integer()),
+        Column("id", integer(), unique="rule {value} appears twice"),
         Column("code", text(MAX_CODE_LENGTH), required=True, empty="code is empty"),
         Column("code_name", ignored=True),  # the name beside the code in an exported workbook
         Column("pattern", _pattern, required=True, empty="pattern is empty"),
@@ -81,7 +81,7 @@ def plan_rules(conn, path: str | Path) -> RulePlan:
     problems: list[Problem] = []
     stored = {r.id: r for r in rulestore.load_rules(conn, include_disabled=True)}
     states = code_states(conn)
-    ids, keys = FirstSeen(), FirstSeen()
+    keys = FirstSeen()
     live_keys = {(r.code, r.pattern, r.exclude): r for r in stored.values() if r.enabled}
     plan = RulePlan(stored=stored)
     checks = {
@@ -90,11 +90,6 @@ def plan_rules(conn, path: str | Path) -> RulePlan:
     }
     for n, v, ok in SCHEMA.read(sheet, problems, checks):
         rule_id = v["id"]
-        if rule_id is not None and ok:
-            earlier = ids.earlier(rule_id, n)
-            if earlier is not None:
-                problems.append(sheet.problem(n, "id", f"rule {rule_id} appears twice (also on row {earlier})"))
-                ok = False
         old = stored.get(rule_id) if rule_id is not None else None
         if old is not None and v["version"] is not None and v["version"] < old.version:
             problems.append(

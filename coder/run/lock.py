@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import socket
 from datetime import timedelta
+from typing import NamedTuple
 
 from sqlalchemy import Connection, Engine, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -45,19 +46,17 @@ def _describe_holder(conn: Connection, holder) -> str:
     return f"run {holder.run_id} (started {started} UTC on {holder.host}, pid {holder.pid})"
 
 
+def _here() -> dict[str, object]:
+    """Who holds a run row or the lock: this host and process."""
+    return {"host": socket.gethostname(), "pid": os.getpid()}
+
+
 def _new_run(conn: Connection, rb_version: int, engine_name: str) -> int:
     now = utcnow()
-    return conn.execute(
-        coding_run.insert().values(
-            started_at=now,
-            heartbeat_at=now,
-            host=socket.gethostname(),
-            pid=os.getpid(),
-            rulebase_version=rb_version,
-            engine=engine_name,
-            status=RunStatus.RUNNING,
-        )
-    ).inserted_primary_key[0]
+    values = {"started_at": now, "heartbeat_at": now, "rulebase_version": rb_version, "engine": engine_name}
+    return conn.execute(coding_run.insert().values(**values, **_here(), status=RunStatus.RUNNING)).inserted_primary_key[
+        0
+    ]
 
 
 def _mark_crashed(conn: Connection, run_id: int, error: str) -> int:
@@ -68,25 +67,22 @@ def _mark_crashed(conn: Connection, run_id: int, error: str) -> int:
     ).rowcount
 
 
-def acquire_lock(engine: Engine, rb_version: int, engine_name: str = "python") -> tuple[int, int | None]:
-    """Create a run row and take the lock; return (run id, id of a crashed run taken over)."""
+class LockTaken(NamedTuple):
+    run_id: int
+    took_over: int | None  # the crashed run whose lock was taken over
+
+
+def acquire_lock(engine: Engine, rb_version: int, engine_name: str = "python") -> LockTaken:
+    """Create a run row and take the lock."""
     took_over = None
     for _ in range(3):
         try:
             with engine.begin() as conn:
                 run_id = _new_run(conn, rb_version, engine_name)
                 now = utcnow()
-                conn.execute(
-                    run_lock.insert().values(
-                        name=LOCK_NAME,
-                        run_id=run_id,
-                        host=socket.gethostname(),
-                        pid=os.getpid(),
-                        acquired_at=now,
-                        heartbeat_at=now,
-                    )
-                )
-            return run_id, took_over
+                lock = {"name": LOCK_NAME, "run_id": run_id, "acquired_at": now, "heartbeat_at": now}
+                conn.execute(run_lock.insert().values(**lock, **_here()))
+            return LockTaken(run_id, took_over)
         except IntegrityError:
             pass
         with engine.begin() as conn:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine
 
-from coder.audit.actions import ACTIONS, Outcome, apply_action, queue
+from coder.audit.actions import ACTIONS, Outcome, apply_action, queue, queue_row
 from coder.audit.feedback import feedback, write_feedback_xlsx
 from coder.audit.report import GROUPINGS, report, write_report_xlsx
 from coder.audit.worklist import export_worklist, import_worklist
@@ -17,6 +17,7 @@ __all__ = [
     "feedback",
     "import_worklist",
     "queue",
+    "queue_row",
     "report",
     "write_feedback_xlsx",
     "write_report_xlsx",

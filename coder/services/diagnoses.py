@@ -7,6 +7,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from coder.imports.diagnoses import DiagnosisPlan, plan_diagnoses, write_diagnoses
+from coder.services import planned_import
 from coder.store.queries import list_diagnoses, list_failures, list_runs, show_run
 
 __all__ = ["import_diagnoses", "list_diagnoses", "list_failures", "list_runs", "show_run"]
@@ -14,8 +15,4 @@ __all__ = ["import_diagnoses", "list_diagnoses", "list_failures", "list_runs", "
 
 def import_diagnoses(engine: Engine, path: str | Path, dry_run: bool = False) -> DiagnosisPlan:
     """Diagnoses from a file, all or nothing; re-importing the same file changes nothing."""
-    with engine.begin() as conn:
-        plan = plan_diagnoses(conn, path)
-        if not dry_run:
-            write_diagnoses(conn, plan)
-    return plan
+    return planned_import(engine, plan_diagnoses, write_diagnoses, path, dry_run)

@@ -10,8 +10,8 @@ from sqlalchemy import Engine
 
 from coder.imports.normalization import NormPlan, apply_plan, norm_sheet, plan_normalization
 from coder.store import normalization as normstore
-from coder.store.history import bump_rulebase_version, require_author
-from rulebase.normalize import LITERAL, Replacement
+from coder.store.history import Shown, bump_rulebase_version, require_author
+from rulebase.normalize import LITERAL, Replacement, Step
 
 
 @dataclass(frozen=True)
@@ -77,12 +77,12 @@ def list_entries(engine: Engine, include_disabled: bool = False) -> list[Replace
         return normstore.load(conn, include_disabled=include_disabled)
 
 
-def show_entry(engine: Engine, norm_id: int) -> tuple[Replacement, list[dict[str, Any]]]:
+def show_entry(engine: Engine, norm_id: int) -> Shown:
     with engine.connect() as conn:
-        return normstore.get(conn, norm_id), normstore.history(conn, norm_id)
+        return Shown(normstore.get(conn, norm_id), normstore.history(conn, norm_id))
 
 
-def trace(engine: Engine, text: str) -> list[tuple[Replacement | None, str]]:
-    """How `text` is normalized: (None, after NFKC and blanks), then (entry, text after it) per entry applied."""
+def trace(engine: Engine, text: str) -> list[Step]:
+    """How `text` is normalized: after NFKC and blanks, then after each entry that applied."""
     with engine.connect() as conn:
         return normstore.normalizer(conn).trace(text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Engine
 
@@ -15,6 +15,7 @@ from coder.imports import export as workbook
 from coder.imports.normalization import apply_plan, norm_sheet, plan_normalization
 from coder.imports.rules import RulePlan, plan_rules
 from coder.store import rules as rulestore
+from coder.store.history import Shown
 from rulebase.rule import Rule
 
 
@@ -158,7 +159,7 @@ def list_rules(
         return rulestore.find_rules(conn, code=code, search=search, include_disabled=include_disabled)
 
 
-def show_rule(engine: Engine, rule_id: int) -> tuple[Rule, list[dict[str, Any]]]:
+def show_rule(engine: Engine, rule_id: int) -> Shown:
     """A rule and its whole history; each history entry lists the audit rows its reason cites (`answers`)."""
     with engine.connect() as conn:
         rule, hist = rulestore.get_rule(conn, rule_id), rulestore.history(conn, rule_id)
@@ -167,13 +168,17 @@ def show_rule(engine: Engine, rule_id: int) -> tuple[Rule, list[dict[str, Any]]]
         h["answers"] = [
             audits[int(m.group(1))] for m in CITATION.finditer(h["reason"] or "") if int(m.group(1)) in audits
         ]
-    return rule, hist
+    return Shown(rule, hist)
 
 
-def lint_rules(engine: Engine) -> tuple[list[tuple[int, str]], int]:
-    """(rule id, reason) for every stored rule that no longer validates, and how many rules there are."""
+class LintReport(NamedTuple):
+    invalid: list[rulestore.LintProblem]  # every stored rule that no longer validates
+    total: int  # rules stored
+
+
+def lint_rules(engine: Engine) -> LintReport:
     with engine.connect() as conn:
-        return rulestore.lint(conn), rulestore.count_rules(conn)
+        return LintReport(rulestore.lint(conn), rulestore.count_rules(conn))
 
 
 def try_rule(

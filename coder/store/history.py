@@ -4,12 +4,19 @@ before and after) and a new rule-base version. Rules and normalization entries s
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, select, update
 
 from coder.db.models import rulebase_state, utcnow
 from rulebase.errors import RuleInvalid
+
+
+class Shown(NamedTuple):
+    """A rule or normalization entry as stored, with its history, oldest first."""
+
+    item: Any
+    history: list[dict[str, Any]]
 
 
 def rulebase_version(conn: Connection) -> int:

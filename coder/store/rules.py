@@ -6,19 +6,20 @@ of many rules is one transaction: all of it or nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, func, or_, select, update
+from sqlalchemy import Connection, func, or_, select
 
-from coder.db.models import coding_rule, rule_history, utcnow
+from coder.db.models import coding_rule, rule_history
 from coder.errors import NotFound
 from rulebase.engine import gc_paused
 from rulebase.errors import RuleInvalid
 from rulebase.rule import Rule
 
 from .codes import code_problem
-from .history import bump_rulebase_version, change_action, read_history, require_author, rulebase_version, write_history
+from .history import bump_rulebase_version, require_author, rulebase_version
+from .versioned import Versioned
 
 __all__ = [
     "EDITABLE",
@@ -39,21 +40,26 @@ __all__ = [
     "rulebase_version",
 ]
 
-# The fields a person edits; history rows record these before and after.
-EDITABLE = ("code", "pattern", "exclude", "priority", "enabled", "note")
-
-
-def _rule_from_row(row: Any) -> Rule:
-    return Rule(
-        id=row.id,
-        code=row.code,
-        pattern=row.pattern,
-        exclude=row.exclude_pattern,
-        priority=row.priority,
-        enabled=row.enabled,
-        version=row.version,
-        note=row.note,
-    )
+# The fields a person edits, and the column each is kept in; history rows record these before and after.
+RULES = Versioned(
+    table=coding_rule,
+    history_table=rule_history,
+    history_key="rule_id",
+    columns={
+        "code": "code",
+        "pattern": "pattern",
+        "exclude": "exclude_pattern",
+        "priority": "priority",
+        "enabled": "enabled",
+        "note": "note",
+    },
+    make=Rule,
+    noun="rule",
+    invalid=RuleInvalid,
+)
+EDITABLE = RULES.editable
+_rule_from_row = RULES.from_row
+fields_of = RULES.fields_of
 
 
 def load_rules(conn: Connection, include_disabled: bool = False) -> list[Rule]:
@@ -90,52 +96,16 @@ def find_rules(
 
 
 def get_rule(conn: Connection, rule_id: int) -> Rule:
-    row = conn.execute(select(coding_rule).where(coding_rule.c.id == rule_id)).first()
-    if row is None:
-        raise NotFound(f"no rule with id {rule_id}")
-    return _rule_from_row(row)
-
-
-def rule_row(conn: Connection, rule_id: int) -> Any:
-    row = conn.execute(select(coding_rule).where(coding_rule.c.id == rule_id)).first()
-    if row is None:
-        raise NotFound(f"no rule with id {rule_id}")
-    return row
-
-
-def fields_of(rule: Rule) -> dict[str, Any]:
-    return {k: getattr(rule, k) for k in EDITABLE}
-
-
-def _history(conn: Connection, rule_id: int, *args) -> None:
-    write_history(conn, rule_history, {"rule_id": rule_id}, *args)
+    return RULES.get(conn, rule_id)
 
 
 def add_rule(conn: Connection, rule: Rule, author: str, reason: str | None, rb_version: int | None = None) -> Rule:
     """Insert a rule (its id is assigned), write its history row; return the stored rule."""
-    author = require_author(author)
+    require_author(author)
     problem = code_problem(conn, rule.code)
     if problem:
         raise RuleInvalid(f"{rule.where or 'new rule'}: {problem}")
-    if rb_version is None:
-        rb_version = bump_rulebase_version(conn)
-    result = conn.execute(
-        coding_rule.insert().values(
-            code=rule.code,
-            pattern=rule.pattern,
-            exclude_pattern=rule.exclude,
-            priority=rule.priority,
-            enabled=rule.enabled,
-            version=1,
-            author=author,
-            changed_at=utcnow(),
-            note=rule.note,
-        )
-    )
-    rule_id = result.inserted_primary_key[0]
-    stored = replace(rule, id=rule_id, version=1)
-    _history(conn, rule_id, 1, "insert", author, reason, None, fields_of(stored), rb_version)
-    return stored
+    return RULES.insert(conn, rule, author, reason, rb_version)
 
 
 def change_rule(
@@ -148,44 +118,20 @@ def change_rule(
     **changes: Any,
 ) -> Rule:
     """Apply field changes to a stored rule: validated, versioned, recorded. Returns the new rule."""
-    author = require_author(author)
-    unknown = set(changes) - set(EDITABLE)
-    if unknown:
-        raise RuleInvalid(f"unknown rule field(s) {', '.join(sorted(unknown))}; allowed: {', '.join(EDITABLE)}")
+    require_author(author)
     old = get_rule(conn, rule_id)
-    new = Rule(**{**fields_of(old), **changes, "id": rule_id, "version": old.version + 1})
+    new = RULES.proposed(old, changes)
     if fields_of(new) == fields_of(old):
         return old
     if new.code != old.code or (new.enabled and not old.enabled):
         problem = code_problem(conn, new.code)
         if problem:
             raise RuleInvalid(f"rule {rule_id}: {problem}")
-    if rb_version is None:
-        rb_version = bump_rulebase_version(conn)
-    conn.execute(
-        update(coding_rule)
-        .where(coding_rule.c.id == rule_id)
-        .values(
-            code=new.code,
-            pattern=new.pattern,
-            exclude_pattern=new.exclude,
-            priority=new.priority,
-            enabled=new.enabled,
-            note=new.note,
-            version=new.version,
-            author=author,
-            changed_at=utcnow(),
-        )
-    )
-    if action == "update":
-        action = change_action(old.enabled, new.enabled, set(changes))
-    _history(conn, rule_id, new.version, action, author, reason, fields_of(old), fields_of(new), rb_version)
-    return new
+    return RULES.replace(conn, old, new, author, reason, rb_version, action)
 
 
 def history(conn: Connection, rule_id: int) -> list[dict[str, Any]]:
-    get_rule(conn, rule_id)
-    return read_history(conn, rule_history, rule_history.c.rule_id, rule_id)
+    return RULES.history(conn, rule_id)
 
 
 def rollback_rule(conn: Connection, rule_id: int, to_version: int, author: str, reason: str | None) -> Rule:
@@ -198,14 +144,19 @@ def rollback_rule(conn: Connection, rule_id: int, to_version: int, author: str, 
     raise NotFound(f"rule {rule_id} has no version {to_version}")
 
 
-def lint(conn: Connection) -> list[tuple[int, str]]:
-    """(rule id, reason) for every stored rule that no longer validates."""
+class LintProblem(NamedTuple):
+    rule_id: int
+    reason: str
+
+
+def lint(conn: Connection) -> list[LintProblem]:
+    """Every stored rule that no longer validates, with the reason."""
     bad = []
     for row in conn.execute(select(coding_rule).order_by(coding_rule.c.id)):
         try:
             _rule_from_row(row)
         except RuleInvalid as exc:
-            bad.append((row.id, str(exc).removeprefix(f"rule {row.id}: ")))
+            bad.append(LintProblem(row.id, str(exc).removeprefix(f"rule {row.id}: ")))
     return bad
 
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from rulebase.errors import IcdCoderError, PatternInvalid, RuleInvalid
 
 __all__ = [
+    "DatabaseError",
+    "describe",
     "ActionRefused",
     "ChangeRefused",
     "ConfigError",
@@ -80,3 +82,35 @@ class ImportRejected(IcdCoderError):
             f"{n} problem{'s' if n != 1 else ''} found; nothing was imported. "
             f"Fix the file and import it again.\n{lines}"
         )
+
+
+def describe(exc: BaseException) -> str:
+    """One line about an error that may be shown and stored: the driver's own message for a database
+    error, without the statement or the values it was executed with (they can hold patient text)."""
+    shown = getattr(exc, "orig", None) or exc
+    lines = str(shown).strip().splitlines()
+    return f"{type(shown).__name__}: {lines[0] if lines else ''}"[:500]
+
+
+# What a person can do about the database errors people meet, by the driver's words.
+_HINTS = (
+    ("readonly", "the database file is read-only: run as a user who may write it, or copy it somewhere writable"),
+    ("disk is full", "the disk is full: free space and run the command again (nothing half-written stays)"),
+    ("disk full", "the disk is full: free space and run the command again (nothing half-written stays)"),
+    ("password authentication failed", "check the user and ICDCODER_DB_PASSWORD (or the config file's password)"),
+    ("connection", "check that the database server runs and the URL's host and port; then run the command again"),
+    ("terminat", "the server ended the connection: run the command again (a run continues where it stopped)"),
+    ("too long", "a value is longer than its column allows: shorten it"),
+    ("out of range", "a number is out of range: check the ids and numbers given"),
+    ("nul", "the text holds a NUL character, which the database cannot store: remove it"),
+)
+
+
+class DatabaseError(IcdCoderError):
+    """The database refused or could not do what a command asked (connection, disk, permissions)."""
+
+    @classmethod
+    def from_driver(cls, exc: BaseException) -> DatabaseError:
+        said = describe(exc)
+        hint = next((h for words, h in _HINTS if words in said.lower()), "see the database's log; then run again")
+        return cls(f"database error ({said}); {hint}")

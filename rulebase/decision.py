@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
+from .normalize import normalize_text
 from .rule import Rule
 from .states import Outcome
 
@@ -55,9 +56,15 @@ def candidates_of(rules: Iterable[Rule]) -> tuple[Candidate, ...]:
     return tuple(Candidate(code, tuple(sorted(ids))) for code, ids in sorted(by_code.items()))
 
 
-def invalid_input(normalized: str) -> Decision | None:
-    """The decision for a description that normalizes to nothing (README point 4), else None."""
-    return None if normalized else Decision(Outcome.INVALID_INPUT, normalized)
+def prepare(normalizer: Callable[[str], str], description: str | None) -> str | Decision:
+    """The normalized text to match, or the decision when there is none to match (README points 1, 4, 5):
+    a description that normalizes to nothing is invalid_input; a normalization pattern that runs out
+    of time makes the description a timeout, like a rule's would."""
+    try:
+        text = normalizer(description or "")
+    except TimeoutError:
+        return Decision(Outcome.TIMEOUT, normalize_text(description))
+    return text if text else Decision(Outcome.INVALID_INPUT, text)
 
 
 def resolve(normalized: str, hits: Sequence[Hit], timed_out: Sequence[Rule] = ()) -> Decision:

@@ -23,6 +23,11 @@ META = frozenset(".[](){}*+?|^$\\")
 _PLAIN_RUN = re.compile("[^" + re.escape("".join(sorted(META))) + "]+")  # characters that are not META
 MAX_PATTERN_BYTES = 512
 MAX_BOUND = 255
+DEFAULT_TIMEOUT = 0.25  # seconds one pattern may spend on one description, wherever a pattern is applied
+# Positions a pattern has once its repetitions are spelled out ((a{255}){255}: 65,025). PostgreSQL
+# refuses patterns past about 43,000 (measured on 15: "regular expression is too complex"), fewer
+# with alternatives inside; no rule a coder writes comes near this bound.
+MAX_EXPANDED = 10_000
 
 _ESCAPE_HINTS = {
     "d": "\\d is not portable: write [0-9]",
@@ -125,6 +130,18 @@ class _Parser:
                 "wrap the alternatives in parentheses, e.g. ^(急性|慢性)阑尾炎$",
                 0,
             )
+        size = expanded_size(alt)
+        if size > MAX_EXPANDED:
+            raise self.fail(
+                f"the pattern spells out to {size} positions when its repetitions are expanded "
+                f"(at most {MAX_EXPANDED}: PostgreSQL refuses larger ones as too complex); use smaller bounds",
+                0,
+            )
+        if "  " in self.s:
+            raise self.fail(
+                "two spaces in a row never occur in normalized descriptions (blanks become one space)",
+                self.s.index("  "),
+            )
         return Pattern(self.s, alt, anchored_start, self.anchored_end)
 
     def parse_alt(self, depth: int) -> Alt:
@@ -219,6 +236,14 @@ class _Parser:
     def check_literal(self, c: str, pos: int) -> None:
         if c in "\t\n\r" or unicodedata.category(c) == "Cc":
             raise self.fail(f"control character U+{ord(c):04X} never occurs in normalized descriptions", pos)
+        if unicodedata.category(c) == "Cf":
+            raise self.fail(
+                f"invisible formatting character U+{ord(c):04X} (a zero-width character or a bidirectional "
+                "control) is not allowed: it cannot be seen, and normalization removes it from descriptions",
+                pos,
+            )
+        if c.isspace() and c != " ":
+            raise self.fail(f"blank U+{ord(c):04X} never occurs in normalized descriptions (it becomes a space)", pos)
         folded = unicodedata.normalize("NFKC", c)
         if folded != c:
             shown = "".join("\\" + f if f in META else f for f in folded)
@@ -286,6 +311,12 @@ class _Parser:
                     )
                 chars.update(chr(o) for o in range(ord(lo), ord(hi) + 1))
                 self.i += 3
+                if self.peek() == "-" and self.s[self.i + 1 : self.i + 2] not in ("]", ""):
+                    raise self.fail(
+                        "'-' right after a range is read differently by the engines (PostgreSQL refuses it); "
+                        "put '-' first or last in the class",
+                        self.i,
+                    )
             else:
                 if c != "-":
                     self.check_literal(c, pos)
@@ -388,6 +419,21 @@ def length_bounds(node: Node) -> tuple[int, int | None]:
     if isinstance(node, Repeat):
         a, b = length_bounds(node.node)
         return a * node.min, None if node.max is None or b is None else b * node.max
+    raise TypeError(node)
+
+
+def expanded_size(node: Node) -> int:
+    """How many positions the node has with its repetitions spelled out (an unbounded one counts its minimum)."""
+    if isinstance(node, Lit):
+        return len(node.text)
+    if isinstance(node, (Dot, CharClass)):
+        return 1
+    if isinstance(node, Group):
+        return expanded_size(node.alt)
+    if isinstance(node, (Alt, Seq)):
+        return sum(expanded_size(n) for n in (node.branches if isinstance(node, Alt) else node.items))
+    if isinstance(node, Repeat):
+        return expanded_size(node.node) * max(node.max if node.max is not None else node.min, 1)
     raise TypeError(node)
 
 

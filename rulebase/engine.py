@@ -20,7 +20,7 @@ from operator import attrgetter
 
 import ahocorasick_rs
 
-from .decision import Decision, Hit, Span, invalid_input, place, resolve, rule_key
+from .decision import Decision, Hit, Span, place, prepare, resolve, rule_key
 from .literals import pattern_requirements
 from .normalize import normalize_text
 from .rule import Rule
@@ -57,8 +57,8 @@ class _Matcher:
     normalizer: Callable[[str], str]
 
     def decide(self, description: str | None) -> Decision:
-        text = self.normalizer(description or "")
-        return invalid_input(text) or self._decide_text(text)
+        text = prepare(self.normalizer, description)
+        return self._decide_text(text) if type(text) is str else text
 
     def _decide_text(self, text: str) -> Decision:
         raise NotImplementedError
@@ -255,8 +255,8 @@ class RuleSet(_Matcher):
         found = cache.get(description)
         if found is not None:
             return found
-        text = self.normalizer(description or "")
-        decision = invalid_input(text) or self._decide_text(text)
+        text = prepare(self.normalizer, description)
+        decision = self._decide_text(text) if type(text) is str else text
         if decision.outcome != Outcome.TIMEOUT:  # a timeout depends on the machine's load: try again next time
             if len(cache) >= CACHE_SIZE:
                 cache.clear()

@@ -26,3 +26,7 @@ class PatternInvalid(IcdCoderError):
 
 class RuleInvalid(IcdCoderError):
     """A rule (its pattern, exclude pattern, code or fields) is not acceptable."""
+
+
+class PatternTimeout(IcdCoderError, TimeoutError):
+    """A pattern ran out of its time on a text; the matchers turn it into a `timeout` outcome."""

@@ -13,12 +13,14 @@ from typing import Any, NamedTuple
 
 import regex
 
-from .dialect import parse
-from .errors import PatternInvalid, RuleInvalid
+from .dialect import DEFAULT_TIMEOUT, parse
+from .errors import PatternInvalid, PatternTimeout, RuleInvalid
 from .states import ReplacementKind
 
 LITERAL, PATTERN = ReplacementKind.LITERAL, ReplacementKind.PATTERN
 MAX_TEXT = 200
+# Zero-width characters and bidirectional controls: invisible, and a way to make look-alike texts.
+_INVISIBLE = regex.compile(r"\p{Cf}")
 
 
 def normalize_text(text: str | None) -> str:
@@ -29,7 +31,10 @@ def normalize_text(text: str | None) -> str:
     """
     if not text:
         return ""
-    return " ".join(unicodedata.normalize("NFKC", text).split())
+    text = unicodedata.normalize("NFKC", text)
+    if not text.isprintable():  # blanks other than the space, controls, invisible formatting characters
+        text = _INVISIBLE.sub("", text)
+    return " ".join(text.split())
 
 
 class ReplacementInvalid(RuleInvalid):
@@ -105,13 +110,17 @@ class Replacement:
     def found_in(self, text: str) -> bool:
         if self.kind == LITERAL:
             return self.find in text
-        return self._compiled().search(text) is not None
+        return self._compiled().search(text, timeout=DEFAULT_TIMEOUT) is not None
 
-    def apply(self, text: str) -> str:
+    def apply(self, text: str, timeout: float = DEFAULT_TIMEOUT) -> str:
+        """The text with this entry applied; a pattern that runs out of `timeout` raises PatternTimeout."""
         if self.kind == LITERAL:
             return text.replace(self.find, self.replace)
         replacement = self.replace
-        return self._compiled().sub(lambda _m: replacement, text)
+        try:
+            return self._compiled().sub(lambda _m: replacement, text, timeout=timeout)
+        except TimeoutError:
+            raise PatternTimeout(f"{self.label}: pattern {self.find!r} ran out of its {timeout} s") from None
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.KEYS}
@@ -161,8 +170,9 @@ class Step(NamedTuple):
 class Normalizer:
     """The whole normalization, as one callable: text -> the text rules are matched against."""
 
-    def __init__(self, entries: Sequence[Replacement] = ()):
+    def __init__(self, entries: Sequence[Replacement] = (), timeout: float = DEFAULT_TIMEOUT):
         self.entries = tuple(ordered(entries))
+        self.timeout = timeout
         problems = table_problems(self.entries)
         if problems:
             raise ReplacementInvalid("; ".join(problems))
@@ -172,7 +182,7 @@ class Normalizer:
         if not self.entries or not out:
             return out
         for e in self.entries:
-            out = e.apply(out)
+            out = e.apply(out, self.timeout)
         return " ".join(out.split())
 
     def trace(self, text: str | None) -> list[Step]:
@@ -180,7 +190,7 @@ class Normalizer:
         out = normalize_text(text)
         steps = [Step(None, out)]
         for e in self.entries:
-            new = e.apply(out)
+            new = e.apply(out, self.timeout)
             if new != out:
                 steps.append(Step(e, new))
             out = new

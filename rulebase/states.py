@@ -16,11 +16,12 @@ class Outcome(StrEnum):
     CODED = "coded"
     NO_MATCH = "no_match"
     AMBIGUOUS = "ambiguous"
-    INVALID_INPUT = "invalid_input"
+    INVALID_INPUT = "invalid_input"  # nothing to match, or a line the database cannot store
     TIMEOUT = "timeout"
+    TOO_LONG = "too_long"  # normalized longer than a log row holds (normalization can lengthen a text)
 
 
-FAILURE_REASONS = (Outcome.NO_MATCH, Outcome.AMBIGUOUS, Outcome.INVALID_INPUT, Outcome.TIMEOUT)
+FAILURE_REASONS = (Outcome.NO_MATCH, Outcome.AMBIGUOUS, Outcome.INVALID_INPUT, Outcome.TIMEOUT, Outcome.TOO_LONG)
 
 
 class Status(StrEnum):

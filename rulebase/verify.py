@@ -15,11 +15,10 @@ import regex
 from .chain import INF, Chain, to_chain
 from .chain import matcher as chain_matcher
 from .decision import Span
-from .dialect import length_bounds
+from .dialect import DEFAULT_TIMEOUT, length_bounds
 from .literals import pattern_requirements
 from .rule import Rule
 
-DEFAULT_TIMEOUT = 0.25  # seconds one pattern may spend on one description
 NO_UPPER_BOUND = INF  # max_len of a rule that can match texts of any length
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select, update
 
-from coder.db.models import audit_action, code_log, diagnosis, fail_log, icd_code, utcnow
+from coder.db.models import PERSON_LENGTH, audit_action, code_log, diagnosis, fail_log, icd_code, utcnow
 from coder.errors import ActionRefused, IcdCoderError, NotFound
 from coder.store.codes import code_problem
 from rulebase.states import AUTO, FAILURE_REASONS, ReviewAction, Status
@@ -31,6 +31,16 @@ class Outcome:
     status: str
     code: str
     audit_id: int | None  # None: nothing changed (a re-import of the same decision)
+
+
+def _locked(conn: Connection, d_id: int):
+    """The diagnosis, locked until the caller's transaction ends, so the status and code recorded as
+    replaced are the ones replaced even while a run is coding (PostgreSQL and Oracle: FOR UPDATE;
+    SQLite: a write first, which takes the database's write lock before the read)."""
+    if conn.dialect.name == "sqlite":
+        conn.execute(update(diagnosis).where(diagnosis.c.id == d_id).values(id=diagnosis.c.id))
+        return conn.execute(select(diagnosis).where(diagnosis.c.id == d_id)).first()
+    return conn.execute(select(diagnosis).where(diagnosis.c.id == d_id).with_for_update()).first()
 
 
 def _latest(conn: Connection, log, d_id: int):
@@ -80,6 +90,8 @@ def apply_action(
     person = (person or "").strip()
     if not person:
         raise ActionRefused("who reviewed it is required (--by NAME)")
+    if len(person) > PERSON_LENGTH:
+        raise ActionRefused(f"the reviewer's name is longer than {PERSON_LENGTH} characters")
     if person.lower() == AUTO:
         raise ActionRefused(f"{AUTO!r} is reserved for icdcoder's own codes; give the coder's name")
     code = (code or "").strip() or None
@@ -87,10 +99,14 @@ def apply_action(
         problem = code_problem(conn, code)
         if problem:
             raise ActionRefused(f"diagnosis {d_id}: {problem}")
-    row = conn.execute(select(diagnosis).where(diagnosis.c.id == d_id)).first()
+    row = _locked(conn, d_id)
     if row is None:
         raise NotFound(f"no diagnosis with id {d_id}")
     status, new_code = _target(action, row.status, row.code, code, d_id)
+    if action == CONFIRM:
+        problem = code_problem(conn, new_code)
+        if problem:
+            raise ActionRefused(f"diagnosis {d_id}: {problem}; to change it use: audit correct")
     if skip_unchanged and (status, new_code) == (row.status, row.code) and row.status != CODED:
         return Outcome(d_id, action, status, new_code, None)
     success = _latest(conn, code_log, d_id)

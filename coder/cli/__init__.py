@@ -1,15 +1,19 @@
 """The `icdcoder` command line. Each command is a thin wrapper over one library function.
 
 Exit codes: 0 done (failures to match are normal outcomes), 1 an error the user can fix (the
-message says what and where), 2 wrong usage, 75 another coding run holds the lock. Errors that
-are not the user's keep their traceback.
+message says what and where; a database that cannot be reached, written or that refuses a value
+included), 2 wrong usage, 75 another coding run holds the lock. Errors that are not the user's
+keep their traceback, which carries no statement values (the engine hides them).
 """
 
 from __future__ import annotations
 
-import click
+import sys
 
-from coder.errors import IcdCoderError
+import click
+from sqlalchemy.exc import DBAPIError
+
+from coder.errors import DatabaseError, IcdCoderError
 
 from .. import __version__
 
@@ -19,9 +23,15 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except IcdCoderError as exc:
-            error = click.ClickException(str(exc))
-            error.exit_code = exc.exit_code
-            raise error from None
+            raise _clean(exc) from None
+        except DBAPIError as exc:
+            raise _clean(DatabaseError.from_driver(exc)) from None
+
+
+def _clean(exc: IcdCoderError) -> click.ClickException:
+    error = click.ClickException(str(exc))
+    error.exit_code = exc.exit_code
+    return error
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -42,4 +52,12 @@ _register()
 
 
 def main() -> None:
+    for i, arg in enumerate(sys.argv[1:], start=1):
+        # click hands undecodable bytes on as surrogates, which no database can store
+        if any("\udc80" <= c <= "\udcff" for c in arg) or "\x00" in arg:
+            click.echo(
+                f"Error: argument {i} is not valid UTF-8 text (or holds a NUL byte); retype it in a UTF-8 terminal",
+                err=True,
+            )
+            sys.exit(1)
     cli(prog_name="icdcoder")

@@ -11,8 +11,9 @@ from typing import Any
 import click
 from sqlalchemy import Engine
 
-from ..db.connect import make_engine, resolve_url
+from ..db.connect import make_engine, resolve_url, sqlite_file
 from ..db.migrate import require_current
+from ..errors import ConfigError
 
 db_option = click.option(
     "--db",
@@ -36,7 +37,12 @@ reason_option = click.option("--reason", default=None, help="Why (kept in the ru
 
 
 def open_db(db_url: str | None, check_schema: bool = True) -> Engine:
-    engine = make_engine(resolve_url(db_url))
+    url = resolve_url(db_url)
+    path = sqlite_file(url)
+    if check_schema and path is not None and not path.exists():
+        # Connecting would create an empty file there, and a mistyped path would look like an empty database.
+        raise ConfigError(f"there is no database file {path}; check the path, or create it with: icdcoder db upgrade")
+    engine = make_engine(url)
     if check_schema:
         require_current(engine)
     return engine

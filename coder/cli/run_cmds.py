@@ -10,7 +10,17 @@ from ..services.diagnoses import list_failures, list_runs, show_run
 from ..services.run import ENGINES, pending_count, run_coding, run_workers
 from .options import db_option, echo_json, echo_table, json_option, limit_option, open_db, progress_bar
 
-RUN_JSON_KEYS = ("run_id", "considered", "coded", "no_match", "ambiguous", "invalid_input", "timeout", "seconds")
+RUN_JSON_KEYS = (
+    "run_id",
+    "considered",
+    "coded",
+    "no_match",
+    "ambiguous",
+    "invalid_input",
+    "timeout",
+    "too_long",
+    "seconds",
+)
 
 
 @click.command("run")
@@ -150,7 +160,7 @@ def failures_group() -> None:
 
 
 @failures_group.command("list")
-@click.option("--reason", default=None, help="no_match, ambiguous, invalid_input or timeout.")
+@click.option("--reason", default=None, help="no_match, ambiguous, invalid_input, timeout or too_long.")
 @click.option("--run", "run_id", type=int, default=None, help="Only failures of this run.")
 @limit_option
 @db_option

@@ -9,6 +9,8 @@ wherever a URL is shown.
 from __future__ import annotations
 
 import os
+import re
+import sqlite3
 import tomllib
 from pathlib import Path
 
@@ -49,12 +51,21 @@ def _parse(text: str, source: str) -> URL:
         ) from None
 
 
+# Query-string keys that carry a secret, whatever the driver calls it (password, passwd, pwd,
+# sslpassword, wallet_password, token, ...): never taken from argv, always masked when shown.
+_SECRET = re.compile(r"pass|pwd|secret|token|key", re.IGNORECASE)
+
+
+def secret_keys(url: URL) -> list[str]:
+    return [k for k in url.query if _SECRET.search(k)]
+
+
 def resolve_url(cli_url: str | None = None) -> URL:
     """The database URL to use, with the password filled in from the environment or config."""
     config = _config()
     if cli_url:
         url = _parse(cli_url, "--db")
-        if url.password:
+        if url.password or secret_keys(url):
             raise ConfigError(
                 f"--db must not contain a password (it would be visible to other users); "
                 f"set {ENV_PASSWORD} or put the URL in {ENV_URL} or the config file"
@@ -76,10 +87,25 @@ def resolve_url(cli_url: str | None = None) -> URL:
     return url
 
 
+def sqlite_file(url: URL) -> Path | None:
+    """The file of a SQLite URL (None for other databases and in-memory ones)."""
+    if not url.drivername.startswith("sqlite"):
+        return None
+    database = url.database or ""
+    if not database or database == ":memory:":
+        return None
+    if database.startswith("file:"):
+        return Path(database[5:].split("?")[0])
+    return Path(database).expanduser()
+
+
 def masked(url: URL | str) -> str:
     """The URL as it may be shown in a message or a log."""
     if isinstance(url, str):
         url = make_url(url)
+    hidden = secret_keys(url)
+    if hidden:
+        url = url.update_query_dict({k: "***" for k in hidden})
     return url.render_as_string(hide_password=True)
 
 
@@ -93,7 +119,10 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     # Wait for a concurrent writer (a run, an import, a coder's audit) instead of failing at once.
     cur.execute("PRAGMA busy_timeout=30000")
-    cur.execute("PRAGMA journal_mode=WAL")
+    try:
+        cur.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.OperationalError:
+        pass  # a read-only file keeps its journal mode: reading works, a write says the file is read-only
     # In WAL mode NORMAL syncs at checkpoints, not at every commit. A killed process loses nothing
     # committed; a power cut may undo the last commits, each whole (a batch is then pending again).
     cur.execute("PRAGMA synchronous=NORMAL")
@@ -111,7 +140,8 @@ def make_engine(url: URL | str) -> Engine:
             if not parent.exists():
                 raise ConfigError(f"cannot create the SQLite file {database}: folder {parent} does not exist")
     try:
-        engine = create_engine(url, **kwargs)
+        # hide_parameters: an error's message never carries the values of a statement (patient text).
+        engine = create_engine(url, hide_parameters=True, **kwargs)
     except ModuleNotFoundError as exc:
         extra = next((e for key, e in DRIVER_EXTRAS.items() if key in url.drivername), None)
         hint = f'; install it with: pip install "icdcoder[{extra}]"' if extra else ""

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 
 from rulebase.states import ReplacementKind, RunStatus, Status
@@ -39,7 +40,8 @@ NAMING_CONVENTION = {
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 CODE = String(32)
-PERSON = String(64)
+PERSON_LENGTH = 64
+PERSON = String(PERSON_LENGTH)
 DESCRIPTION = String(1000)
 PATTERN = String(512)
 
@@ -187,6 +189,7 @@ coding_run = Table(
     Column("invalid_input", Integer, nullable=False, default=0),
     Column("timeouts", Integer, nullable=False, default=0),
     Column("error", String(1000), nullable=True),
+    Column("too_long", Integer, nullable=False, default=0, server_default=text("0")),
 )
 
 # The single-runner lock: the primary key makes taking it atomic on every backend.

@@ -135,6 +135,7 @@ class Schema:
                     for c in missing
                 ]
             )
+        problems.extend(sheet.problems)  # cells the reader could not take as typed
         known = {h for c in self.columns for h in (c.name, *c.aliases)}
         for h in sheet.headers:
             if h and h not in known:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,21 +36,13 @@ class Sheet:
     name: str | None  # None for CSV
     headers: tuple[str, ...]
     rows: tuple[Row, ...]
+    problems: tuple[Problem, ...] = ()  # cells that cannot be read as what a person typed
 
     def problem(self, row: int | None, column: str | None, message: str) -> Problem:
         return Problem(self.file, self.name, row, column, message)
 
-    def require(self, *columns: str) -> None:
-        missing = [c for c in columns if c not in self.headers]
-        if missing:
-            raise ImportRejected(
-                [
-                    self.problem(
-                        1, c, f"missing column {c!r} (the header row has: {', '.join(self.headers) or 'nothing'})"
-                    )
-                    for c in missing
-                ]
-            )
+
+EXACT_INTEGERS = 2**53  # a number cell beyond this is not the digits typed: Excel keeps 15-17 significant ones
 
 
 def cell_text(value) -> str:
@@ -65,6 +58,24 @@ def cell_text(value) -> str:
     return str(value).strip()
 
 
+def _cell_problem(value, formula) -> str | None:
+    """Why a cell cannot be read as what a person typed, or None."""
+    if value is None and isinstance(formula, str) and formula.startswith("="):
+        return (
+            "a formula without a saved value (the file was not saved by Excel): open and save it in Excel, "
+            "or paste the values"
+        )
+    if isinstance(value, float) and abs(value) >= EXACT_INTEGERS:
+        return (
+            f"the number {value:.17g} has more digits than Excel keeps exactly: format the column as text "
+            "and type it again"
+        )
+    if isinstance(value, str) and any(c < " " and c not in "\t\n\r" for c in value):
+        c = next(c for c in value if c < " " and c not in "\t\n\r")
+        return f"the cell holds the control character U+{ord(c):04X}, which is not text: remove it"
+    return None
+
+
 def _check_suffix(path: Path) -> None:
     if path.suffix.lower() not in SUFFIXES:
         raise IcdCoderError(f"{path}: unsupported file type {path.suffix or '(none)'}; use .xlsx or .csv")
@@ -72,18 +83,39 @@ def _check_suffix(path: Path) -> None:
         raise IcdCoderError(f"{path}: no such file")
 
 
-def _rows(headers: list[str], body: Iterable[tuple[int, Sequence]]) -> tuple[Row, ...]:
-    out = []
-    for number, raw in body:
+def _sheet(file: str, name: str | None, records: Iterable[tuple[Sequence, Sequence]]) -> Sheet:
+    """A sheet from (values, formulas) per record, the first being the header."""
+    records = iter(records)
+    first = next(records, None)
+    if first is None:
+        return Sheet(file, name, (), ())
+    headers = [cell_text(h).lower().replace(" ", "_") for h in first[0]]
+    problems: list[Problem] = []
+    seen: dict[str, int] = {}
+    for i, h in enumerate(headers):
+        if h and h in seen:
+            problems.append(
+                Problem(
+                    file,
+                    name,
+                    1,
+                    h,
+                    f"column {h!r} appears twice in the header (columns {seen[h] + 1} and {i + 1}); keep one",
+                )
+            )
+        seen.setdefault(h, i)
+    rows = []
+    for number, (raw, formulas) in enumerate(records, start=2):
         texts = [cell_text(v) for v in raw]
+        for i, (value, formula) in enumerate(zip(raw, formulas, strict=False)):
+            message = _cell_problem(value, formula)
+            if message:
+                column = headers[i] if i < len(headers) and headers[i] else f"column {i + 1}"
+                problems.append(Problem(file, name, number, column, message))
         if not any(texts):
             continue  # blank lines are not rows
-        out.append(Row(number, {h: (texts[i] if i < len(texts) else "") for i, h in enumerate(headers) if h}))
-    return tuple(out)
-
-
-def _headers(raw: Sequence) -> list[str]:
-    return [cell_text(h).lower().replace(" ", "_") for h in raw]
+        rows.append(Row(number, {h: (texts[i] if i < len(texts) else "") for i, h in enumerate(headers) if h}))
+    return Sheet(file, name, tuple(headers), tuple(rows), tuple(problems))
 
 
 def _read_csv(path: Path) -> Sheet:
@@ -97,15 +129,14 @@ def _read_csv(path: Path) -> Sheet:
             continue
     else:  # pragma: no cover - gb18030 decodes any byte string
         raise IcdCoderError(f"{path}: cannot decode as UTF-8 or GB18030")
-    records = list(csv.reader(text.splitlines()))
-    if not records:
-        return Sheet(str(path), None, (), ())
-    headers = _headers(records[0])
-    return Sheet(str(path), None, tuple(headers), _rows(headers, enumerate(records[1:], start=2)))
+    # The csv module on the text as a stream (newline=""): a line break inside quotes stays in its
+    # cell, and only CR/LF end a row (U+2028 and the like are characters of a cell).
+    reader = csv.reader(io.StringIO(text, newline=""))
+    return _sheet(str(path), None, ((record, record) for record in reader))
 
 
 def read_sheet(path: str | Path, sheet: str | None = None, required: bool = True) -> Sheet | None:
-    """One sheet of a workbook (by name, else the first) or the CSV file itself."""
+    """One sheet of a workbook (by name, else the first visible one) or the CSV file itself."""
     path = Path(path)
     _check_suffix(path)
     if path.suffix.lower() == ".csv":
@@ -113,12 +144,15 @@ def read_sheet(path: str | Path, sheet: str | None = None, required: bool = True
     from openpyxl import load_workbook  # imported here: reading CSV needs none of it
 
     try:
+        # Values as Excel last saved them, and (to find formulas without a saved value) the formulas.
         wb = load_workbook(path, read_only=True, data_only=True)
+        formulas = load_workbook(path, read_only=True, data_only=False)
     except Exception as exc:  # openpyxl raises many kinds for a damaged or mislabelled file
         raise IcdCoderError(
             f"{path}: cannot be opened as an .xlsx workbook ({exc.__class__.__name__}: {exc})"
         ) from None
     try:
+        visible = [ws.title for ws in wb.worksheets if ws.sheet_state == "visible"]
         if sheet is not None:
             matches = [n for n in wb.sheetnames if n.lower() == sheet.lower()]
             if not matches:
@@ -135,17 +169,24 @@ def read_sheet(path: str | Path, sheet: str | None = None, required: bool = True
                         )
                     ]
                 )
-            ws = wb[matches[0]]
+            title = matches[0]
+            if title not in visible:
+                raise ImportRejected(
+                    [
+                        Problem(
+                            str(path), title, None, None, f"sheet {title!r} is hidden: unhide it in Excel to import it"
+                        )
+                    ]
+                )
         else:
-            ws = wb.worksheets[0]
-        rows = ws.iter_rows(values_only=True)
-        first = next(rows, None)
-        if first is None:
-            return Sheet(str(path), ws.title, (), ())
-        headers = _headers(first)
-        return Sheet(str(path), ws.title, tuple(headers), _rows(headers, enumerate(rows, start=2)))
+            if not visible:
+                raise ImportRejected([Problem(str(path), None, None, None, "the workbook has no visible sheet")])
+            title = visible[0]  # a hidden sheet is never read in place of the one a person sees
+        values, formula_rows = wb[title].iter_rows(values_only=True), formulas[title].iter_rows(values_only=True)
+        return _sheet(str(path), title, zip(values, formula_rows, strict=False))
     finally:
         wb.close()
+        formulas.close()
 
 
 def write_workbook(

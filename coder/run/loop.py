@@ -17,14 +17,15 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DataError, IntegrityError
 
 from coder.db.migrate import require_current
-from coder.errors import IcdCoderError
+from coder.errors import IcdCoderError, describe
 from coder.store import normalization as normstore
 from coder.store import rules as rulestore
 from rulebase.decision import Decision
 from rulebase.engine import DEFAULT_TIMEOUT, RuleSet
-from rulebase.states import RunStatus
+from rulebase.states import Outcome, RunStatus
 
 from .lock import acquire_lock, release_lock, start_worker
 from .sources import Claimed, InOrder, pending_count
@@ -56,6 +57,7 @@ class RunResult(Tally):
             f"run {self.run_id}: {self.considered} considered, {self.coded} coded, {self.no_match} no_match, "
             f"{self.ambiguous} ambiguous, {self.invalid_input} invalid_input"
             + (f", {self.timeout} timeout" if self.timeout else "")
+            + (f", {self.too_long} too_long" if self.too_long else "")
             + f" in {self.seconds:.1f}s (rule base v{self.rulebase_version}){took}"
             + (f"; stopped: {self.stopped}" if self.stopped else "")
         )
@@ -125,9 +127,7 @@ def run_coding(
         result.stopped = _loop(engine, engine_name, rb_version, run_id, source, decide, writer, progress, total)
     except BaseException as exc:
         result.seconds = time.perf_counter() - started
-        release_lock(
-            engine, run_id, RunStatus.CRASHED, result.columns(), error=f"{exc.__class__.__name__}: {exc}"[:1000]
-        )
+        release_lock(engine, run_id, RunStatus.CRASHED, result.columns(), error=describe(exc))
         raise
     finally:
         if frozen:
@@ -152,12 +152,35 @@ def _loop(
 ) -> str | None:
     """Batch after batch, each in its own transaction; the reason it stopped early, or None."""
     while True:
-        with engine.begin() as conn:
-            if engine_name == "sql" and rulestore.rulebase_version(conn) != rb_version:
-                return "the rule base changed during the run; the next run codes the rest with it"
-            batch = source.next_batch(conn)
-            if batch is None:
-                return None
-            writer.write(conn, decide(conn, run_id, batch))
+        decisions: dict[int, Decision] = {}
+        try:
+            with engine.begin() as conn:
+                if engine_name == "sql" and rulestore.rulebase_version(conn) != rb_version:
+                    return "the rule base changed during the run; the next run codes the rest with it"
+                batch = source.next_batch(conn)
+                if batch is None:
+                    return None
+                decisions = decide(conn, run_id, batch)
+                written = writer.write(conn, decisions)
+        except (DataError, IntegrityError):
+            # A line the database refuses (a value it cannot store) must not stop every run from now
+            # on: the batch, rolled back, is written again line by line, and a line still refused
+            # fails alone. Errors of the connection or the server are not this: they end the run.
+            if not decisions:
+                raise
+            written = _line_by_line(engine, writer, decisions)
+        writer.tally.add(written)  # committed: only now does it count
         if progress:
             progress(writer.tally.considered, total)
+
+
+def _line_by_line(engine: Engine, writer: BatchWriter, decisions: dict[int, Decision]) -> Tally:
+    written = Tally()
+    for d_id, decision in sorted(decisions.items()):
+        try:
+            with engine.begin() as conn:
+                written.add(writer.write(conn, {d_id: decision}, locked=True))
+        except (DataError, IntegrityError):
+            with engine.begin() as conn:
+                written.add(writer.write(conn, {d_id: Decision(Outcome.INVALID_INPUT, "")}, locked=True))
+    return written

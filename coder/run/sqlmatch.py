@@ -19,7 +19,7 @@ from sqlalchemy import Connection, and_, delete, not_, or_, select, true
 
 from coder.db.models import coding_rule, match_text
 from coder.db.sqlite_regexp import Regexp, install
-from rulebase.decision import Decision, Hit, Span, invalid_input, place, resolve
+from rulebase.decision import Decision, Hit, Span, place, prepare, resolve
 from rulebase.rule import Rule
 from rulebase.verify import compile_pattern
 
@@ -75,12 +75,11 @@ class SqlMatcher:
         decisions: dict[int, Decision] = {}
         texts: dict[int, str] = {}
         for row in batch:
-            t = self.normalizer(row.description or "")
-            invalid = invalid_input(t)
-            if invalid is None:
+            t = prepare(self.normalizer, row.description)
+            if type(t) is str:
                 texts[row.id] = t
             else:
-                decisions[row.id] = invalid
+                decisions[row.id] = t
         if not texts:
             return decisions
         dialect = conn.dialect.name

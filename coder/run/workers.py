@@ -54,6 +54,7 @@ class WorkersResult:
             f"{len(self.runs)} workers (runs {ids}): {t['considered']} considered, {t['coded']} coded, "
             f"{t['no_match']} no_match, {t['ambiguous']} ambiguous, {t['invalid_input']} invalid_input"
             + (f", {t['timeout']} timeout" if t["timeout"] else "")
+            + (f", {t['too_long']} too_long" if t["too_long"] else "")
             + f" in {self.seconds:.1f}s"
         )
 

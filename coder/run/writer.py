@@ -66,6 +66,7 @@ COUNT_COLUMNS = {
     Outcome.AMBIGUOUS: "ambiguous",
     Outcome.INVALID_INPUT: "invalid_input",
     Outcome.TIMEOUT: "timeouts",
+    Outcome.TOO_LONG: "too_long",
 }
 COUNT_KEYS = tuple(str(k) for k in COUNT_COLUMNS)
 
@@ -117,6 +118,8 @@ class _Many:
 _CODED, _FAILED = Status.CODED.value, Status.FAILED.value
 _REASON = {o: o.value for o in Outcome}
 
+MAX_NORMALIZED = code_log.c.normalized.type.length  # the longest normalized text a log row holds
+
 _row = tuple.__new__  # a named row from its values in field order, without NamedTuple's keyword handling
 
 
@@ -136,10 +139,21 @@ class Tally:
     ambiguous: int = 0
     invalid_input: int = 0
     timeout: int = 0
+    too_long: int = 0
 
     def columns(self) -> dict[str, int]:
         """The counts as coding_run's columns."""
         return {column: getattr(self, str(key)) for key, column in COUNT_COLUMNS.items()}
+
+    def add(self, other: Tally) -> None:
+        for key in COUNT_KEYS:
+            setattr(self, key, getattr(self, key) + getattr(other, key))
+
+    def plus(self, other: Tally) -> Tally:
+        both = Tally()
+        both.add(self)
+        both.add(other)
+        return both
 
 
 class BatchWriter:
@@ -164,10 +178,15 @@ class BatchWriter:
         self.status, self.success, self.failure = (_Many(stmt, row._fields, dialect) for stmt, row in WRITES)
         processor = DateTime().dialect_impl(dialect).bind_processor(dialect)
         self.stamp: Callable[[Any], Any] = processor or (lambda value: value)  # as the driver stores it
-        self.tally = tally if tally is not None else Tally()  # added to as batches are written
+        self.tally = tally if tally is not None else Tally()  # what committed batches wrote
+        self.guard_locked = guard.with_for_update() if dialect.name != "sqlite" else guard
 
-    def write(self, conn: Connection, decisions: dict[int, Decision]) -> None:
-        """Store one batch of decisions: statuses, log rows and run counts, in the caller's transaction."""
+    def write(self, conn: Connection, decisions: dict[int, Decision], locked: bool = False) -> Tally:
+        """Store one batch of decisions: statuses, log rows and run counts, in the caller's transaction.
+
+        Returns what the batch wrote; the caller adds it to `tally` once the transaction has
+        committed, so the counts never include a batch that was rolled back. `locked`: lock the
+        rows read by the guard even if the run does not (a batch retried line by line)."""
         now = utcnow()
         stamp = self.stamp(now)
         run_id, rb_version = self.run_id, self.rb_version
@@ -175,13 +194,16 @@ class BatchWriter:
         # change these diagnoses between the guard read below and our commit.
         conn.execute(self.heartbeat_run, {"hb": now})
         conn.execute(self.heartbeat_lock, {"hb": now})
-        still_ours = conn.execute(self.guard, {"ids": list(decisions)}).scalars().all()
+        guard = self.guard_locked if locked else self.guard
+        still_ours = conn.execute(guard, {"ids": list(decisions)}).scalars().all()
         statuses: list[StatusRow] = []
         successes: list[SuccessRow] = []
         failures: list[FailureRow] = []
         counts = dict.fromkeys(Outcome, 0)
         for d_id in sorted(still_ours):
             d = decisions[d_id]
+            if len(d.normalized) > MAX_NORMALIZED:  # the log could not hold it: the line fails alone
+                d = Decision(Outcome.TOO_LONG, "")
             outcome = d.outcome
             counts[outcome] += 1
             if outcome == Outcome.CODED:
@@ -198,14 +220,12 @@ class BatchWriter:
                 failures.append(
                     _row(FailureRow, (run_id, d_id, reason, _candidates_json(d), d.normalized or None, stamp))
                 )
-        tally = self.tally
-        tally.considered += len(still_ours)
-        for outcome, n in counts.items():
-            setattr(tally, outcome, getattr(tally, outcome) + n)
+        batch = Tally(considered=len(still_ours), **{str(o): n for o, n in counts.items()})
         if statuses:
             self.status.execute(conn, statuses)
         if successes:
             self.success.execute(conn, successes)
         if failures:
             self.failure.execute(conn, failures)
-        conn.execute(self.counts, {f"n_{column}": n for column, n in tally.columns().items()})
+        conn.execute(self.counts, {f"n_{column}": n for column, n in self.tally.plus(batch).columns().items()})
+        return batch

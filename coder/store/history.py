@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, select, update
 
-from coder.db.models import rulebase_state, utcnow
+from coder.db.models import PERSON_LENGTH, rulebase_state, utcnow
 from rulebase.errors import RuleInvalid
 
 
@@ -35,6 +35,8 @@ def bump_rulebase_version(conn: Connection) -> int:
 
 def require_author(author: str | None) -> str:
     author = (author or "").strip()
+    if len(author) > PERSON_LENGTH:
+        raise RuleInvalid(f"the author's name is longer than {PERSON_LENGTH} characters")
     if not author:
         raise RuleInvalid("an author is required for every change to the rule base (--author NAME)")
     return author

@@ -11,13 +11,13 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, func, or_, select
 
-from coder.db.models import coding_rule, rule_history
+from coder.db.models import coding_rule, icd_code, rule_history
 from coder.errors import NotFound
 from rulebase.engine import gc_paused
 from rulebase.errors import RuleInvalid
 from rulebase.rule import Rule
 
-from .codes import code_problem
+from .codes import code_problem, code_states, problem_with
 from .history import bump_rulebase_version, require_author, rulebase_version
 from .versioned import Versioned
 
@@ -63,12 +63,16 @@ fields_of = RULES.fields_of
 
 
 def load_rules(conn: Connection, include_disabled: bool = False) -> list[Rule]:
-    """Stored rules as validated Rule objects. A stored rule that no longer validates raises RuleInvalid."""
+    """Stored rules as validated Rule objects. A stored rule that no longer validates raises RuleInvalid.
+
+    By default the rules that code: enabled, for a code that is active in the dictionary (a code
+    set inactive is never given again, while its rules stay as they are); include_disabled: all."""
     c = coding_rule.c
     # Only what a Rule holds: converting every row's timestamps would cost a tenth of a run's start.
     q = select(c.id, c.code, c.pattern, c.exclude_pattern, c.priority, c.enabled, c.version, c.note).order_by(c.id)
     if not include_disabled:
-        q = q.where(c.enabled == True)  # noqa: E712 - SQL comparison
+        active = select(icd_code.c.code).where(icd_code.c.active == True)  # noqa: E712 - SQL comparison
+        q = q.where(c.enabled == True, c.code.in_(active))  # noqa: E712 - SQL comparison
     with gc_paused():  # hundreds of thousands of new objects (rows, rules, syntax trees), none of them garbage
         return [_rule_from_row(r) for r in conn.execute(q).all()]
 
@@ -152,11 +156,20 @@ class LintProblem(NamedTuple):
 def lint(conn: Connection) -> list[LintProblem]:
     """Every stored rule that no longer validates, with the reason."""
     bad = []
+    states = code_states(conn)
     for row in conn.execute(select(coding_rule).order_by(coding_rule.c.id)):
         try:
             _rule_from_row(row)
         except RuleInvalid as exc:
             bad.append(LintProblem(row.id, str(exc).removeprefix(f"rule {row.id}: ")))
+            continue
+        problem = problem_with(row.code, states) if row.enabled else None
+        if problem:
+            bad.append(
+                LintProblem(
+                    row.id, f"{problem}: runs skip this rule (activate the code, or change or disable the rule)"
+                )
+            )
     return bad
 
 

@@ -6,6 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from coder.cli import cli
+from coder.db.connect import make_engine
 from coder.run.lock import acquire_lock
 from tests.conftest import SAMPLE, write_csv
 
@@ -35,6 +36,7 @@ def test_whole_workflow_on_the_sample(invoke):
         "ambiguous",
         "invalid_input",
         "timeout",
+        "too_long",
         "seconds",
     }
     assert counts["considered"] == counts["coded"] + counts["no_match"] + counts["ambiguous"] + counts["invalid_input"]
@@ -62,10 +64,21 @@ def test_locked_run_exits_75_naming_the_run(invoke, db_url):
     assert f"Error: another coding run is in progress: run {run_id} (started" in r.output
 
 
-def test_unmigrated_database_is_a_clear_error(invoke):
+def test_unmigrated_database_is_a_clear_error(invoke, db_url):
+    with make_engine(db_url).connect():  # the database exists (an empty SQLite file), without our tables
+        pass
     r = invoke("run")
     assert r.exit_code == 1
     assert "has no icdcoder tables; this icdcoder needs" in r.output and "Run: icdcoder db upgrade" in r.output
+
+
+def test_a_mistyped_sqlite_path_is_an_error_not_a_new_empty_file(tmp_path, monkeypatch):
+    missing = tmp_path / "icdcodr.db"
+    monkeypatch.setenv("ICDCODER_DB", f"sqlite:///{missing}")
+    for args in (["diagnoses", "list"], ["report"], ["run"]):
+        r = CliRunner().invoke(cli, args)
+        assert r.exit_code == 1 and f"there is no database file {missing}" in r.output, r.output
+    assert not missing.exists()
 
 
 def test_password_on_the_command_line_is_refused(tmp_path, monkeypatch):

@@ -51,7 +51,10 @@ def load_audited(conn: Connection) -> list[Audited]:
     )
     by_text: dict[str, Audited] = {}
     for description, code, n in conn.execute(q):
-        text = normalizer(description)
+        try:
+            text = normalizer(description)
+        except TimeoutError:  # cannot be judged: the run would give it no code either
+            continue
         if not text:
             continue
         a = by_text.get(text)

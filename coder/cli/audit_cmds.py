@@ -18,7 +18,7 @@ from ..services.audit import (
     write_feedback_xlsx,
     write_report_xlsx,
 )
-from .options import db_option, echo_json, echo_table, json_option, limit_option, open_db
+from .options import ID, db_option, echo_json, echo_table, json_option, limit_option, open_db
 from .rule_cmds import rules_group
 
 by_option = click.option("--by", "person", required=True, metavar="NAME", help="Who reviewed it.")
@@ -30,7 +30,7 @@ queue_filters = [
         help="Auto-codes to review, or failures to code (default: both).",
     ),
     click.option("--reason", type=click.Choice(FAILURE_REASONS), default=None, help="Only failures of this reason."),
-    click.option("--run", "run_id", type=int, default=None, help="Only what run N coded or failed."),
+    click.option("--run", "run_id", type=ID, default=None, help="Only what run N coded or failed."),
 ]
 
 
@@ -67,7 +67,7 @@ def _echo(outcome) -> None:
 
 
 @audit_group.command("confirm")
-@click.argument("diagnosis_id", type=int)
+@click.argument("diagnosis_id", type=ID)
 @by_option
 @click.option("--comment", default=None)
 @db_option
@@ -77,7 +77,7 @@ def confirm_cmd(diagnosis_id, person, comment, db_url) -> None:
 
 
 @audit_group.command("correct")
-@click.argument("diagnosis_id", type=int)
+@click.argument("diagnosis_id", type=ID)
 @click.option("--code", required=True, help="The right code.")
 @by_option
 @click.option("--comment", default=None)
@@ -88,7 +88,7 @@ def correct_cmd(diagnosis_id, code, person, comment, db_url) -> None:
 
 
 @audit_group.command("code")
-@click.argument("diagnosis_id", type=int)
+@click.argument("diagnosis_id", type=ID)
 @click.option("--code", required=True)
 @by_option
 @click.option("--comment", default=None)

@@ -8,6 +8,8 @@ from rulebase.normalize import LITERAL, PATTERN
 
 from ..services import normalization as service
 from .options import (
+    ID,
+    WHOLE,
     author_option,
     db_option,
     dry_run_option,
@@ -36,7 +38,7 @@ def normalize_group() -> None:
 @click.option("--find", required=True, help="Text (or, with --kind pattern, a pattern) to replace.")
 @click.option("--replace", "replacement", required=True, help="What it becomes.")
 @kind_option
-@click.option("--position", type=int, default=0, help="Order in the table (default: after the last entry).")
+@click.option("--position", type=WHOLE, default=0, help="Order in the table (default: after the last entry).")
 @click.option("--note", default=None)
 @author_option
 @reason_option
@@ -78,11 +80,11 @@ def list_cmd(include_disabled, db_url, as_json) -> None:
 
 
 @normalize_group.command("edit")
-@click.argument("norm_id", type=int)
+@click.argument("norm_id", type=ID)
 @click.option("--find", default=None)
 @click.option("--replace", "replacement", default=None)
 @kind_option
-@click.option("--position", type=int, default=None)
+@click.option("--position", type=WHOLE, default=None)
 @click.option("--note", default=None)
 @author_option
 @reason_option
@@ -111,7 +113,7 @@ def _change(db_url, norm_id, author, reason, **changes) -> None:
 
 def _enabling(enabled: bool, help_text: str) -> None:
     @normalize_group.command("enable" if enabled else "disable", help=help_text)
-    @click.argument("norm_id", type=int)
+    @click.argument("norm_id", type=ID)
     @author_option
     @reason_option
     @db_option
@@ -124,7 +126,7 @@ _enabling(True, "Apply a disabled entry again.")
 
 
 @normalize_group.command("show")
-@click.argument("norm_id", type=int)
+@click.argument("norm_id", type=ID)
 @db_option
 @json_option
 def show_cmd(norm_id, db_url, as_json) -> None:

@@ -25,7 +25,13 @@ db_option = click.option(
     "Never put a password here: use $ICDCODER_DB_PASSWORD.",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts instead of a table.")
-limit_option = click.option("--limit", type=int, default=None, help="Show at most N rows (default: all).")
+# Ids and whole numbers as the database stores them (a 32-bit INTEGER on PostgreSQL and Oracle):
+# a larger one is a usage error naming the option, never a database error.
+ID = click.IntRange(1, 2**31 - 1)
+WHOLE = click.IntRange(-(2**31), 2**31 - 1)
+limit_option = click.option(
+    "--limit", type=click.IntRange(1, 2**31 - 1), default=None, help="Show at most N rows (default: all)."
+)
 dry_run_option = click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
 author_option = click.option("--author", required=True, help="Who makes this change (kept in the rule history).")
 force_option = click.option(

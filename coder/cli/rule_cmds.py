@@ -8,6 +8,8 @@ from ..audit.ruletest import Impact
 from ..imports.rules import RulePlan
 from ..services import rules as service
 from .options import (
+    ID,
+    WHOLE,
     author_option,
     db_option,
     dry_run_option,
@@ -134,7 +136,7 @@ def list_cmd(code: str | None, search: str | None, include_disabled: bool, db_ur
 @click.option("--code", required=True)
 @click.option("--pattern", required=True)
 @click.option("--exclude", default=None)
-@click.option("--priority", type=int, default=0, show_default=True)
+@click.option("--priority", type=WHOLE, default=0, show_default=True)
 @click.option("--note", default=None)
 @author_option
 @reason_option
@@ -158,11 +160,11 @@ def add_cmd(code, pattern, exclude, priority, note, author, reason, force, db_ur
 
 
 @rules_group.command("edit")
-@click.argument("rule_id", type=int)
+@click.argument("rule_id", type=ID)
 @click.option("--code", default=None)
 @click.option("--pattern", default=None)
 @click.option("--exclude", default=None, help="New exclude pattern; an empty string removes it.")
-@click.option("--priority", type=int, default=None)
+@click.option("--priority", type=WHOLE, default=None)
 @click.option("--note", default=None)
 @author_option
 @reason_option
@@ -198,7 +200,7 @@ def _set_enabled(rule_id: int, enabled: bool, author: str, reason: str | None, f
 
 def _enabling(enabled: bool, help_text: str) -> None:
     @rules_group.command("enable" if enabled else "disable", help=help_text)
-    @click.argument("rule_id", type=int)
+    @click.argument("rule_id", type=ID)
     @author_option
     @reason_option
     @force_option
@@ -212,7 +214,7 @@ _enabling(True, "Enable a disabled rule.")
 
 
 @rules_group.command("show")
-@click.argument("rule_id", type=int)
+@click.argument("rule_id", type=ID)
 @db_option
 @json_option
 def show_cmd(rule_id, db_url, as_json) -> None:
@@ -225,8 +227,8 @@ def show_cmd(rule_id, db_url, as_json) -> None:
 
 
 @rules_group.command("rollback")
-@click.argument("rule_id", type=int)
-@click.option("--to-version", type=int, required=True)
+@click.argument("rule_id", type=ID)
+@click.option("--to-version", type=ID, required=True)
 @author_option
 @reason_option
 @force_option
@@ -254,7 +256,7 @@ def lint_cmd(db_url) -> None:
 @click.option("--pattern", required=True)
 @click.option("--exclude", default=None)
 @click.option("--code", default=None, help="The code the rule would give (for true/false positives and misses).")
-@click.option("--priority", type=int, default=0, show_default=True)
+@click.option("--priority", type=WHOLE, default=0, show_default=True)
 @db_option
 @json_option
 def test_cmd(pattern, exclude, code, priority, db_url, as_json) -> None:

@@ -8,7 +8,7 @@ from rulebase.engine import DEFAULT_TIMEOUT
 
 from ..services.diagnoses import list_failures, list_runs, show_run
 from ..services.run import ENGINES, pending_count, run_coding, run_workers
-from .options import db_option, echo_json, echo_table, json_option, limit_option, open_db, progress_bar
+from .options import ID, db_option, echo_json, echo_table, json_option, limit_option, open_db, progress_bar
 
 RUN_JSON_KEYS = (
     "run_id",
@@ -88,6 +88,8 @@ def run_cmd(
         echo_json({k: v for k, v in result.to_json().items() if k in RUN_JSON_KEYS})
     elif not quiet:
         click.echo(result.summary_line())
+    if result.skipped_rules:  # on stderr even with --quiet: cron mails it, and the rules need an author
+        click.echo(f"warning: {result.skipped_line()}", err=True)
 
 
 @click.group("runs")
@@ -141,7 +143,7 @@ def runs_list(limit: int | None, db_url: str | None, as_json: bool) -> None:
 
 
 @runs_group.command("show")
-@click.argument("run_id", type=int)
+@click.argument("run_id", type=ID)
 @db_option
 @json_option
 def runs_show(run_id: int, db_url: str | None, as_json: bool) -> None:
@@ -161,7 +163,7 @@ def failures_group() -> None:
 
 @failures_group.command("list")
 @click.option("--reason", default=None, help="no_match, ambiguous, invalid_input, timeout or too_long.")
-@click.option("--run", "run_id", type=int, default=None, help="Only failures of this run.")
+@click.option("--run", "run_id", type=ID, default=None, help="Only failures of this run.")
 @limit_option
 @db_option
 @json_option

@@ -10,14 +10,24 @@ from sqlalchemy import Connection, select, update
 
 from coder.db.models import icd_code, utcnow
 from coder.errors import ImportRejected, Problem
+from rulebase.codes import form_problem
 from rulebase.rule import MAX_CODE_LENGTH
 
-from .columns import Changed, Column, Schema, one_or_zero, text
+from .columns import CellInvalid, Changed, Column, Schema, one_or_zero, text
 from .tabular import read_sheet
+
+
+def _code(value: str, name: str) -> str:
+    value = text(MAX_CODE_LENGTH)(value, name)
+    problem = form_problem(value)
+    if problem:
+        raise CellInvalid(problem)
+    return value
+
 
 SCHEMA = Schema(
     (
-        Column("code", text(MAX_CODE_LENGTH), required=True, empty="code is empty", unique="duplicate code {value!r}"),
+        Column("code", _code, required=True, empty="code is empty", unique="duplicate code {value!r}"),
         Column("name", text(200), required=True, empty="name is empty"),
         Column("parent", text(MAX_CODE_LENGTH)),
         Column("active", one_or_zero, default=True),

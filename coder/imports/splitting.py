@@ -8,11 +8,14 @@ Markers are searched for in sequence (1, then 2, then 3, ...), so digits inside 
 from __future__ import annotations
 
 import re
+from functools import cache
+from itertools import count
 
 _MARK_END = "[.．、)）:：]"
 _TRIM = " \t\r\n;；,，。、"
 
 
+@cache
 def _marker(k: int) -> re.Pattern[str]:
     # Not preceded by a digit or a decimal point, so "12." is not "2." and "3.2" is not "2".
     return re.compile(
@@ -20,21 +23,18 @@ def _marker(k: int) -> re.Pattern[str]:
     )
 
 
-_MARKERS = [_marker(k) for k in range(1, 51)]
-
-
 def split_numbered(text: str | None) -> list[str]:
     """The diagnoses in `text`: one item, or the items of a list numbered from 1."""
     if text is None:
         return [""]
     stripped = text.strip()
-    first = _MARKERS[0].match(stripped)
+    first = _marker(1).match(stripped)
     if not first:
         return [text]
     starts = [(0, first.end())]
     pos = first.end()
-    for marker in _MARKERS[1:]:
-        m = marker.search(stripped, pos)
+    for k in count(2):  # as long as the list goes: a list of 60 items is 60 diagnoses
+        m = _marker(k).search(stripped, pos)
         if not m:
             break
         starts.append((m.start(), m.end()))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -43,6 +43,16 @@ class RunResult(Tally):
     rulebase_version: int = 0
     took_over: int | None = None  # id of a crashed run whose lock this run took over
     stopped: str | None = None  # why the run ended before the work did
+    # Rules this run left out, with why: stored rules that no longer validate, and (--engine sql)
+    # rules whose pattern the database's regex operator refused. The rest of the rule base coded.
+    skipped_rules: dict[int, str] = field(default_factory=dict)
+
+    def skipped_line(self) -> str | None:
+        if not self.skipped_rules:
+            return None
+        shown = "; ".join(f"rule {i}: {why}" for i, why in sorted(self.skipped_rules.items())[:10])
+        more = f" (and {len(self.skipped_rules) - 10} more)" if len(self.skipped_rules) > 10 else ""
+        return f"{len(self.skipped_rules)} rules skipped: {shown}{more}; see icdcoder rules lint"
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -63,11 +73,13 @@ class RunResult(Tally):
         )
 
 
-def _decider(engine_name: str, rules, normalizer, timeout: float) -> Decide:
+def _decider(engine_name: str, rules, normalizer, timeout: float, skipped: dict[int, str]) -> Decide:
+    """The engine's batch function; rules it finds unusable while running are added to `skipped`."""
     if engine_name == "sql":
         from .sqlmatch import SqlMatcher
 
-        return SqlMatcher(rules, normalizer, timeout).decide_batch
+        matcher = SqlMatcher(rules, normalizer, timeout, refused=skipped)
+        return matcher.decide_batch
     ruleset = RuleSet(rules, timeout=timeout, normalizer=normalizer)
     return lambda _conn, _run_id, batch: {row.id: ruleset.decide(row.description) for row in batch}
 
@@ -100,16 +112,17 @@ def run_coding(
     require_current(engine)
     with engine.connect() as conn:
         rb_version = rulestore.rulebase_version(conn)
-        rules = rulestore.load_rules(conn)
-        normalizer = normstore.normalizer(conn)
+        skipped: dict[int, str] = {}
+        rules = rulestore.load_rules(conn, invalid=skipped)
+        normalizer = normstore.normalizer(conn, timeout)
     if shared:
         run_id, took_over = start_worker(engine, rb_version, engine_name), None
     else:
         run_id, took_over = acquire_lock(engine, rb_version, engine_name)
-    result = RunResult(run_id=run_id, rulebase_version=rb_version, took_over=took_over)
+    result = RunResult(run_id=run_id, rulebase_version=rb_version, took_over=took_over, skipped_rules=skipped)
     frozen = False
     try:
-        decide = _decider(engine_name, rules, normalizer, timeout)
+        decide = _decider(engine_name, rules, normalizer, timeout, skipped)
         del rules
         # The rule set lives for the whole run, and the batch loop makes no reference cycles to
         # speak of: without the collector rescanning tens of thousands of rules, matching is twice
@@ -127,7 +140,10 @@ def run_coding(
         result.stopped = _loop(engine, engine_name, rb_version, run_id, source, decide, writer, progress, total)
     except BaseException as exc:
         result.seconds = time.perf_counter() - started
-        release_lock(engine, run_id, RunStatus.CRASHED, result.columns(), error=describe(exc))
+        try:
+            release_lock(engine, run_id, RunStatus.CRASHED, result.columns(), error=describe(exc))
+        except Exception:  # noqa: BLE001 - the database may be what failed (disk full, server gone):
+            pass  # the lock is then taken over by the next run, and the error that ended this one is raised
         raise
     finally:
         if frozen:
@@ -135,7 +151,8 @@ def run_coding(
             if collector_was_on:
                 gc.enable()
     result.seconds = time.perf_counter() - started
-    release_lock(engine, run_id, RunStatus.FINISHED, result.columns(), error=result.stopped)
+    notes = "; ".join(n for n in (result.stopped, result.skipped_line()) if n) or None
+    release_lock(engine, run_id, RunStatus.FINISHED, result.columns(), error=notes and notes[:1000])
     return result
 
 

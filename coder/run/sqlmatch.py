@@ -15,10 +15,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, not_, or_, select, true
+from sqlalchemy import Connection, and_, delete, func, literal, not_, or_, select, true
+from sqlalchemy.exc import DBAPIError
 
 from coder.db.models import coding_rule, match_text
 from coder.db.sqlite_regexp import Regexp, install
+from coder.errors import describe
+from coder.run.writer import TOO_LONG, too_long
 from rulebase.decision import Decision, Hit, Span, place, prepare, resolve
 from rulebase.rule import Rule
 from rulebase.verify import compile_pattern
@@ -30,8 +33,8 @@ def regex_condition(dialect: str, text_col, pattern_col):
     return text_col.regexp_match(pattern_col, flags=FLAGS.get(dialect))
 
 
-def match_query(dialect: str, run_id: int):
-    """(diagnosis id, rule id) for every enabled rule that matches a scratch text of this run."""
+def match_query(dialect: str, run_id: int, skip: tuple[int, ...] = ()):
+    """(diagnosis id, rule id) for every enabled rule (but those in `skip`) that matches a scratch text of this run."""
     text = match_text.c.normalized
     matches = and_(
         regex_condition(dialect, text, coding_rule.c.pattern),
@@ -40,6 +43,8 @@ def match_query(dialect: str, run_id: int):
         ),
     )
     enabled = coding_rule.c.enabled == True  # noqa: E712 - SQL comparison
+    if skip:
+        enabled = and_(enabled, coding_rule.c.id.not_in(skip))
     if dialect == "postgresql":
         # Rules outside, texts inside (LATERAL): PostgreSQL keeps only 32 compiled regexes, so
         # trying every rule on one text, then the next, would compile each pattern once per text.
@@ -57,12 +62,20 @@ def match_query(dialect: str, run_id: int):
 class SqlMatcher:
     """Decides a batch with the database's regex operator; the rules are the run's snapshot."""
 
-    def __init__(self, rules: Iterable[Rule], normalizer: Callable[[str], str], timeout: float):
+    def __init__(
+        self,
+        rules: Iterable[Rule],
+        normalizer: Callable[[str], str],
+        timeout: float,
+        refused: dict[int, str] | None = None,
+    ):
         self.rules = {r.id: r for r in rules if r.enabled}
         self.normalizer = normalizer
         self.timeout = timeout
         self.regexp = Regexp(timeout)  # SQLite's REGEXP for this run's batches
         self._spans: dict[int, Callable[[str], Span | None]] = {}
+        # Rules the database's regex operator refused, with its words: skipped for the rest of the run.
+        self.refused: dict[int, str] = refused if refused is not None else {}
 
     def _span_of(self, rule_id: int) -> Callable[[str], Span | None]:
         span_of = self._spans.get(rule_id)
@@ -71,15 +84,54 @@ class SqlMatcher:
             span_of = self._spans[rule_id] = compile_pattern(rule.parsed, rule.pattern, self.timeout).span
         return span_of
 
+    def _matches(self, conn: Connection, dialect: str, run_id: int) -> list:
+        """The (diagnosis, rule) pairs; a rule whose pattern the database refuses is found, skipped for
+        the rest of the run and reported in `refused`, and the others go on."""
+        while True:
+            try:
+                with conn.begin_nested():
+                    return conn.execute(match_query(dialect, run_id, tuple(self.refused))).all()
+            except DBAPIError as exc:
+                enabled = select(coding_rule.c.id).where(coding_rule.c.enabled == True)  # noqa: E712
+                candidates = [i for i in conn.execute(enabled).scalars() if i not in self.refused]
+                refused = self._refused(conn, dialect, candidates)
+                if not refused:
+                    raise
+                reason = f"the database refused its pattern ({describe(exc)})"
+                self.refused.update(dict.fromkeys(refused, reason))
+
+    def _refused(self, conn: Connection, dialect: str, ids: list[int]) -> list[int]:
+        """The rules among `ids` whose pattern or exclude pattern the database refuses, found by halving."""
+        probe = literal(" ")
+        test = and_(
+            coding_rule.c.id.in_(ids),
+            regex_condition(dialect, probe, coding_rule.c.pattern).is_not(None),
+            or_(
+                coding_rule.c.exclude_pattern.is_(None),
+                regex_condition(dialect, probe, coding_rule.c.exclude_pattern).is_not(None),
+            ),
+        )
+        try:
+            with conn.begin_nested():
+                conn.execute(select(func.count()).select_from(coding_rule).where(test)).scalar()
+            return []
+        except DBAPIError:
+            if len(ids) == 1:
+                return ids
+        half = len(ids) // 2
+        return self._refused(conn, dialect, ids[:half]) + self._refused(conn, dialect, ids[half:])
+
     def decide_batch(self, conn: Connection, run_id: int, batch: Sequence[Any]) -> dict[int, Decision]:
         decisions: dict[int, Decision] = {}
         texts: dict[int, str] = {}
         for row in batch:
             t = prepare(self.normalizer, row.description)
-            if type(t) is str:
-                texts[row.id] = t
-            else:
+            if type(t) is not str:
                 decisions[row.id] = t
+            elif too_long(t):  # the scratch table could not hold it either
+                decisions[row.id] = TOO_LONG
+            else:
+                texts[row.id] = t
         if not texts:
             return decisions
         dialect = conn.dialect.name
@@ -90,7 +142,7 @@ class SqlMatcher:
             match_text.insert(), [{"run_id": run_id, "diagnosis_id": i, "normalized": t} for i, t in texts.items()]
         )
         found: dict[int, list[int]] = {}
-        for d_id, rule_id in conn.execute(match_query(dialect, run_id)):
+        for d_id, rule_id in self._matches(conn, dialect, run_id):
             found.setdefault(d_id, []).append(rule_id)
         conn.execute(delete(match_text).where(match_text.c.run_id == run_id))
         timed_out_pairs = self.regexp.timed_out

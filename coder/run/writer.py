@@ -119,6 +119,13 @@ _CODED, _FAILED = Status.CODED.value, Status.FAILED.value
 _REASON = {o: o.value for o in Outcome}
 
 MAX_NORMALIZED = code_log.c.normalized.type.length  # the longest normalized text a log row holds
+TOO_LONG = Decision(Outcome.TOO_LONG, "")  # the decision for a line whose normalized text is longer
+
+
+def too_long(normalized: str) -> bool:
+    """Normalization can lengthen a text past what the logs hold: such a line fails alone."""
+    return len(normalized) > MAX_NORMALIZED
+
 
 _row = tuple.__new__  # a named row from its values in field order, without NamedTuple's keyword handling
 
@@ -202,8 +209,8 @@ class BatchWriter:
         counts = dict.fromkeys(Outcome, 0)
         for d_id in sorted(still_ours):
             d = decisions[d_id]
-            if len(d.normalized) > MAX_NORMALIZED:  # the log could not hold it: the line fails alone
-                d = Decision(Outcome.TOO_LONG, "")
+            if too_long(d.normalized):
+                d = TOO_LONG
             outcome = d.outcome
             counts[outcome] += 1
             if outcome == Outcome.CODED:

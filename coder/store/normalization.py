@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from coder.db.models import coding_rule, norm_history, norm_rule
+from rulebase.dialect import DEFAULT_TIMEOUT
 from rulebase.normalize import LITERAL, Normalizer, Replacement, ReplacementInvalid, table_problems
 
 from .history import require_author
@@ -46,8 +47,9 @@ def load(conn: Connection, include_disabled: bool = False) -> list[Replacement]:
     return [_from_row(r) for r in conn.execute(q)]
 
 
-def normalizer(conn: Connection) -> Normalizer:
-    return Normalizer(load(conn))
+def normalizer(conn: Connection, timeout: float = DEFAULT_TIMEOUT) -> Normalizer:
+    """The table as the run applies it; a pattern entry may spend `timeout` seconds on a text."""
+    return Normalizer(load(conn), timeout)
 
 
 def get(conn: Connection, norm_id: int) -> Replacement:

@@ -62,19 +62,30 @@ _rule_from_row = RULES.from_row
 fields_of = RULES.fields_of
 
 
-def load_rules(conn: Connection, include_disabled: bool = False) -> list[Rule]:
+def load_rules(conn: Connection, include_disabled: bool = False, invalid: dict[int, str] | None = None) -> list[Rule]:
     """Stored rules as validated Rule objects. A stored rule that no longer validates raises RuleInvalid.
 
     By default the rules that code: enabled, for a code that is active in the dictionary (a code
-    set inactive is never given again, while its rules stay as they are); include_disabled: all."""
+    set inactive is never given again, while its rules stay as they are); include_disabled: all.
+    With `invalid`, a stored rule that no longer validates (a newer icdcoder checks more) is left
+    out and recorded there with the reason, instead of raising."""
     c = coding_rule.c
     # Only what a Rule holds: converting every row's timestamps would cost a tenth of a run's start.
     q = select(c.id, c.code, c.pattern, c.exclude_pattern, c.priority, c.enabled, c.version, c.note).order_by(c.id)
     if not include_disabled:
         active = select(icd_code.c.code).where(icd_code.c.active == True)  # noqa: E712 - SQL comparison
         q = q.where(c.enabled == True, c.code.in_(active))  # noqa: E712 - SQL comparison
+    rows = conn.execute(q).all()
     with gc_paused():  # hundreds of thousands of new objects (rows, rules, syntax trees), none of them garbage
-        return [_rule_from_row(r) for r in conn.execute(q).all()]
+        if invalid is None:
+            return [_rule_from_row(r) for r in rows]
+        rules = []
+        for r in rows:
+            try:
+                rules.append(_rule_from_row(r))
+            except RuleInvalid as exc:
+                invalid[r.id] = str(exc).removeprefix(f"rule {r.id}: ")
+        return rules
 
 
 def find_rules(

@@ -29,7 +29,7 @@ def form_problem(code: str, system: str = "icd10") -> str | None:
     elif unicodedata.normalize("NFKC", code) != code:
         why = "it holds full-width characters"
     elif FORMS[system].fullmatch(code.upper().replace("X", "x")):
-        why = "its letters are lower-case (write the letter before the digits in upper case)"
+        why = "its letters are lower-case"
     else:
         why = "it does not have the form of one"
     return f"code {code!r} is not an {NAMES[system]} code: {why}; write it as, e.g., {EXAMPLES[system]}"

@@ -67,8 +67,8 @@ def _cell_problem(value, formula) -> str | None:
         )
     if isinstance(value, float) and abs(value) >= EXACT_INTEGERS:
         return (
-            f"the number {value:.17g} has more digits than Excel keeps exactly: format the column as text "
-            "and type it again"
+            f"the number {value:.15g} has more digits than Excel keeps exactly (it is not the number typed): "
+            "format the column as text and type it again"
         )
     if isinstance(value, str) and any(c < " " and c not in "\t\n\r" for c in value):
         c = next(c for c in value if c < " " and c not in "\t\n\r")

@@ -8,6 +8,7 @@ keep their traceback, which carries no statement values (the engine hides them).
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import click
@@ -52,6 +53,9 @@ _register()
 
 
 def main() -> None:
+    # The driver's own warnings (psycopg reports a connection lost mid-pipeline before raising) would
+    # print before our one Error: line; the error itself reaches the user through it.
+    logging.getLogger("psycopg").addHandler(logging.NullHandler())
     for i, arg in enumerate(sys.argv[1:], start=1):
         # click hands undecodable bytes on as surrogates, which no database can store
         if any("\udc80" <= c <= "\udcff" for c in arg) or "\x00" in arg:

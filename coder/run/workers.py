@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
-from coder.errors import IcdCoderError
+from coder.errors import IcdCoderError, describe
 
 from .writer import COUNT_KEYS
 
@@ -26,7 +26,7 @@ def _worker(url: str, kwargs: dict, out) -> None:
     except IcdCoderError as exc:
         out.put(("error", str(exc)))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent, which fails the command
-        out.put(("error", f"{exc.__class__.__name__}: {exc}"))
+        out.put(("error", describe(exc)))  # the driver's words, never the statement's values
     finally:
         engine.dispose()
 

@@ -25,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert  # noqa: E402
 
-from benchmarks.workload import make_descriptions, make_rules  # noqa: E402
+from benchmarks.workload import make_descriptions, make_rules, store  # noqa: E402
 from coder.db.connect import make_engine  # noqa: E402
 from coder.db.migrate import upgrade_db  # noqa: E402
-from coder.db.models import coding_rule, diagnosis, icd_code, rulebase_state  # noqa: E402
+from coder.db.models import diagnosis, rulebase_state  # noqa: E402
 from coder.run.loop import run_coding  # noqa: E402
 from rulebase.engine import PlainMatcher, RuleSet  # noqa: E402
 
@@ -94,24 +94,7 @@ def run_figures(url: str, n_rules: int, n_pending: int, engine_name: str = "pyth
     upgrade_db(engine)
     rules = make_rules(n_rules, seed=2)
     with engine.begin() as conn:
-        conn.execute(
-            insert(icd_code), [{"code": c, "name": c, "active": True} for c in sorted({r.code for r in rules})]
-        )
-        conn.execute(
-            insert(coding_rule),
-            [
-                {
-                    "code": r.code,
-                    "pattern": r.pattern,
-                    "exclude_pattern": r.exclude,
-                    "priority": r.priority,
-                    "enabled": True,
-                    "version": 1,
-                    "author": "bench",
-                }
-                for r in rules
-            ],
-        )
+        store(conn, rules)
         conn.execute(rulebase_state.update().values(version=1))
         texts = make_descriptions(n_pending, seed=2, rules=n_rules)
         conn.execute(
@@ -160,22 +143,7 @@ def ruletest_figures(url: str, n_rules: int, n_history: int, distinct: int) -> d
     # Frequencies fall off like a hospital's: a few texts very common, most rare.
     weights = [1 / (i + 1) for i in range(len(pool))]
     with engine.begin() as conn:
-        conn.execute(insert(icd_code), [{"code": c, "name": c, "active": True} for c in codes])
-        conn.execute(
-            insert(coding_rule),
-            [
-                {
-                    "code": r.code,
-                    "pattern": r.pattern,
-                    "exclude_pattern": r.exclude,
-                    "priority": r.priority,
-                    "enabled": True,
-                    "version": 1,
-                    "author": "bench",
-                }
-                for r in rules
-            ],
-        )
+        store(conn, rules)
         chunk = 50_000
         for start in range(0, n_history, chunk):
             picks = rng.choices(pool, weights, k=min(chunk, n_history - start))

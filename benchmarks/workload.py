@@ -172,3 +172,27 @@ def make_descriptions(n: int, seed: int = 0, rules: int = 1000) -> Iterator[str]
             a, b = rng.choice(ALTERNATIVES)
             text = text.replace(a, b)
         yield text
+
+
+def store(conn, rules, author: str = "bench", keep_ids: bool = False) -> None:
+    """Write generated rules and their codes straight into a migrated database (no judging: a benchmark's
+    and a differential test's seeding, not a rule author's)."""
+    from sqlalchemy import insert
+
+    from coder.db.models import coding_rule, icd_code
+
+    conn.execute(insert(icd_code), [{"code": c, "name": c, "active": True} for c in sorted({r.code for r in rules})])
+    fields = ("code", "pattern", "exclude_pattern", "priority")
+    conn.execute(
+        insert(coding_rule),
+        [
+            {
+                **({"id": r.id} if keep_ids else {}),
+                **dict(zip(fields, (r.code, r.pattern, r.exclude, r.priority), strict=True)),
+                "enabled": True,
+                "version": 1,
+                "author": author,
+            }
+            for r in rules
+        ],
+    )

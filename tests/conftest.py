@@ -109,3 +109,49 @@ def seeded(engine, codes_csv):
 
     import_dictionary(engine, codes_csv)
     return engine
+
+
+def insert_pending(engine, texts, prefix: str = "R") -> None:
+    """Pending diagnoses with these descriptions, one record each, written straight to the table."""
+    from sqlalchemy import insert
+
+    from coder.db.models import diagnosis
+
+    with engine.begin() as conn:
+        conn.execute(
+            insert(diagnosis),
+            [
+                {"record_id": f"{prefix}{i}", "seq_no": 1, "kind": "discharge", "status": "pending", "description": t}
+                for i, t in enumerate(texts)
+            ],
+        )
+
+
+def wait_until_logged(engine, n: int, seconds: float = 60) -> None:
+    """Until a run in another process has written n success log rows (or the time is up)."""
+    import time
+
+    from sqlalchemy import func, select
+
+    from coder.db.models import code_log
+
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        with engine.connect() as conn:
+            if conn.execute(select(func.count()).select_from(code_log)).scalar_one() >= n:
+                return
+        time.sleep(0.005)
+
+
+def start_run(db_url: str, *args: str):
+    """`icdcoder run ARGS` in a process of its own, as cron starts it (the URL in the environment)."""
+    import subprocess
+    import sys
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "coder.cli", "run", *args],
+        env={**os.environ, "ICDCODER_DB": db_url},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )

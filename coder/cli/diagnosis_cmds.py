@@ -5,7 +5,9 @@ from __future__ import annotations
 import click
 
 from ..services.diagnoses import import_diagnoses, list_diagnoses
-from .options import db_option, dry_run_option, echo_json, echo_table, json_option, limit_option, open_db
+from .options import columns, db_option, dry_run_option, echo_json, echo_rows, json_option, limit_option, open_db
+
+JSON_KEYS = "id record_id seq kind description status code coded_by fail_reason".split()
 
 
 @click.group("diagnoses")
@@ -47,40 +49,12 @@ def list_cmd(status: str | None, record: str | None, limit: int | None, db_url: 
     """List diagnoses with their status and code."""
     rows = list_diagnoses(open_db(db_url), status=status, record=record, limit=limit)
     if as_json:
-        echo_json(
-            [
-                {
-                    k: r[k]
-                    for k in (
-                        "id",
-                        "record_id",
-                        "seq",
-                        "kind",
-                        "description",
-                        "status",
-                        "code",
-                        "coded_by",
-                        "fail_reason",
-                    )
-                }
-                for r in rows
-            ]
-        )
+        echo_json([{k: r[k] for k in JSON_KEYS} for r in rows])
         return
-    echo_table(
-        ["id", "record", "seq", "status", "code", "by", "description"],
-        [
-            [
-                r["id"],
-                r["record_id"],
-                r["seq"],
-                r["status"] + (f"/{r['fail_reason']}" if r["status"] == "failed" else ""),
-                r["code"],
-                r["coded_by"],
-                r["description"],
-            ]
-            for r in rows
-        ],
+    echo_rows(
+        columns("id record=record_id seq status code by=coded_by description"),
+        rows,
+        {"status": lambda r: r["status"] + (f"/{r['fail_reason']}" if r["status"] == "failed" else "")},
     )
 
 

@@ -15,10 +15,11 @@ from .options import (
     dry_run_option,
     echo_json,
     echo_table,
-    echo_versioned,
+    enabling_commands,
     json_option,
     open_db,
     reason_option,
+    show_command,
 )
 
 kind_option = click.option(
@@ -111,31 +112,19 @@ def _change(db_url, norm_id, author, reason, **changes) -> None:
     _warn_stale(done)
 
 
-def _enabling(enabled: bool, help_text: str) -> None:
-    @normalize_group.command("enable" if enabled else "disable", help=help_text)
-    @click.argument("norm_id", type=ID)
-    @author_option
-    @reason_option
-    @db_option
-    def command(norm_id, author, reason, db_url) -> None:
-        _change(db_url, norm_id, author, reason, enabled=enabled)
+def _set_enabled(db_url, norm_id: int, enabled: bool, author: str, reason: str | None, _force: bool) -> None:
+    _change(db_url, norm_id, author, reason, enabled=enabled)
 
 
-_enabling(False, "Stop applying an entry (it stays, with its history).")
-_enabling(True, "Apply a disabled entry again.")
+enabling_commands(
+    normalize_group,
+    "norm_id",
+    _set_enabled,
+    ("Stop applying an entry (it stays, with its history).", "Apply a disabled entry again."),
+)
 
 
-@normalize_group.command("show")
-@click.argument("norm_id", type=ID)
-@db_option
-@json_option
-def show_cmd(norm_id, db_url, as_json) -> None:
-    """An entry and its whole history."""
-    entry, hist = service.show_entry(open_db(db_url), norm_id)
-    if as_json:
-        echo_json({**entry.to_dict(), "history": hist})
-        return
-    echo_versioned(entry.to_dict(), hist, show_changes=False)
+show_command(normalize_group, "norm_id", service.show_entry, "An entry and its whole history.", show_changes=False)
 
 
 @normalize_group.command("test")

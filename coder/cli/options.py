@@ -117,3 +117,68 @@ def echo_versioned(fields: dict[str, Any], history: list[dict[str, Any]], show_c
                 f"      answers audit #{a['audit_id']}: diagnosis {a['diagnosis_id']} {a['action']} "
                 f"{a['old_code'] or '-'} -> {a['new_code']} by {a['person']}"
             )
+
+
+def columns(spec: str) -> list[tuple[str, str]]:
+    """Table columns declared as "header=key header=key ..." ("key" alone when they are the same)."""
+    return [tuple(part.split("=")) if "=" in part else (part, part) for part in spec.split()]
+
+
+def echo_rows(
+    headers_keys: Sequence[tuple[str, str]],
+    rows: Sequence[dict[str, Any]],
+    shown: dict[str, Callable[[dict[str, Any]], Any]] | None = None,
+) -> None:
+    """A table of dict rows: each column a key, or (in `shown`) a function of the row."""
+    shown = shown or {}
+    echo_table(
+        [h for h, _ in headers_keys], [[shown[k](r) if k in shown else r[k] for _, k in headers_keys] for r in rows]
+    )
+
+
+def show_command(group: click.Group, argument: str, fetch: Callable, help_text: str, show_changes: bool = True):
+    """`GROUP show ID`: a versioned item (rule, normalization entry) and its history, as text or JSON."""
+
+    @group.command("show", help=help_text)
+    @click.argument(argument, type=ID)
+    @db_option
+    @json_option
+    def command(db_url: str | None, as_json: bool, **ids: int) -> None:
+        item, history = fetch(open_db(db_url), ids[argument])
+        if as_json:
+            echo_json({**item.to_dict(), "history": history})
+            return
+        echo_versioned(item.to_dict(), history, show_changes)
+
+    return command
+
+
+def enabling_commands(
+    group: click.Group, argument: str, act: Callable, helps: tuple[str, str], judged: bool = False
+) -> None:
+    """`GROUP disable ID` and `GROUP enable ID`; `act(db_url, id, enabled, author, reason, force)`.
+    judged: the change is tested against the audited history, so --force is offered."""
+    for enabled, help_text in zip((False, True), helps, strict=True):
+
+        def command(
+            db_url: str | None,
+            author: str,
+            reason: str | None,
+            force: bool = False,
+            *,
+            _enabled: bool = enabled,
+            **ids: int,
+        ) -> None:
+            act(db_url, ids[argument], _enabled, author, reason, force)
+
+        for option in reversed(
+            [
+                click.argument(argument, type=ID),
+                author_option,
+                reason_option,
+                *([force_option] if judged else []),
+                db_option,
+            ]
+        ):
+            command = option(command)
+        group.command("enable" if enabled else "disable", help=help_text)(command)

@@ -11,15 +11,17 @@ from .options import (
     ID,
     WHOLE,
     author_option,
+    columns,
     db_option,
     dry_run_option,
     echo_json,
-    echo_table,
-    echo_versioned,
+    echo_rows,
+    enabling_commands,
     force_option,
     json_option,
     open_db,
     reason_option,
+    show_command,
 )
 
 
@@ -114,21 +116,10 @@ def list_cmd(code: str | None, search: str | None, include_disabled: bool, db_ur
     if as_json:
         echo_json(rules)
         return
-    echo_table(
-        ["id", "code", "pattern", "exclude", "priority", "enabled", "version", "author"],
-        [
-            [
-                r["id"],
-                r["code"],
-                r["pattern"],
-                r["exclude"],
-                r["priority"],
-                int(r["enabled"]),
-                r["version"],
-                r["author"],
-            ]
-            for r in rules
-        ],
+    echo_rows(
+        columns("id code pattern exclude priority enabled version author"),
+        rules,
+        {"enabled": lambda r: int(r["enabled"])},
     )
 
 
@@ -187,7 +178,7 @@ def _echo_changed(done: service.RuleChanged) -> None:
         _echo_impact(done.impact)
 
 
-def _set_enabled(rule_id: int, enabled: bool, author: str, reason: str | None, force: bool, db_url: str | None) -> None:
+def _set_enabled(db_url: str | None, rule_id: int, enabled: bool, author: str, reason: str | None, force: bool) -> None:
     done = service.set_rule_enabled(open_db(db_url), rule_id, enabled, author, reason, force)
     _echo_changed(done)
     state = "enabled" if enabled else "disabled"
@@ -198,32 +189,16 @@ def _set_enabled(rule_id: int, enabled: bool, author: str, reason: str | None, f
     )
 
 
-def _enabling(enabled: bool, help_text: str) -> None:
-    @rules_group.command("enable" if enabled else "disable", help=help_text)
-    @click.argument("rule_id", type=ID)
-    @author_option
-    @reason_option
-    @force_option
-    @db_option
-    def command(rule_id, author, reason, force, db_url) -> None:
-        _set_enabled(rule_id, enabled, author, reason, force, db_url)
+enabling_commands(
+    rules_group,
+    "rule_id",
+    _set_enabled,
+    ("Disable a rule (it stays, with its history).", "Enable a disabled rule."),
+    judged=True,
+)
 
 
-_enabling(False, "Disable a rule (it stays, with its history).")
-_enabling(True, "Enable a disabled rule.")
-
-
-@rules_group.command("show")
-@click.argument("rule_id", type=ID)
-@db_option
-@json_option
-def show_cmd(rule_id, db_url, as_json) -> None:
-    """A rule and its whole history."""
-    rule, hist = service.show_rule(open_db(db_url), rule_id)
-    if as_json:
-        echo_json({**rule.to_dict(), "history": hist})
-        return
-    echo_versioned(rule.to_dict(), hist)
+show_command(rules_group, "rule_id", service.show_rule, "A rule and its whole history.")
 
 
 @rules_group.command("rollback")

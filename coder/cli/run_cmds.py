@@ -8,19 +8,19 @@ from rulebase.engine import DEFAULT_TIMEOUT
 
 from ..services.diagnoses import list_failures, list_runs, show_run
 from ..services.run import ENGINES, pending_count, run_coding, run_workers
-from .options import ID, db_option, echo_json, echo_table, json_option, limit_option, open_db, progress_bar
-
-RUN_JSON_KEYS = (
-    "run_id",
-    "considered",
-    "coded",
-    "no_match",
-    "ambiguous",
-    "invalid_input",
-    "timeout",
-    "too_long",
-    "seconds",
+from .options import (
+    ID,
+    columns,
+    db_option,
+    echo_json,
+    echo_rows,
+    json_option,
+    limit_option,
+    open_db,
+    progress_bar,
 )
+
+RUN_JSON_KEYS = tuple("run_id considered coded no_match ambiguous invalid_input timeout too_long seconds".split())
 
 
 @click.command("run")
@@ -97,35 +97,14 @@ def runs_group() -> None:
     """Past coding runs."""
 
 
-def _run_rows(runs):
-    return [
-        [
-            r["id"],
-            r["status"],
-            r["started_at"],
-            r["ended_at"],
-            r["rulebase_version"],
-            r["considered"],
-            r["coded"],
-            r["no_match"],
-            r["ambiguous"],
-            r["invalid_input"],
-        ]
-        for r in runs
-    ]
-
-
-RUN_HEADERS = [
-    "id",
-    "status",
-    "started (UTC)",
-    "ended (UTC)",
-    "rules v",
-    "considered",
-    "coded",
-    "no_match",
-    "ambiguous",
-    "invalid",
+# "started (UTC)" and the like: headers with spaces are declared as pairs.
+RUN_COLUMNS = [
+    ("id", "id"),
+    ("status", "status"),
+    ("started (UTC)", "started_at"),
+    ("ended (UTC)", "ended_at"),
+    ("rules v", "rulebase_version"),
+    *columns("considered coded no_match ambiguous invalid=invalid_input"),
 ]
 
 
@@ -139,7 +118,7 @@ def runs_list(limit: int | None, db_url: str | None, as_json: bool) -> None:
     if as_json:
         echo_json(runs)
     else:
-        echo_table(RUN_HEADERS, _run_rows(runs))
+        echo_rows(RUN_COLUMNS, runs)
 
 
 @runs_group.command("show")
@@ -173,21 +152,18 @@ def failures_list(reason: str | None, run_id: int | None, limit: int | None, db_
     if as_json:
         echo_json(rows)
         return
-    echo_table(
-        ["diagnosis", "run", "reason", "candidates", "now", "record", "description"],
-        [
-            [
-                r["diagnosis_id"],
-                r["run_id"],
-                r["reason"],
-                ", ".join(f"{c['code']} (rule {'/'.join(map(str, c['rule_ids']))})" for c in r["candidate_rules"]),
-                r["status_now"],
-                r["record_id"],
-                r["description"],
-            ]
-            for r in rows
-        ],
+    echo_rows(
+        columns(
+            "diagnosis=diagnosis_id run=run_id reason candidates=candidate_rules now=status_now "
+            "record=record_id description"
+        ),
+        rows,
+        {"candidate_rules": _candidate_rules},
     )
+
+
+def _candidate_rules(r) -> str:
+    return ", ".join(f"{c['code']} (rule {'/'.join(map(str, c['rule_ids']))})" for c in r["candidate_rules"])
 
 
 COMMANDS = [run_cmd, runs_group, failures_group]

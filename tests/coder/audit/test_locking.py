@@ -1,44 +1,23 @@
 """Audit actions lock the line they act on, so the status and code they record as replaced are the
 ones replaced, with a run coding the same lines at the same time (issue #16, item 4)."""
 
-import os
-import subprocess
-import sys
-import time
-
-from sqlalchemy import func, insert, select
+from sqlalchemy import select
 
 from coder.db.models import audit_action, code_log, diagnosis
 from coder.errors import ActionRefused
 from coder.services.audit import act
 from coder.services.rules import add_rule
 from rulebase.states import ReviewAction
+from tests.conftest import insert_pending, start_run, wait_until_logged
 
 
 def test_audit_during_a_run_records_the_status_it_replaced(seeded, db_url):
     add_rule(seeded, "I25.103", "冠心病", "王芳")
-    with seeded.begin() as conn:
-        conn.execute(
-            insert(diagnosis),
-            [
-                {"record_id": f"L{i}", "seq_no": 1, "kind": "discharge", "status": "pending", "description": "冠心病"}
-                for i in range(3000)
-            ],
-        )
+    insert_pending(seeded, ["冠心病"] * 3000, prefix="L")
+    with seeded.connect() as conn:
         ids = conn.execute(select(diagnosis.c.id).order_by(diagnosis.c.id)).scalars().all()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "coder.cli", "run", "--batch-size", "20"],
-        env={**os.environ, "ICDCODER_DB": db_url},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.time() + 60
-    while time.time() < deadline:  # act once the run is under way, on lines it is about to code
-        with seeded.connect() as conn:
-            if conn.execute(select(func.count()).select_from(code_log)).scalar_one() > 0:
-                break
-        time.sleep(0.005)
+    proc = start_run(db_url, "--batch-size", "20")
+    wait_until_logged(seeded, 1)  # act once the run is under way, on lines it is about to code
     acted = refused = 0
     for d_id in ids[200:2800:5]:
         try:

@@ -2,15 +2,12 @@
 file. Each checks that nothing was lost or duplicated and that the next run finishes the work
 (issue #16, items 2, 3, 7 and 8)."""
 
-import os
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import event, func, insert, select, text
+from sqlalchemy import event, insert, select, text
 from sqlalchemy.exc import OperationalError
 
 import rulebase.dialect
@@ -21,7 +18,7 @@ from coder.run.loop import run_coding
 from coder.services.normalization import add_entry
 from coder.services.rules import add_rule
 from tests.coder.run.test_run import RULES
-from tests.conftest import write_csv
+from tests.conftest import insert_pending, start_run, wait_until_logged, write_csv
 
 
 @pytest.fixture
@@ -51,14 +48,7 @@ POISON = "慢阻肺" * 333  # 999 characters; normalized (慢阻肺 -> 慢性阻
 
 
 def _pending(engine, texts):
-    with engine.begin() as conn:
-        conn.execute(
-            insert(diagnosis),
-            [
-                {"record_id": f"F{i}", "seq_no": 1, "kind": "discharge", "status": "pending", "description": t}
-                for i, t in enumerate(texts)
-            ],
-        )
+    insert_pending(engine, texts, prefix="F")
 
 
 def _rules(engine, tmp_path):
@@ -230,19 +220,8 @@ def test_a_terminated_server_connection_ends_the_run_cleanly_and_the_next_run_fi
     _rules(seeded, tmp_path)
     _pending(seeded, ["冠心病", "肺炎", "狼疮", "高血压病3级"] * 5000)
     victim = db_url + "&application_name=icdcoder-victim"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "coder.cli", "run", "--batch-size", "50"],
-        env={**os.environ, "ICDCODER_DB": victim},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        with seeded.connect() as conn:
-            if conn.execute(select(func.count()).select_from(code_log)).scalar_one() >= 500:
-                break
-        time.sleep(0.01)
+    proc = start_run(victim, "--batch-size", "50")
+    wait_until_logged(seeded, 500)
     with seeded.connect() as conn:
         killed = conn.execute(
             text(
@@ -269,14 +248,8 @@ def test_sigkill_at_random_points_loses_nothing(seeded, tmp_path, db_url, engine
     _rules(seeded, tmp_path)
     _pending(seeded, ["冠心病", "肺炎", "狼疮", "冠心病 不稳定型心绞痛"] * 1500)
     rng = random.Random(16)
-    env = {**os.environ, "ICDCODER_DB": db_url}
     for _ in range(3):
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "coder.cli", "run", "--batch-size", "25", "--engine", engine_name],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        proc = start_run(db_url, "--batch-size", "25", "--engine", engine_name)
         time.sleep(rng.uniform(0.5, 2.5))  # the interpreter's start, the rule load, or mid-batch
         proc.send_signal(signal.SIGKILL)
         proc.wait()

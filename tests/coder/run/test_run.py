@@ -3,7 +3,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 from sqlalchemy import func, insert, select, update
@@ -16,7 +15,7 @@ from coder.services.diagnoses import import_diagnoses
 from coder.services.rules import import_rules
 from coder.store import rules as rulestore
 from rulebase.rule import Rule
-from tests.conftest import write_csv
+from tests.conftest import insert_pending, start_run, wait_until_logged, write_csv
 
 RULES = [
     ["I25.103", "冠(状动脉粥样硬化性)?心(脏)?病", ""],
@@ -112,34 +111,9 @@ def test_a_dead_processes_lock_is_taken_over_and_its_run_marked_crashed(loaded):
 
 def test_sigkill_mid_run_loses_nothing_and_rerun_finishes_without_duplicates(seeded, tmp_path, db_url):
     import_rules(seeded, write_csv(tmp_path / "r.csv", ["code", "pattern", "exclude"], RULES), "王芳", "test")
-    with seeded.begin() as conn:
-        conn.execute(
-            insert(diagnosis),
-            [
-                {
-                    "record_id": f"R{i}",
-                    "seq_no": 1,
-                    "kind": "discharge",
-                    "status": "pending",
-                    "description": ["冠心病", "肺炎", "狼疮", "冠心病 不稳定型心绞痛"][i % 4],
-                }
-                for i in range(30000)
-            ],
-        )
-    env = {**os.environ, "ICDCODER_DB": db_url}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "coder.cli", "run", "--batch-size", "50"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        with seeded.connect() as conn:
-            done = conn.execute(select(func.count()).select_from(code_log)).scalar_one()
-        if done >= 500:
-            break
-        time.sleep(0.01)
+    insert_pending(seeded, [["冠心病", "肺炎", "狼疮", "冠心病 不稳定型心绞痛"][i % 4] for i in range(30000)])
+    proc = start_run(db_url, "--batch-size", "50")
+    wait_until_logged(seeded, 500)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     with seeded.connect() as conn:

@@ -5,10 +5,10 @@ import json
 import pytest
 from sqlalchemy import delete, insert, select, text, update
 
-from benchmarks.workload import make_descriptions, make_rules
+from benchmarks.workload import make_descriptions, make_rules, store
 from coder.db import sqlite_regexp
 from coder.db.connect import make_engine
-from coder.db.models import code_log, coding_rule, diagnosis, fail_log, icd_code, match_text, rulebase_state
+from coder.db.models import code_log, diagnosis, fail_log, match_text, rulebase_state
 from coder.run.loop import run_coding
 from coder.run.sqlmatch import match_query
 
@@ -17,25 +17,7 @@ def _load(engine, n_rules=1000, n_texts=2000, seed=11):
     rules = make_rules(n_rules, seed=seed)
     texts = list(make_descriptions(n_texts, seed=seed, rules=n_rules))
     with engine.begin() as conn:
-        conn.execute(
-            insert(icd_code), [{"code": c, "name": c, "active": True} for c in sorted({r.code for r in rules})]
-        )
-        conn.execute(
-            insert(coding_rule),
-            [
-                {
-                    "id": r.id,
-                    "code": r.code,
-                    "pattern": r.pattern,
-                    "exclude_pattern": r.exclude,
-                    "priority": r.priority,
-                    "enabled": True,
-                    "version": 1,
-                    "author": "t",
-                }
-                for r in rules
-            ],
-        )
+        store(conn, rules, author="t", keep_ids=True)
         conn.execute(update(rulebase_state).values(version=1))
         conn.execute(
             insert(diagnosis),

@@ -8,34 +8,21 @@ import time
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from coder.cli import cli
 from coder.db.models import code_log, coding_run, diagnosis, fail_log
 from coder.run.loop import run_coding
 from coder.services.rules import import_rules
 from tests.coder.run.test_run import RULES
-from tests.conftest import write_csv
+from tests.conftest import insert_pending, write_csv
 
 TEXTS = ["冠心病", "肺炎", "狼疮", "冠心病 不稳定型心绞痛", "高血压病3级", ""]
 
 
 def _pending(engine, tmp_path, n):
     import_rules(engine, write_csv(tmp_path / "r.csv", ["code", "pattern", "exclude"], RULES), "王芳", "test")
-    with engine.begin() as conn:
-        conn.execute(
-            insert(diagnosis),
-            [
-                {
-                    "record_id": f"R{i}",
-                    "seq_no": 1,
-                    "kind": "discharge",
-                    "status": "pending",
-                    "description": f"{TEXTS[i % len(TEXTS)]}{'' if i % 7 else ' 复查'}",
-                }
-                for i in range(n)
-            ],
-        )
+    insert_pending(engine, [f"{TEXTS[i % len(TEXTS)]}{'' if i % 7 else ' 复查'}" for i in range(n)])
 
 
 def _exactly_once(engine, n):

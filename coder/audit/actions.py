@@ -236,15 +236,8 @@ def _queue_item(r) -> dict[str, Any]:
     }
 
 
-QUEUE_COLUMNS = (
-    "diagnosis_id",
-    "record_id",
-    "description",
-    "normalized",
-    "auto_code",
-    "auto_code_name",
-    "reason",
-    "candidates",
+QUEUE_COLUMNS = tuple(
+    "diagnosis_id record_id description normalized auto_code auto_code_name reason candidates".split()
 )
 
 

@@ -152,7 +152,7 @@ def plan_normalization(conn: Connection, sheet: Sheet) -> NormPlan:
 def apply_plan(conn: Connection, plan: NormPlan, author: str, reason: str | None, rb_version: int) -> None:
     """Write a checked plan; the table was validated as a whole, so entries are not re-checked one by one."""
     for entry in plan.added:
-        normstore.add(conn, entry, author, reason, rb_version=rb_version, check=False)
+        normstore.ENTRIES.insert(conn, entry, author, reason, rb_version)
+    entries = normstore.ENTRIES
     for old, new in plan.changed:
-        changes = {k: v for k, v in normstore.fields_of(new).items() if normstore.fields_of(old)[k] != v}
-        normstore.change(conn, old.id, author, reason, rb_version=rb_version, check=False, **changes)
+        entries.replace(conn, old, entries.proposed(old, entries.fields_of(new)), author, reason, rb_version)

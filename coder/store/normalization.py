@@ -67,40 +67,24 @@ def check_table(entries: list[Replacement]) -> None:
         raise ReplacementInvalid("; ".join(problems))
 
 
-def add(
-    conn: Connection,
-    entry: Replacement,
-    author: str,
-    reason: str | None,
-    rb_version: int | None = None,
-    check: bool = True,
-) -> Replacement:
+def add(conn: Connection, entry: Replacement, author: str, reason: str | None, rb_version: int | None = None):
     """Insert an entry (position defaults to after the last one); the table must stay stable."""
     require_author(author)
     if entry.position == 0:
         entry = dc_replace(entry, position=next_position(conn))
-    if check:
-        check_table(load(conn) + [entry])
+    check_table(load(conn) + [entry])
     return ENTRIES.insert(conn, entry, author, reason, rb_version)
 
 
-def change(
-    conn: Connection,
-    norm_id: int,
-    author: str,
-    reason: str | None,
-    rb_version: int | None = None,
-    check: bool = True,
-    **changes: Any,
-) -> Replacement:
+def change(conn: Connection, norm_id: int, author: str, reason: str | None, **changes: Any) -> Replacement:
+    """Change an entry's fields as a new version; the table must stay stable."""
     require_author(author)
     old = get(conn, norm_id)
     new = ENTRIES.proposed(old, changes)
     if fields_of(new) == fields_of(old):
         return old
-    if check:
-        check_table([e for e in load(conn) if e.id != norm_id] + [new])
-    return ENTRIES.replace(conn, old, new, author, reason, rb_version)
+    check_table([e for e in load(conn) if e.id != norm_id] + [new])
+    return ENTRIES.replace(conn, old, new, author, reason, None)
 
 
 def history(conn: Connection, norm_id: int) -> list[dict[str, Any]]:

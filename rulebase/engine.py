@@ -114,6 +114,7 @@ class _Shape:
 
 
 _by_index = attrgetter("index")
+_TIMEOUT = Outcome.TIMEOUT  # decisions hold the members themselves: compared by identity, the fastest test
 
 
 class RuleSet(_Matcher):
@@ -257,7 +258,7 @@ class RuleSet(_Matcher):
             return found
         text = prepare(self.normalizer, description)
         decision = self._decide_text(text) if type(text) is str else text
-        if decision.outcome != Outcome.TIMEOUT:  # a timeout depends on the machine's load: try again next time
+        if decision.outcome is not _TIMEOUT:  # a timeout depends on the machine's load: try again next time
             if len(cache) >= CACHE_SIZE:
                 cache.clear()
             cache[description] = decision

@@ -31,10 +31,10 @@ def normalize_text(text: str | None) -> str:
     """
     if not text:
         return ""
-    text = unicodedata.normalize("NFKC", text)
-    if not text.isprintable():  # blanks other than the space, controls, invisible formatting characters
-        text = _INVISIBLE.sub("", text)
-    return " ".join(text.split())
+    text = " ".join(unicodedata.normalize("NFKC", text).split())
+    if not text.isprintable():  # what is left unprintable once blanks are folded: rare, so checked last
+        text = " ".join(_INVISIBLE.sub("", text).split())
+    return text
 
 
 class ReplacementInvalid(RuleInvalid):

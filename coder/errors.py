@@ -10,6 +10,7 @@ from rulebase.errors import IcdCoderError, PatternInvalid, RuleInvalid
 __all__ = [
     "DatabaseError",
     "describe",
+    "refused_value",
     "ActionRefused",
     "ChangeRefused",
     "ConfigError",
@@ -98,6 +99,7 @@ _HINTS = (
     ("disk is full", "the disk is full: free space and run the command again (nothing half-written stays)"),
     ("disk full", "the disk is full: free space and run the command again (nothing half-written stays)"),
     ("password authentication failed", "check the user and ICDCODER_DB_PASSWORD (or the config file's password)"),
+    ("translate host name", "check the host in the database URL"),
     ("connection", "check that the database server runs and the URL's host and port; then run the command again"),
     ("terminat", "the server ended the connection: run the command again (a run continues where it stopped)"),
     ("too long", "a value is longer than its column allows: shorten it"),
@@ -114,3 +116,20 @@ class DatabaseError(IcdCoderError):
         said = describe(exc)
         hint = next((h for words, h in _HINTS if words in said.lower()), "see the database's log; then run again")
         return cls(f"database error ({said}); {hint}")
+
+
+# Oracle's refusals of a value: too large for its column, NULL into NOT NULL, a unique key, a check,
+# a number too large; python-oracledb raises them all as its generic DatabaseError.
+_ORACLE_REFUSALS = ("ORA-12899", "ORA-01400", "ORA-00001", "ORA-02290", "ORA-01438", "ORA-01401")
+
+
+def refused_value(exc: BaseException) -> bool:
+    """Whether a database error is the refusal of a value (a line that cannot be stored), not a
+    failure of the connection, the server or the disk: SQLSTATE class 22 (data) or 23 (integrity)."""
+    from sqlalchemy.exc import DataError, IntegrityError
+
+    if isinstance(exc, (DataError, IntegrityError)):
+        return True
+    orig = getattr(exc, "orig", None)
+    state = getattr(orig, "sqlstate", None) or ""
+    return state[:2] in ("22", "23") or any(code in str(orig) for code in _ORACLE_REFUSALS)

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import product
 
-from .dialect import Dot, Pattern, Repeat
 from .literals import exact
+from .syntax import Dot, Pattern, Repeat
 
 INF = 10**9
 

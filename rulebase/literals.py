@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from itertools import product
 
-from .dialect import Alt, CharClass, Dot, Group, Lit, Node, Pattern, Repeat, Seq
+from .syntax import Alt, CharClass, Dot, Group, Lit, Node, Pattern, Repeat, Seq
 
 Requirement = frozenset[str]
 

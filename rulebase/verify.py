@@ -15,9 +15,10 @@ import regex
 from .chain import INF, Chain, to_chain
 from .chain import matcher as chain_matcher
 from .decision import Span
-from .dialect import DEFAULT_TIMEOUT, length_bounds
+from .dialect import DEFAULT_TIMEOUT
 from .literals import pattern_requirements
 from .rule import Rule
+from .syntax import length_bounds
 
 NO_UPPER_BOUND = INF  # max_len of a rule that can match texts of any length
 

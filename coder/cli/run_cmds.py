@@ -75,6 +75,8 @@ def run_cmd(
             echo_json({k: v for k, v in result.to_json().items() if k in RUN_JSON_KEYS + ("run_ids",)})
         elif not quiet:
             click.echo(result.summary_line())
+        if result.skipped_rules:
+            click.echo(f"warning: {result.skipped_line()}", err=True)
         return
     update, bar = progress_bar(lambda: pending_count(engine), "coding", quiet or as_json)
     try:
@@ -104,7 +106,7 @@ RUN_COLUMNS = [
     ("started (UTC)", "started_at"),
     ("ended (UTC)", "ended_at"),
     ("rules v", "rulebase_version"),
-    *columns("considered coded no_match ambiguous invalid=invalid_input"),
+    *columns("considered coded no_match ambiguous invalid=invalid_input timeout too_long"),
 ]
 
 

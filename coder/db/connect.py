@@ -53,11 +53,19 @@ def _parse(text: str, source: str) -> URL:
 
 # Query-string keys that carry a secret, whatever the driver calls it (password, passwd, pwd,
 # sslpassword, wallet_password, token, ...): never taken from argv, always masked when shown.
-_SECRET = re.compile(r"pass|pwd|secret|token|key", re.IGNORECASE)
+_SECRET = re.compile(r"password|passwd|pwd|secret|token", re.IGNORECASE)
+# A value can carry one too: libpq reads "options=-c password=..." or a dbname holding "host=h password=x".
+_SECRET_VALUE = re.compile(r"(password|passwd|pwd)\s*=", re.IGNORECASE)
 
 
 def secret_keys(url: URL) -> list[str]:
-    return [k for k in url.query if _SECRET.search(k)]
+    """Query keys whose value is, or holds, a secret (sslkey and passfile name files: not secrets)."""
+    out = []
+    for k, v in url.query.items():
+        values = v if isinstance(v, tuple) else (v,)
+        if _SECRET.search(k) or any(_SECRET_VALUE.search(x) for x in values):
+            out.append(k)
+    return out
 
 
 def resolve_url(cli_url: str | None = None) -> URL:
@@ -65,7 +73,7 @@ def resolve_url(cli_url: str | None = None) -> URL:
     config = _config()
     if cli_url:
         url = _parse(cli_url, "--db")
-        if url.password or secret_keys(url):
+        if url.password or secret_keys(url) or _SECRET_VALUE.search(url.database or ""):
             raise ConfigError(
                 f"--db must not contain a password (it would be visible to other users); "
                 f"set {ENV_PASSWORD} or put the URL in {ENV_URL} or the config file"

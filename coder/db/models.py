@@ -27,7 +27,7 @@ from sqlalchemy import (
     text,
 )
 
-from rulebase.states import ReplacementKind, RunStatus, Status
+from rulebase.states import Outcome, ReplacementKind, RunStatus, Status
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_name)s",
@@ -191,6 +191,17 @@ coding_run = Table(
     Column("error", String(1000), nullable=True),
     Column("too_long", Integer, nullable=False, default=0, server_default=text("0")),
 )
+
+# The run's counts by outcome, and the coding_run column each is kept in.
+RUN_COUNTS = {
+    "considered": "considered",
+    Outcome.CODED: "coded",
+    Outcome.NO_MATCH: "no_match",
+    Outcome.AMBIGUOUS: "ambiguous",
+    Outcome.INVALID_INPUT: "invalid_input",
+    Outcome.TIMEOUT: "timeouts",
+    Outcome.TOO_LONG: "too_long",
+}
 
 # The single-runner lock: the primary key makes taking it atomic on every backend.
 run_lock = Table(

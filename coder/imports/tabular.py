@@ -131,8 +131,26 @@ def _read_csv(path: Path) -> Sheet:
         raise IcdCoderError(f"{path}: cannot decode as UTF-8 or GB18030")
     # The csv module on the text as a stream (newline=""): a line break inside quotes stays in its
     # cell, and only CR/LF end a row (U+2028 and the like are characters of a cell).
-    reader = csv.reader(io.StringIO(text, newline=""))
-    return _sheet(str(path), None, ((record, record) for record in reader))
+    # strict: an unclosed quote is an error, not the rest of the file glued into one cell.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    records = []
+    try:
+        for record in reader:
+            records.append((record, record))
+    except csv.Error as exc:
+        raise ImportRejected(
+            [
+                Problem(
+                    str(path),
+                    None,
+                    reader.line_num,
+                    None,
+                    f"the file cannot be read as CSV here ({exc}): check the quotes on this "
+                    "line (a cell with a quote must be quoted, its quotes doubled)",
+                )
+            ]
+        ) from None
+    return _sheet(str(path), None, records)
 
 
 def read_sheet(path: str | Path, sheet: str | None = None, required: bool = True) -> Sheet | None:
@@ -237,4 +255,10 @@ def write_workbook(
                 )
                 ws.add_data_validation(dv)
                 dv.add(f"{letter}2:{letter}1048576")
-    wb.save(path)
+    try:
+        wb.save(path)
+    except OSError as exc:
+        raise IcdCoderError(
+            f"{path}: cannot be written ({exc.strerror or exc}); check the folder and that the "
+            "file is not open in Excel"
+        ) from None

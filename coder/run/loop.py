@@ -17,10 +17,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DBAPIError
 
 from coder.db.migrate import require_current
-from coder.errors import IcdCoderError, describe
+from coder.errors import IcdCoderError, describe, refused_value
 from coder.store import normalization as normstore
 from coder.store import rules as rulestore
 from rulebase.decision import Decision
@@ -48,11 +48,7 @@ class RunResult(Tally):
     skipped_rules: dict[int, str] = field(default_factory=dict)
 
     def skipped_line(self) -> str | None:
-        if not self.skipped_rules:
-            return None
-        shown = "; ".join(f"rule {i}: {why}" for i, why in sorted(self.skipped_rules.items())[:10])
-        more = f" (and {len(self.skipped_rules) - 10} more)" if len(self.skipped_rules) > 10 else ""
-        return f"{len(self.skipped_rules)} rules skipped: {shown}{more}; see icdcoder rules lint"
+        return skipped_line(self.skipped_rules)
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -71,6 +67,15 @@ class RunResult(Tally):
             + f" in {self.seconds:.1f}s (rule base v{self.rulebase_version}){took}"
             + (f"; stopped: {self.stopped}" if self.stopped else "")
         )
+
+
+def skipped_line(skipped: dict[int, str]) -> str | None:
+    """The one line that names the rules a run left out, or None."""
+    if not skipped:
+        return None
+    shown = "; ".join(f"rule {i}: {why}" for i, why in sorted(skipped.items())[:10])
+    more = f" (and {len(skipped) - 10} more)" if len(skipped) > 10 else ""
+    return f"{len(skipped)} rules skipped: {shown}{more}; see icdcoder rules lint"
 
 
 def _decider(engine_name: str, rules, normalizer, timeout: float, skipped: dict[int, str]) -> Decide:
@@ -179,25 +184,28 @@ def _loop(
                     return None
                 decisions = decide(conn, run_id, batch)
                 written = writer.write(conn, decisions)
-        except (DataError, IntegrityError):
+        except DBAPIError as exc:
             # A line the database refuses (a value it cannot store) must not stop every run from now
             # on: the batch, rolled back, is written again line by line, and a line still refused
             # fails alone. Errors of the connection or the server are not this: they end the run.
-            if not decisions:
+            if not decisions or not refused_value(exc):
                 raise
-            written = _line_by_line(engine, writer, decisions)
+            _line_by_line(engine, writer, decisions)
+            written = Tally()  # each line counted as it committed
         writer.tally.add(written)  # committed: only now does it count
         if progress:
             progress(writer.tally.considered, total)
 
 
-def _line_by_line(engine: Engine, writer: BatchWriter, decisions: dict[int, Decision]) -> Tally:
-    written = Tally()
+def _line_by_line(engine: Engine, writer: BatchWriter, decisions: dict[int, Decision]) -> None:
+    """Each line in its own transaction, counted once it has committed."""
     for d_id, decision in sorted(decisions.items()):
         try:
             with engine.begin() as conn:
-                written.add(writer.write(conn, {d_id: decision}, locked=True))
-        except (DataError, IntegrityError):
+                written = writer.write(conn, {d_id: decision}, locked=True)
+        except DBAPIError as exc:
+            if not refused_value(exc):
+                raise
             with engine.begin() as conn:
-                written.add(writer.write(conn, {d_id: Decision(Outcome.INVALID_INPUT, "")}, locked=True))
-    return written
+                written = writer.write(conn, {d_id: Decision(Outcome.INVALID_INPUT, "")}, locked=True)
+        writer.tally.add(written)

@@ -145,16 +145,33 @@ class SqlMatcher:
         for d_id, rule_id in self._matches(conn, dialect, run_id):
             found.setdefault(d_id, []).append(rule_id)
         conn.execute(delete(match_text).where(match_text.c.run_id == run_id))
-        timed_out_pairs = self.regexp.timed_out
+        slow = self._timed_out_rules()
         for d_id, t in texts.items():
-            hits, timed_out = [], []
+            hits, timed_out = [], list(slow.get(t, ()))
             for rule_id in found.get(d_id, ()):
                 rule = self.rules.get(rule_id)
                 if rule is None:
                     continue  # added after the run started: the next run uses it
-                if (rule.pattern, t) in timed_out_pairs or (rule.exclude, t) in timed_out_pairs:
-                    timed_out.append(rule)
-                else:
+                if rule not in timed_out:
                     hits.append(Hit(rule))
             decisions[d_id] = place(resolve(t, hits, timed_out), self._span_of)
         return decisions
+
+    def _timed_out_rules(self) -> dict[str, list[Rule]]:
+        """text -> the rules whose pattern or exclude pattern ran out of time on it (SQLite's REGEXP).
+
+        A timed-out exclude pattern answered "found", so the join left its rule out: it could have
+        matched, and is a timeout like the other, never a silent no."""
+        if not self.regexp.timed_out:
+            return {}
+        by_pattern: dict[str, list[Rule]] = {}
+        for rule in self.rules.values():
+            for p in (rule.pattern, rule.exclude):
+                if p is not None:
+                    by_pattern.setdefault(p, []).append(rule)
+        out: dict[str, list[Rule]] = {}
+        for pattern, text in self.regexp.timed_out:
+            for rule in by_pattern.get(pattern, ()):
+                if rule not in out.setdefault(text, []):
+                    out[text].append(rule)
+        return out

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from coder.errors import IcdCoderError, describe
 
+from .loop import skipped_line
 from .writer import COUNT_KEYS
 
 
@@ -35,6 +36,13 @@ def _worker(url: str, kwargs: dict, out) -> None:
 class WorkersResult:
     runs: list[dict] = field(default_factory=list)
     seconds: float = 0.0
+
+    @property
+    def skipped_rules(self) -> dict[int, str]:
+        return {int(k): v for r in self.runs for k, v in r.get("skipped_rules", {}).items()}
+
+    def skipped_line(self) -> str | None:
+        return skipped_line(self.skipped_rules)
 
     def totals(self) -> dict[str, int]:
         return {k: sum(r[k] for r in self.runs) for k in COUNT_KEYS}

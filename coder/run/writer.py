@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, DateTime, Engine, bindparam, select, update
 
-from coder.db.models import code_log, coding_run, diagnosis, fail_log, utcnow
+from coder.db.models import RUN_COUNTS, code_log, coding_run, diagnosis, fail_log, utcnow
 from rulebase.decision import Decision
 from rulebase.states import AUTO, Outcome, Status
 
@@ -58,16 +58,7 @@ class FailureRow(NamedTuple):
     logged_at: Any  # stamped
 
 
-# The run's counts by outcome, and the coding_run column each is kept in.
-COUNT_COLUMNS = {
-    "considered": "considered",
-    Outcome.CODED: "coded",
-    Outcome.NO_MATCH: "no_match",
-    Outcome.AMBIGUOUS: "ambiguous",
-    Outcome.INVALID_INPUT: "invalid_input",
-    Outcome.TIMEOUT: "timeouts",
-    Outcome.TOO_LONG: "too_long",
-}
+COUNT_COLUMNS = RUN_COUNTS
 COUNT_KEYS = tuple(str(k) for k in COUNT_COLUMNS)
 
 STATUS_UPDATE = (
@@ -116,6 +107,7 @@ class _Many:
 # The states as plain str for the driver: sqlite3 looks up an adapter for every str subclass it is
 # handed, a StrEnum included, which costs a microsecond a value (measured: +60 % on an executemany).
 _CODED, _FAILED = Status.CODED.value, Status.FAILED.value
+_CODED_OUTCOME = Outcome.CODED  # decisions hold the members: compared by identity (a member's == is slow)
 _REASON = {o: o.value for o in Outcome}
 
 MAX_NORMALIZED = code_log.c.normalized.type.length  # the longest normalized text a log row holds
@@ -213,7 +205,7 @@ class BatchWriter:
                 d = TOO_LONG
             outcome = d.outcome
             counts[outcome] += 1
-            if outcome == Outcome.CODED:
+            if outcome is _CODED_OUTCOME:
                 statuses.append(_row(StatusRow, (d_id, _CODED, d.code, AUTO, None, stamp, rb_version)))
                 successes.append(
                     _row(

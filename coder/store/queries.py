@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from coder.db.models import coding_run, diagnosis, fail_log
+from coder.db.models import RUN_COUNTS, coding_run, diagnosis, fail_log
 from coder.errors import IcdCoderError, NotFound
 from rulebase.states import FAILURE_REASONS, Status
 
@@ -97,12 +97,7 @@ def _run_dict(r) -> dict[str, Any]:
         "pid": r.pid,
         "engine": r.engine,
         "rulebase_version": r.rulebase_version,
-        "considered": r.considered,
-        "coded": r.coded,
-        "no_match": r.no_match,
-        "ambiguous": r.ambiguous,
-        "invalid_input": r.invalid_input,
-        "timeout": r.timeouts,
+        **{str(key): getattr(r, column) for key, column in RUN_COUNTS.items()},
         "error": r.error,
     }
 

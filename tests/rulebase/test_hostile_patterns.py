@@ -22,7 +22,6 @@ from rulebase.states import Outcome
         ("肺\u200b炎", "invisible formatting character U+200B"),
         ("肺\u202e炎", "invisible formatting character U+202E"),
         ("肺\u2028炎", "blank U+2028"),
-        ("肺  炎", "two spaces in a row"),
     ],
 )
 def test_patterns_an_engine_would_refuse_or_never_match_are_refused_with_the_reason(pattern, reason):

@@ -65,3 +65,24 @@ def test_a_wrong_database_password_is_one_error_line(pg_url, monkeypatch):
     out = _one_line(CliRunner().invoke(cli, ["runs", "list"]))
     assert "password authentication failed" in out and "ICDCODER_DB_PASSWORD" in out
     assert "not-the-password" not in out
+
+
+def test_writing_a_workbook_where_it_cannot_go_is_one_error_line(invoke, tmp_path):
+    out = _one_line(invoke("rules", "export", str(tmp_path / "no-such-folder" / "rules.xlsx")))
+    assert "cannot be written" in out
+
+
+def test_which_database_errors_are_a_refused_value():
+    from sqlalchemy.exc import DatabaseError, OperationalError
+
+    from coder.errors import refused_value
+
+    class Driver(Exception):
+        def __init__(self, message, sqlstate=None):
+            super().__init__(message)
+            self.sqlstate = sqlstate
+
+    assert refused_value(DatabaseError("INSERT", {}, Driver("ORA-12899: value too large for column")))
+    assert refused_value(DatabaseError("INSERT", {}, Driver("value too long", sqlstate="22001")))
+    assert not refused_value(OperationalError("INSERT", {}, Driver("server closed the connection", "08006")))
+    assert not refused_value(DatabaseError("INSERT", {}, Driver("ORA-03113: end-of-file on communication channel")))

@@ -18,6 +18,8 @@ SECRET = "S3cret-Pa55!"
         f"postgresql+psycopg://postgres@host/db?sslpassword={SECRET}",
         f"oracle+oracledb://coder@dbhost:1521/?service_name=ORCL&wallet_password={SECRET}",
         f"postgresql://postgres@host/db?PWD={SECRET}",
+        f"postgresql://postgres@host/db?options=-c%20password%3D{SECRET}",  # a secret inside a value
+        f"postgresql://postgres@host/host=h%20password={SECRET}",  # libpq reads such a dbname as conninfo
     ],
 )
 def test_a_password_in_any_part_of_the_db_option_is_refused(url, monkeypatch):
@@ -28,6 +30,12 @@ def test_a_password_in_any_part_of_the_db_option_is_refused(url, monkeypatch):
         r = CliRunner().invoke(cli, args)
         assert r.exit_code == 1 and "must not contain a password" in r.output
         assert SECRET not in r.output and "S3cret" not in r.output
+
+
+def test_keys_that_name_files_are_not_secrets(monkeypatch):
+    monkeypatch.delenv("ICDCODER_DB", raising=False)
+    url = resolve_url("postgresql://coder@host/db?sslkey=/etc/icdcoder/client.key&passfile=/etc/icdcoder/pgpass")
+    assert url.query["sslkey"] == "/etc/icdcoder/client.key"
 
 
 def test_printed_urls_are_masked_in_every_part():

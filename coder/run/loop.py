@@ -60,13 +60,18 @@ class RunResult(Tally):
     def summary_line(self) -> str:
         took = f"; took over the lock of crashed run {self.took_over}" if self.took_over else ""
         return (
-            f"run {self.run_id}: {self.considered} considered, {self.coded} coded, {self.no_match} no_match, "
-            f"{self.ambiguous} ambiguous, {self.invalid_input} invalid_input"
-            + (f", {self.timeout} timeout" if self.timeout else "")
-            + (f", {self.too_long} too_long" if self.too_long else "")
-            + f" in {self.seconds:.1f}s (rule base v{self.rulebase_version}){took}"
-            + (f"; stopped: {self.stopped}" if self.stopped else "")
+            f"run {self.run_id}: {counts_line(asdict(self))} in {self.seconds:.1f}s "
+            f"(rule base v{self.rulebase_version}){took}" + (f"; stopped: {self.stopped}" if self.stopped else "")
         )
+
+
+def counts_line(counts: dict) -> str:
+    """A run's counts as the summary line says them (timeout and too_long only when there are any)."""
+    return (
+        f"{counts['considered']} considered, {counts['coded']} coded, {counts['no_match']} no_match, "
+        f"{counts['ambiguous']} ambiguous, {counts['invalid_input']} invalid_input"
+        + "".join(f", {counts[k]} {k}" for k in ("timeout", "too_long") if counts[k])
+    )
 
 
 def skipped_line(skipped: dict[int, str]) -> str | None:

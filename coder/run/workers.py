@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from coder.errors import IcdCoderError, describe
 
-from .loop import skipped_line
+from .loop import counts_line, skipped_line
 from .writer import COUNT_KEYS
 
 
@@ -56,15 +56,8 @@ class WorkersResult:
         }
 
     def summary_line(self) -> str:
-        t = self.totals()
         ids = ", ".join(str(r["run_id"]) for r in self.runs)
-        return (
-            f"{len(self.runs)} workers (runs {ids}): {t['considered']} considered, {t['coded']} coded, "
-            f"{t['no_match']} no_match, {t['ambiguous']} ambiguous, {t['invalid_input']} invalid_input"
-            + (f", {t['timeout']} timeout" if t["timeout"] else "")
-            + (f", {t['too_long']} too_long" if t["too_long"] else "")
-            + f" in {self.seconds:.1f}s"
-        )
+        return f"{len(self.runs)} workers (runs {ids}): {counts_line(self.totals())} in {self.seconds:.1f}s"
 
 
 def run_workers(engine: Engine, workers: int, **kwargs) -> WorkersResult:

@@ -3,5 +3,6 @@
 from coder.run.loop import ENGINES, RunResult, run_coding
 from coder.run.sources import pending_count
 from coder.run.workers import WorkersResult, run_workers
+from coder.run.writer import COUNT_KEYS
 
-__all__ = ["ENGINES", "RunResult", "WorkersResult", "pending_count", "run_coding", "run_workers"]
+__all__ = ["COUNT_KEYS", "ENGINES", "RunResult", "WorkersResult", "pending_count", "run_coding", "run_workers"]

@@ -4,20 +4,20 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-23 03:20:00
 """
-
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+
+revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    op.drop_index("ix_diagnosis_status", table_name="diagnosis")
-    op.create_index("ix_diagnosis_status", "diagnosis", ["status", "id"], unique=False)
+    op.drop_index('ix_diagnosis_status', table_name='diagnosis')
+    op.create_index('ix_diagnosis_status', 'diagnosis', ['status', 'id'], unique=False)
 
 
 def downgrade() -> None:
-    op.drop_index("ix_diagnosis_status", table_name="diagnosis")
-    op.create_index("ix_diagnosis_status", "diagnosis", ["status"], unique=False)
+    op.drop_index('ix_diagnosis_status', table_name='diagnosis')
+    op.create_index('ix_diagnosis_status', 'diagnosis', ['status'], unique=False)

@@ -27,6 +27,7 @@ from sqlalchemy import (
     text,
 )
 
+from rulebase.codes import ICD10
 from rulebase.states import Outcome, ReplacementKind, RunStatus, Status
 
 NAMING_CONVENTION = {
@@ -68,6 +69,9 @@ def _flag_check(column: str) -> CheckConstraint:
     return CheckConstraint(f"{column} IN (0, 1)", name=column)
 
 
+# The code lists, one per code system (icd10: diagnoses; icd9cm3: procedures). The systems' forms
+# do not overlap (I25.103 / 36.0700), so a code is the key on its own; `system` says which list
+# it belongs to, and which lines it may code. `aliases`: other names coders search by, "|"-joined.
 icd_code = Table(
     "icd_code",
     metadata,
@@ -76,7 +80,10 @@ icd_code = Table(
     Column("parent", CODE, nullable=True),
     Column("active", Flag, nullable=False, default=True),
     Column("updated_at", DateTime, nullable=False, default=utcnow),
+    Column("code_system", String(16), nullable=False, default=ICD10, server_default=text(f"'{ICD10}'")),
+    Column("aliases", String(500), nullable=True),
     _flag_check("active"),
+    Index("ix_icd_code_code_system", "code_system"),
 )
 
 coding_rule = Table(
@@ -168,6 +175,27 @@ diagnosis = Table(
     UniqueConstraint("record_id", "kind", "seq_no", name="uq_diagnosis_record"),
     # (status, id): a run reads each status's waiting rows in id order straight from the index.
     Index("ix_diagnosis_status", "status", "id"),
+)
+
+# One row per discharge homepage (住院病案首页) imported in the homepage layout: the patient
+# fields the code edits need, and the discharge summary's own diagnosis list (出院诊断) for coders
+# to read. Clinical notes are never stored. Lines of the record are the diagnosis rows with its id.
+homepage = Table(
+    "homepage",
+    metadata,
+    Column("record_id", String(64), primary_key=True),
+    Column("mrn", String(64), nullable=False),  # 病案号 (or 住院号 / ID, whichever identified it)
+    Column("admission_no", String(16), nullable=True),  # 住院次数
+    Column("sex", String(1), nullable=True),  # M, F; None when not stated
+    Column("age", String(16), nullable=True),  # as written: 45, 45岁, 3月, 12天
+    Column("birth_date", DateTime, nullable=True),
+    Column("admitted_at", DateTime, nullable=True),
+    Column("discharged_at", DateTime, nullable=True),
+    Column("department", String(100), nullable=True),  # 出院科别
+    Column("discharge_text", DESCRIPTION, nullable=True),  # 出院诊断, the summary's run-on list
+    Column("created_at", DateTime, nullable=False, default=utcnow),
+    Column("updated_at", DateTime, nullable=False, default=utcnow),
+    CheckConstraint("sex IN ('M', 'F')", name="sex"),
 )
 
 coding_run = Table(

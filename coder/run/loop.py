@@ -23,6 +23,7 @@ from coder.db.migrate import require_current
 from coder.errors import IcdCoderError, describe, refused_value
 from coder.store import normalization as normstore
 from coder.store import rules as rulestore
+from rulebase.codes import SYSTEMS, system_of_kind
 from rulebase.decision import Decision
 from rulebase.engine import DEFAULT_TIMEOUT, RuleSet
 from rulebase.states import Outcome, RunStatus
@@ -83,15 +84,39 @@ def skipped_line(skipped: dict[int, str]) -> str | None:
     return f"{len(skipped)} rules skipped: {shown}{more}; see icdcoder rules lint"
 
 
-def _decider(engine_name: str, rules, normalizer, timeout: float, skipped: dict[int, str]) -> Decide:
-    """The engine's batch function; rules it finds unusable while running are added to `skipped`."""
+def _decider(engine_name: str, rules: dict[str, list], normalizer, timeout: float, skipped: dict[int, str]) -> Decide:
+    """The engine's batch function; rules it finds unusable while running are added to `skipped`.
+
+    `rules` holds each code system's rules: a line is decided by the rules of its system only, so
+    a procedure rule never codes a diagnosis (system_of_kind says which system a line is in)."""
     if engine_name == "sql":
         from .sqlmatch import SqlMatcher
 
-        matcher = SqlMatcher(rules, normalizer, timeout, refused=skipped)
-        return matcher.decide_batch
-    ruleset = RuleSet(rules, timeout=timeout, normalizer=normalizer)
-    return lambda _conn, _run_id, batch: {row.id: ruleset.decide(row.description) for row in batch}
+        matchers = {s: SqlMatcher(r, normalizer, timeout, refused=skipped, system=s) for s, r in rules.items()}
+
+        def decide_sql(conn: Connection, run_id: int, batch: Sequence[Any]) -> dict[int, Decision]:
+            by_system: dict[str, list] = {}
+            for row in batch:
+                by_system.setdefault(system_of_kind(row.kind), []).append(row)
+            decisions: dict[int, Decision] = {}
+            for system, rows in by_system.items():
+                decisions.update(matchers[system].decide_batch(conn, run_id, rows))
+            return decisions
+
+        return decide_sql
+    rulesets = {s: RuleSet(r, timeout=timeout, normalizer=normalizer) for s, r in rules.items()}
+    by_kind: dict[str, Callable[[str], Decision]] = {}  # memo of system_of_kind, per kind seen
+
+    def decide(_conn: Connection, _run_id: int, batch: Sequence[Any]) -> dict[int, Decision]:
+        out = {}
+        for row in batch:
+            of_kind = by_kind.get(row.kind)
+            if of_kind is None:
+                of_kind = by_kind[row.kind] = rulesets[system_of_kind(row.kind)].decide
+            out[row.id] = of_kind(row.description)
+        return out
+
+    return decide
 
 
 def run_coding(
@@ -123,7 +148,7 @@ def run_coding(
     with engine.connect() as conn:
         rb_version = rulestore.rulebase_version(conn)
         skipped: dict[int, str] = {}
-        rules = rulestore.load_rules(conn, invalid=skipped)
+        rules = {s: rulestore.load_rules(conn, invalid=skipped, system=s) for s in SYSTEMS}
         normalizer = normstore.normalizer(conn, timeout)
     if shared:
         run_id, took_over = start_worker(engine, rb_version, engine_name), None

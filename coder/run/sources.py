@@ -55,7 +55,7 @@ class InOrder:
 
     def __init__(self, rb_version: int, batch_size: int):
         self.queries = [
-            select(diagnosis.c.id, diagnosis.c.description)
+            select(diagnosis.c.id, diagnosis.c.kind, diagnosis.c.description)
             .where(phase, diagnosis.c.id > bindparam("last_id"))
             .order_by(diagnosis.c.id)
             .limit(batch_size)
@@ -79,7 +79,7 @@ class Claimed:
 
     def __init__(self, rb_version: int, batch_size: int, dialect: str):
         queries = [
-            select(diagnosis.c.id, diagnosis.c.description)
+            select(diagnosis.c.id, diagnosis.c.kind, diagnosis.c.description)
             .where(phase)
             .order_by(diagnosis.c.id)
             .with_for_update(skip_locked=True)

@@ -22,6 +22,7 @@ from coder.db.models import coding_rule, match_text
 from coder.db.sqlite_regexp import Regexp, install
 from coder.errors import describe
 from coder.run.writer import TOO_LONG, too_long
+from coder.store.codes import codes_of
 from rulebase.decision import Decision, Hit, Span, place, prepare, resolve
 from rulebase.rule import Rule
 from rulebase.verify import compile_pattern
@@ -33,8 +34,9 @@ def regex_condition(dialect: str, text_col, pattern_col):
     return text_col.regexp_match(pattern_col, flags=FLAGS.get(dialect))
 
 
-def match_query(dialect: str, run_id: int, skip: tuple[int, ...] = ()):
-    """(diagnosis id, rule id) for every enabled rule (but those in `skip`) that matches a scratch text of this run."""
+def match_query(dialect: str, run_id: int, skip: tuple[int, ...] = (), system: str | None = None):
+    """(diagnosis id, rule id) for every enabled rule (but those in `skip`; of `system` when given)
+    that matches a scratch text of this run."""
     text = match_text.c.normalized
     matches = and_(
         regex_condition(dialect, text, coding_rule.c.pattern),
@@ -45,6 +47,8 @@ def match_query(dialect: str, run_id: int, skip: tuple[int, ...] = ()):
     enabled = coding_rule.c.enabled == True  # noqa: E712 - SQL comparison
     if skip:
         enabled = and_(enabled, coding_rule.c.id.not_in(skip))
+    if system is not None:
+        enabled = and_(enabled, coding_rule.c.code.in_(codes_of(system)))
     if dialect == "postgresql":
         # Rules outside, texts inside (LATERAL): PostgreSQL keeps only 32 compiled regexes, so
         # trying every rule on one text, then the next, would compile each pattern once per text.
@@ -68,8 +72,10 @@ class SqlMatcher:
         normalizer: Callable[[str], str],
         timeout: float,
         refused: dict[int, str] | None = None,
+        system: str | None = None,
     ):
         self.rules = {r.id: r for r in rules if r.enabled}
+        self.system = system  # the code system of the lines this matcher decides, and of its rules
         self.normalizer = normalizer
         self.timeout = timeout
         self.regexp = Regexp(timeout)  # SQLite's REGEXP for this run's batches
@@ -90,7 +96,7 @@ class SqlMatcher:
         while True:
             try:
                 with conn.begin_nested():
-                    return conn.execute(match_query(dialect, run_id, tuple(self.refused))).all()
+                    return conn.execute(match_query(dialect, run_id, tuple(self.refused), self.system)).all()
             except DBAPIError as exc:
                 enabled = select(coding_rule.c.id).where(coding_rule.c.enabled == True)  # noqa: E712
                 candidates = [i for i in conn.execute(enabled).scalars() if i not in self.refused]

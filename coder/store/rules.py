@@ -17,7 +17,7 @@ from rulebase.engine import gc_paused
 from rulebase.errors import RuleInvalid
 from rulebase.rule import Rule
 
-from .codes import code_problem, code_states, problem_with
+from .codes import code_problem, code_states, codes_of, problem_with
 from .history import bump_rulebase_version, require_author, rulebase_version
 from .versioned import Versioned
 
@@ -62,19 +62,27 @@ _rule_from_row = RULES.from_row
 fields_of = RULES.fields_of
 
 
-def load_rules(conn: Connection, include_disabled: bool = False, invalid: dict[int, str] | None = None) -> list[Rule]:
+def load_rules(
+    conn: Connection,
+    include_disabled: bool = False,
+    invalid: dict[int, str] | None = None,
+    system: str | None = None,
+) -> list[Rule]:
     """Stored rules as validated Rule objects. A stored rule that no longer validates raises RuleInvalid.
 
     By default the rules that code: enabled, for a code that is active in the dictionary (a code
     set inactive is never given again, while its rules stay as they are); include_disabled: all.
     With `invalid`, a stored rule that no longer validates (a newer icdcoder checks more) is left
-    out and recorded there with the reason, instead of raising."""
+    out and recorded there with the reason, instead of raising. With `system`: only the rules whose
+    code is of that code system (the rules that may code its lines)."""
     c = coding_rule.c
     # Only what a Rule holds: converting every row's timestamps would cost a tenth of a run's start.
     q = select(c.id, c.code, c.pattern, c.exclude_pattern, c.priority, c.enabled, c.version, c.note).order_by(c.id)
     if not include_disabled:
         active = select(icd_code.c.code).where(icd_code.c.active == True)  # noqa: E712 - SQL comparison
         q = q.where(c.enabled == True, c.code.in_(active))  # noqa: E712 - SQL comparison
+    if system is not None:
+        q = q.where(c.code.in_(codes_of(system)))
     rows = conn.execute(q).all()
     with gc_paused():  # hundreds of thousands of new objects (rows, rules, syntax trees), none of them garbage
         if invalid is None:
@@ -89,7 +97,11 @@ def load_rules(conn: Connection, include_disabled: bool = False, invalid: dict[i
 
 
 def find_rules(
-    conn: Connection, code: str | None = None, search: str | None = None, include_disabled: bool = False
+    conn: Connection,
+    code: str | None = None,
+    search: str | None = None,
+    include_disabled: bool = False,
+    system: str | None = None,
 ) -> list[dict[str, Any]]:
     """Rules as dicts (the rule's keys plus author and changed_at) for listing."""
     q = select(coding_rule).order_by(coding_rule.c.id)
@@ -97,6 +109,8 @@ def find_rules(
         q = q.where(coding_rule.c.enabled == True)  # noqa: E712 - SQL comparison
     if code:
         q = q.where(coding_rule.c.code == code)
+    if system:
+        q = q.where(coding_rule.c.code.in_(codes_of(system)))
     if search:
         # autoescape: % and _ in the search text are matched as themselves, not as LIKE wildcards.
         hit = [

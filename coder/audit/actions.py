@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine, func, select, update
 
 from coder.db.models import PERSON_LENGTH, audit_action, code_log, diagnosis, fail_log, icd_code, utcnow
 from coder.errors import ActionRefused, IcdCoderError, NotFound
-from coder.store.codes import code_problem
+from coder.store.codes import code_problem, lines_of, system_of_kind
 from rulebase.states import AUTO, FAILURE_REASONS, ReviewAction, Status
 
 CONFIRM, CORRECT, CODE = ReviewAction.CONFIRM, ReviewAction.CORRECT, ReviewAction.CODE
@@ -95,13 +95,14 @@ def apply_action(
     if person.lower() == AUTO:
         raise ActionRefused(f"{AUTO!r} is reserved for icdcoder's own codes; give the coder's name")
     code = (code or "").strip() or None
-    if code is not None:
-        problem = code_problem(conn, code)
-        if problem:
-            raise ActionRefused(f"diagnosis {d_id}: {problem}")
     row = _locked(conn, d_id)
     if row is None:
         raise NotFound(f"no diagnosis with id {d_id}")
+    if code is not None:
+        # A line takes codes of its own system: a procedure line an ICD-9-CM-3 code, the others ICD-10.
+        problem = code_problem(conn, code, system_of_kind(row.kind))
+        if problem:
+            raise ActionRefused(f"diagnosis {d_id}: {problem}")
     status, new_code = _target(action, row.status, row.code, code, d_id)
     if action == CONFIRM:
         problem = code_problem(conn, new_code)
@@ -149,10 +150,11 @@ def queue(
     run: int | None = None,
     limit: int | None = None,
     ids: list[int] | None = None,
+    system: str | None = None,
 ) -> list[dict[str, Any]]:
     """What awaits review, oldest first: auto-codes to confirm or correct, failures to code by hand."""
     with engine.connect() as conn:
-        rows = conn.execute(queue_query(status, reason, run, limit, ids)).all()
+        rows = conn.execute(queue_query(status, reason, run, limit, ids, system)).all()
     return [_queue_item(r) for r in rows]
 
 
@@ -162,6 +164,7 @@ def queue_query(
     run: int | None = None,
     limit: int | None = None,
     ids: list[int] | None = None,
+    system: str | None = None,
 ):
     statuses = (CODED, FAILED)
     if status is not None:
@@ -209,6 +212,8 @@ def queue_query(
         )
     if ids is not None:
         q = q.where(diagnosis.c.id.in_(ids))
+    if system is not None:
+        q = q.where(lines_of(system))
     if limit is not None:
         if limit < 1:
             raise IcdCoderError("--limit must be at least 1")
@@ -223,6 +228,7 @@ def _queue_item(r) -> dict[str, Any]:
         "diagnosis_id": r.id,
         "record_id": r.record_id,
         "seq": r.seq_no,
+        "kind": r.kind,
         "description": r.description,
         "normalized": r.bad_norm if failed else r.ok_norm,
         "status": r.status,

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, select
 
 from coder.db.models import audit_action, coding_rule, diagnosis, rule_history
 from coder.errors import IcdCoderError
+from coder.store.codes import lines_of
 from rulebase.states import Outcome, ReviewAction
 
 from .report import parse_day
@@ -61,7 +62,7 @@ def cited_audits(conn, reasons: list[str | None]) -> dict[int, dict[str, Any]]:
     }
 
 
-def feedback(engine: Engine, since: str | None = None) -> dict[str, Any]:
+def feedback(engine: Engine, since: str | None = None, system: str | None = None) -> dict[str, Any]:
     start = parse_day(since, "since")
     q = (
         select(audit_action, diagnosis.c.description)
@@ -70,6 +71,8 @@ def feedback(engine: Engine, since: str | None = None) -> dict[str, Any]:
     )
     if start is not None:
         q = q.where(audit_action.c.acted_at >= start)
+    if system is not None:
+        q = q.where(lines_of(system))
     with engine.connect() as conn:
         actions = conn.execute(q).all()
         rules = {r.id: r for r in conn.execute(select(coding_rule.c.id, coding_rule.c.code, coding_rule.c.pattern))}

@@ -20,6 +20,7 @@ from sqlalchemy import Engine, func, select
 
 from coder.db.models import code_log, coding_rule, diagnosis
 from coder.errors import IcdCoderError
+from coder.store.codes import lines_of
 from rulebase.states import PERSON_STATUSES
 
 GROUPINGS = ("month", "chapter", "code")
@@ -52,7 +53,21 @@ CHAPTERS = [
 ]
 
 
+# ICD-9-CM-3's chapters, by the two digits a procedure code starts with (named by their range).
+PROCEDURE_CHAPTERS = [
+    (0, 0), (1, 5), (6, 7), (8, 16), (17, 17), (18, 20), (21, 29), (30, 34), (35, 39), (40, 41),
+    (42, 54), (55, 59), (60, 64), (65, 71), (72, 75), (76, 84), (85, 86), (87, 99),
+]  # fmt: skip
+
+
 def chapter(code: str) -> str:
+    """The chapter a code is in: I..XXII for ICD-10, the two-digit range (35-39) for ICD-9-CM-3."""
+    if code[:2].isdigit():
+        head = int(code[:2])
+        for lo, hi in PROCEDURE_CHAPTERS:
+            if lo <= head <= hi:
+                return f"{lo:02d}" if lo == hi else f"{lo:02d}-{hi:02d}"
+        return "?"
     head = code[:3].upper()
     for lo, hi, name in CHAPTERS:
         if lo <= head <= hi:
@@ -95,7 +110,7 @@ def parse_day(text: str | None, name: str) -> dt.datetime | None:
         raise IcdCoderError(f"--{name} {text!r} is not a date; write YYYY-MM-DD") from None
 
 
-def classify_query(start: dt.datetime | None, end: dt.datetime | None):
+def classify_query(start: dt.datetime | None, end: dt.datetime | None, system: str | None = None):
     """Audited diagnoses in the period with their person's code, last change and auto code (if any)."""
     last_ok = (
         select(code_log.c.diagnosis_id, func.max(code_log.c.id).label("log_id"))
@@ -113,6 +128,8 @@ def classify_query(start: dt.datetime | None, end: dt.datetime | None):
         q = q.where(diagnosis.c.updated_at >= start)
     if end is not None:
         q = q.where(diagnosis.c.updated_at < end + dt.timedelta(days=1))  # --to is inclusive
+    if system is not None:
+        q = q.where(lines_of(system))
     return q
 
 
@@ -122,9 +139,11 @@ class Classified(NamedTuple):
     month: str  # YYYY-MM
 
 
-def classify(engine: Engine, date_from: str | None = None, date_to: str | None = None) -> list[Classified]:
-    """Every audited diagnosis in the period, classified against what the run did."""
-    q = classify_query(parse_day(date_from, "from"), parse_day(date_to, "to"))
+def classify(
+    engine: Engine, date_from: str | None = None, date_to: str | None = None, system: str | None = None
+) -> list[Classified]:
+    """Every audited line (of `system`) in the period, classified against what the run did."""
+    q = classify_query(parse_day(date_from, "from"), parse_day(date_to, "to"), system)
     with engine.connect() as conn:
         ruled = {c for (c,) in conn.execute(select(coding_rule.c.code).where(coding_rule.c.enabled == True).distinct())}  # noqa: E712
         rows = conn.execute(q).all()
@@ -146,10 +165,14 @@ def _tally(items) -> dict[str, Any]:
 
 
 def report(
-    engine: Engine, date_from: str | None = None, date_to: str | None = None, by: tuple[str, ...] = ()
+    engine: Engine,
+    date_from: str | None = None,
+    date_to: str | None = None,
+    by: tuple[str, ...] = (),
+    system: str | None = None,
 ) -> dict[str, Any]:
-    rows = classify(engine, date_from, date_to)
-    out: dict[str, Any] = {"from": date_from, "to": date_to, **_tally(r.kind for r in rows)}
+    rows = classify(engine, date_from, date_to, system)
+    out: dict[str, Any] = {"from": date_from, "to": date_to, "system": system, **_tally(r.kind for r in rows)}
     for g in by:
         if g not in GROUPINGS:
             raise IcdCoderError(f"unknown grouping {g!r}; choose from {', '.join(GROUPINGS)}")

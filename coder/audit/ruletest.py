@@ -21,6 +21,8 @@ from coder.db.models import diagnosis
 from coder.errors import ChangeRefused
 from coder.store import normalization as normstore
 from coder.store import rules as rulestore
+from coder.store.codes import lines_of, systems_of
+from rulebase.codes import SYSTEMS
 from rulebase.decision import Decision, merge
 from rulebase.engine import RuleSet
 from rulebase.rule import Rule
@@ -42,13 +44,16 @@ class Audited:
         return sum(self.codes.values())
 
 
-def load_audited(conn: Connection) -> list[Audited]:
+def load_audited(conn: Connection, system: str | None = None) -> list[Audited]:
+    """The audited history (of the lines of `system`, when given) by normalized text."""
     normalizer = normstore.normalizer(conn)
     q = (
         select(diagnosis.c.description, diagnosis.c.code, func.count().label("n"))
         .where(diagnosis.c.status.in_(PERSON_STATUSES), diagnosis.c.code.is_not(None))
         .group_by(diagnosis.c.description, diagnosis.c.code)
     )
+    if system is not None:
+        q = q.where(lines_of(system))
     by_text: dict[str, Audited] = {}
     for description, code, n in conn.execute(q):
         try:
@@ -235,9 +240,32 @@ def evaluate(
     return impact
 
 
+def judge(conn: Connection, others: Sequence[Rule], old: Sequence[Rule], new: Sequence[Rule]) -> Impact:
+    """`evaluate` within each code system: a rule is judged on the audited lines it may code (a
+    procedure rule on procedure lines), among the rules of its system; the systems' impacts add up."""
+    system = systems_of(conn, [r.code for r in (*others, *old, *new)])
+    parts = []
+    for s in SYSTEMS:
+        mine = [r for r in new if system[r.code] == s]
+        was = [r for r in old if system[r.code] == s]
+        if not mine and not was and parts:
+            continue  # nothing of this system changes: its lines cannot change
+        rest = [r for r in others if system[r.code] == s]
+        parts.append((evaluate(load_audited(conn, s), rest, was, mine), s))
+    impact = Impact(sum(p.audited for p, _ in parts), [])
+    by_rule = {id(rep.rule): rep for p, _ in parts for rep in p.reports}
+    impact.reports = [by_rule[id(r)] for r in new if r.enabled and id(r) in by_rule]
+    for p, _ in parts:
+        impact.broken += p.broken
+        impact.fixed += p.fixed
+        impact.broken_examples += p.broken_examples[: EXAMPLES - len(impact.broken_examples)]
+        impact.seconds += p.seconds
+    return impact
+
+
 def candidate_impact(conn: Connection, rule: Rule) -> Impact:
     """`rules test`: the candidate as a new rule in the current rule base."""
-    return evaluate(load_audited(conn), rulestore.load_rules(conn), [], [rule])
+    return judge(conn, rulestore.load_rules(conn), [], [rule])
 
 
 def check_change(conn: Connection, old: Sequence[Rule], new: Sequence[Rule], force: bool) -> Impact:
@@ -250,7 +278,7 @@ def check_change(conn: Connection, old: Sequence[Rule], new: Sequence[Rule], for
     """
     changed = {r.id for r in new if r.id is not None} | {r.id for r in old}
     others = [r for r in rulestore.load_rules(conn) if r.id not in changed]
-    impact = evaluate(load_audited(conn), others, old, new)
+    impact = judge(conn, others, old, new)
     if impact.broken and not force:
         raise ChangeRefused(
             "\n".join(impact.lines()) + f"\nrefused: this change would turn {impact.broken} correctly coded "

@@ -18,7 +18,7 @@ from ..services.audit import (
     write_feedback_xlsx,
     write_report_xlsx,
 )
-from .options import ID, db_option, echo_json, echo_table, json_option, limit_option, open_db
+from .options import ID, db_option, echo_json, echo_table, json_option, limit_option, open_db, system_option
 from .rule_cmds import rules_group
 
 by_option = click.option("--by", "person", required=True, metavar="NAME", help="Who reviewed it.")
@@ -31,6 +31,7 @@ queue_filters = [
     ),
     click.option("--reason", type=click.Choice(FAILURE_REASONS), default=None, help="Only failures of this reason."),
     click.option("--run", "run_id", type=ID, default=None, help="Only what run N coded or failed."),
+    system_option,
 ]
 
 
@@ -50,9 +51,9 @@ def audit_group() -> None:
 @limit_option
 @db_option
 @json_option
-def queue_cmd(status, reason, run_id, limit, db_url, as_json) -> None:
+def queue_cmd(status, reason, run_id, system, limit, db_url, as_json) -> None:
     """What awaits review, oldest first."""
-    items = queue(open_db(db_url), status=status, reason=reason, run=run_id, limit=limit)
+    items = queue(open_db(db_url), status=status, reason=reason, run=run_id, limit=limit, system=system)
     if as_json:
         echo_json(items)
         return
@@ -103,9 +104,9 @@ def code_cmd(diagnosis_id, code, person, comment, db_url) -> None:
 @_filters
 @limit_option
 @db_option
-def export_cmd(path, status, reason, run_id, limit, db_url) -> None:
+def export_cmd(path, status, reason, run_id, system, limit, db_url) -> None:
     """Write the queue as an .xlsx worklist with a decision column to fill in."""
-    n = export_worklist(open_db(db_url), path, status=status, reason=reason, run=run_id, limit=limit)
+    n = export_worklist(open_db(db_url), path, status=status, reason=reason, run=run_id, limit=limit, system=system)
     click.echo(f"{n} diagnoses written to {path}")
 
 
@@ -129,11 +130,12 @@ def import_cmd(path, person, db_url, as_json) -> None:
 @rules_group.command("feedback")
 @click.option("--since", default=None, metavar="YYYY-MM-DD", help="Only reviews from this day on.")
 @click.option("--xlsx", "xlsx_path", default=None, type=click.Path(dir_okay=False), help="Also write a workbook.")
+@system_option
 @db_option
 @json_option
-def feedback_cmd(since, xlsx_path, db_url, as_json) -> None:
+def feedback_cmd(since, xlsx_path, system, db_url, as_json) -> None:
     """What the coders' reviews say about the rules: corrections, rules to write, collisions."""
-    data = feedback(open_db(db_url), since)
+    data = feedback(open_db(db_url), since, system)
     if xlsx_path:
         write_feedback_xlsx(data, xlsx_path)
     if as_json:
@@ -181,14 +183,15 @@ def _pct(v) -> str:
     type=click.Path(dir_okay=False),
     help="Also write a workbook: one sheet per grouping and the monthly chart.",
 )
+@system_option
 @db_option
 @json_option
-def report_cmd(date_from, date_to, by, xlsx_path, db_url, as_json) -> None:
+def report_cmd(date_from, date_to, by, xlsx_path, system, db_url, as_json) -> None:
     """Precision, recall, F-measure, accuracy and coverage over audited diagnoses (README: Reports)."""
     engine = open_db(db_url)
-    data = report(engine, date_from, date_to, tuple(by))
+    data = report(engine, date_from, date_to, tuple(by), system)
     if xlsx_path:
-        write_report_xlsx(report(engine, date_from, date_to, GROUPINGS), xlsx_path)
+        write_report_xlsx(report(engine, date_from, date_to, GROUPINGS, system), xlsx_path)
     if as_json:
         echo_json(data)
         return

@@ -11,6 +11,8 @@ from typing import Any
 import click
 from sqlalchemy import Engine
 
+from rulebase.codes import SYSTEMS
+
 from ..db.connect import make_engine, resolve_url, sqlite_file
 from ..db.migrate import require_current
 from ..errors import ConfigError
@@ -182,3 +184,11 @@ def enabling_commands(
         ):
             command = option(command)
         group.command("enable" if enabled else "disable", help=help_text)(command)
+
+
+system_option = click.option(
+    "--system",
+    type=click.Choice(list(SYSTEMS)),
+    default=None,
+    help="Only the lines (and codes, rules) of this code system: icd10 (diagnoses) or icd9cm3 (procedures).",
+)

@@ -22,6 +22,7 @@ from .options import (
     open_db,
     reason_option,
     show_command,
+    system_option,
 )
 
 
@@ -108,11 +109,16 @@ def export_cmd(path: str, enabled_only: bool, db_url: str | None) -> None:
     "--search", default=None, metavar="TEXT", help="Only rules whose pattern, exclude, note or code contains TEXT."
 )
 @click.option("--all", "include_disabled", is_flag=True, help="Include disabled rules.")
+@system_option
 @db_option
 @json_option
-def list_cmd(code: str | None, search: str | None, include_disabled: bool, db_url: str | None, as_json: bool) -> None:
-    """List the rules."""
-    rules = service.list_rules(open_db(db_url), code=code, search=search, include_disabled=include_disabled)
+def list_cmd(
+    code: str | None, search: str | None, include_disabled: bool, system: str | None, db_url: str | None, as_json: bool
+) -> None:
+    """List the rules (of one code system with --system)."""
+    rules = service.list_rules(
+        open_db(db_url), code=code, search=search, include_disabled=include_disabled, system=system
+    )
     if as_json:
         echo_json(rules)
         return

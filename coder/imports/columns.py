@@ -102,50 +102,120 @@ class Column:
     aliases: tuple[str, ...] = ()  # other headers people write for this column
     ignored: bool = False  # accepted in the header, never read (code_name in an exported sheet)
     unique: str | None = None  # a value may stand on one row only; the problem on a later row, e.g. "rule {value}"
+    # A code: a cell the workbook holds as a number is refused, as Excel has dropped its trailing
+    # zeros (36.0700 is shown and stored as 36.07) and the digits typed are gone.
+    textual: bool = False
+
+
+def header_key(text: str) -> str:
+    """A header as the reader keys it (lower case, blanks as _), so a --map value matches it."""
+    return text.strip().lower().replace(" ", "_")
+
+
+def parse_mapping(text: str | None) -> dict[str, str]:
+    """--map "description=出院诊断,record_id=ID" as {column: header}."""
+    out: dict[str, str] = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        name, sep, header = part.partition("=")
+        if not sep or not name.strip() or not header.strip():
+            raise ImportRejected(
+                [
+                    Problem(
+                        "--map", None, None, None, f"{part.strip()!r} is not COLUMN=HEADER (e.g. description=出院诊断)"
+                    )
+                ]
+            )
+        out[name.strip().lower()] = header_key(header)
+    return out
+
+
+def shown_header(headers: tuple[str, ...], at_most: int = 8) -> str:
+    """A header row as an error shows it: the first few columns, and how many there are."""
+    named = [h for h in headers if h]
+    if not named:
+        return "nothing"
+    more = f", ... ({len(named)} columns in all)" if len(named) > at_most else ""
+    return ", ".join(named[:at_most]) + more
 
 
 @dataclass(frozen=True)
 class Schema:
     columns: tuple[Column, ...]
+    strict: bool = True  # an unknown column is a problem (a typo); else it is left unread (an HIS export)
 
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns)
 
-    def _headers(self, sheet: Sheet) -> dict[str, str]:
-        """column name -> the header it has in this sheet."""
+    def headers(self, sheet: Sheet, mapping: Mapping[str, str] | None = None) -> dict[str, str]:
+        """column name -> the header it has in this sheet: as --map says, else its name or first alias found."""
+        mapping = mapping or {}
+        unknown = sorted(set(mapping) - set(self.names))
+        absent = [f"{k}={h}" for k, h in mapping.items() if k in self.names and h not in sheet.headers]
+        if unknown or absent:
+            raise ImportRejected(
+                [
+                    sheet.problem(1, None, f"--map names no column {k!r}; columns: {', '.join(self.names)}")
+                    for k in unknown
+                ]
+                + [sheet.problem(1, None, f"--map {m}: the header row has no such column") for m in absent]
+            )
         found: dict[str, str] = {}
         for c in self.columns:
+            if c.name in mapping:
+                found[c.name] = mapping[c.name]
+                continue
             for header in (c.name, *c.aliases):
                 if header in sheet.headers:
                     found[c.name] = header
                     break
         return found
 
-    def check_header(self, sheet: Sheet, problems: list[Problem]) -> dict[str, str]:
-        """Raise for missing required columns; add a problem per unknown column."""
-        found = self._headers(sheet)
-        missing = [c.name for c in self.columns if c.required and c.name not in found]
+    def check_header(
+        self, sheet: Sheet, problems: list[Problem], mapping: Mapping[str, str] | None = None, hint: str = ""
+    ) -> dict[str, str]:
+        """Raise for missing required columns (one problem naming them, their other names and a
+        glimpse of the header, never the whole of a 190-column one); add a problem per unknown column."""
+        found = self.headers(sheet, mapping)
+        missing = [c for c in self.columns if c.required and c.name not in found]
         if missing:
+            wanted = "; ".join(f"{c.name!r}" + (f" (or {', '.join(c.aliases)})" if c.aliases else "") for c in missing)
+            noun = "column" if len(missing) == 1 else "columns"
             raise ImportRejected(
                 [
                     sheet.problem(
-                        1, c, f"missing column {c!r} (the header row has: {', '.join(sheet.headers) or 'nothing'})"
+                        1,
+                        missing[0].name,
+                        f"missing {noun} {wanted}; the header row has: {shown_header(sheet.headers)}. "
+                        f"Rename the column, or say which it is with --map {missing[0].name}=HEADER{hint}",
                     )
-                    for c in missing
                 ]
             )
         problems.extend(sheet.problems)  # cells the reader could not take as typed
-        known = {h for c in self.columns for h in (c.name, *c.aliases)}
-        for h in sheet.headers:
-            if h and h not in known:
-                problems.append(sheet.problem(1, h, f"unknown column {h!r}; allowed columns: {', '.join(self.names)}"))
+        if self.strict:
+            known = {h for c in self.columns for h in (c.name, *c.aliases)} | set(found.values())
+            for h in sheet.headers:
+                if h and h not in known:
+                    problems.append(
+                        sheet.problem(1, h, f"unknown column {h!r}; allowed columns: {', '.join(self.names)}")
+                    )
         return found
 
-    def read(self, sheet: Sheet, problems: list[Problem], checks: Mapping[str, Check] | None = None) -> Iterator[Cells]:
+    def read(
+        self,
+        sheet: Sheet,
+        problems: list[Problem],
+        checks: Mapping[str, Check] | None = None,
+        mapping: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Iterator[Cells]:
         """Every row's values by column name, with a problem for every cell that does not parse or
-        pass `checks` (its value is then None and the row is not `ok`)."""
-        headers = self.check_header(sheet, problems)
+        pass `checks` (its value is then None and the row is not `ok`). A problem names the column
+        by the header the file has for it. `headers`: from check_header, when the caller checked it."""
+        if headers is None:
+            headers = self.check_header(sheet, problems, mapping)
         checks = checks or {}
         seen = {c.name: FirstSeen() for c in self.columns if c.unique}
         for row in sheet.rows:
@@ -154,17 +224,22 @@ class Schema:
             for c in self.columns:
                 if c.ignored:
                     continue
+                where = headers.get(c.name, c.name)
                 raw = row.get(headers[c.name]) if c.name in headers else ""
                 if not raw:
                     if c.empty is not None:
-                        problems.append(sheet.problem(row.number, c.name, c.empty))
+                        problems.append(sheet.problem(row.number, where, c.empty))
                         ok = False
                     values[c.name] = c.default
+                    continue
+                if c.textual and where in row.numeric:
+                    problems.append(sheet.problem(row.number, where, numeric_code(raw)))
+                    values[c.name], ok = None, False
                     continue
                 try:
                     value = c.parse(raw, c.name)
                 except CellInvalid as exc:
-                    problems.append(sheet.problem(row.number, c.name, str(exc)))
+                    problems.append(sheet.problem(row.number, where, str(exc)))
                     values[c.name], ok = None, False
                     continue
                 check = checks.get(c.name)
@@ -174,10 +249,17 @@ class Schema:
                     if earlier is not None:
                         message = c.unique.format(value=value) + f" (also on row {earlier})"
                 if message:
-                    problems.append(sheet.problem(row.number, c.name, message))
+                    problems.append(sheet.problem(row.number, where, message))
                     ok = False
                 values[c.name] = value
             yield Cells(row.number, values, ok)
+
+
+def numeric_code(raw: str) -> str:
+    return (
+        f"the code {raw!r} is a number in the workbook, and Excel drops a code's trailing zeros "
+        "(36.0700 is kept as 36.07): format the column as text and type the codes again"
+    )
 
 
 class FirstSeen:

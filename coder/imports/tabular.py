@@ -25,6 +25,7 @@ FORMULA_START = ("=", "+", "-", "@")
 class Row:
     number: int  # as Excel shows it: the header is row 1
     values: dict[str, str]
+    numeric: frozenset[str] = frozenset()  # headers whose cell the workbook holds as a number
 
     def get(self, key: str) -> str:
         return self.values.get(key, "")
@@ -114,7 +115,12 @@ def _sheet(file: str, name: str | None, records: Iterable[tuple[Sequence, Sequen
                 problems.append(Problem(file, name, number, column, message))
         if not any(texts):
             continue  # blank lines are not rows
-        rows.append(Row(number, {h: (texts[i] if i < len(texts) else "") for i, h in enumerate(headers) if h}))
+        numeric = frozenset(
+            headers[i]
+            for i, v in enumerate(raw)
+            if i < len(headers) and headers[i] and isinstance(v, int | float) and not isinstance(v, bool)
+        )
+        rows.append(Row(number, {h: (texts[i] if i < len(texts) else "") for i, h in enumerate(headers) if h}, numeric))
     return Sheet(file, name, tuple(headers), tuple(rows), tuple(problems))
 
 

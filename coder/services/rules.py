@@ -153,10 +153,14 @@ def export_rules(engine: Engine, path: str | Path, include_disabled: bool = True
 
 
 def list_rules(
-    engine: Engine, code: str | None = None, search: str | None = None, include_disabled: bool = False
+    engine: Engine,
+    code: str | None = None,
+    search: str | None = None,
+    include_disabled: bool = False,
+    system: str | None = None,
 ) -> list[dict[str, Any]]:
     with engine.connect() as conn:
-        return rulestore.find_rules(conn, code=code, search=search, include_disabled=include_disabled)
+        return rulestore.find_rules(conn, code=code, search=search, include_disabled=include_disabled, system=system)
 
 
 def show_rule(engine: Engine, rule_id: int) -> Shown:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import string
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, String, case, or_, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from coder.db.models import diagnosis, icd_code
-from rulebase.codes import ICD9CM3, NAMES, PROCEDURE, system_of_kind
+from rulebase.codes import ICD9CM3, ICD10, NAMES, PROCEDURE, system_of_code, system_of_kind
 
 
 class CodeState(NamedTuple):
@@ -46,6 +49,20 @@ def code_problem(conn: Connection, code: str, system: str | None = None) -> str 
     return problem_with(code, {code: CodeState(row.active, row.code_system)}, system)
 
 
+def systems_of(conn: Connection, codes) -> dict[str, str]:
+    """code -> its code system: the dictionary's word, else its form (the forms do not overlap)."""
+    wanted = set(codes)
+    stored = (
+        {
+            r.code: r.code_system
+            for r in conn.execute(select(icd_code.c.code, icd_code.c.code_system).where(icd_code.c.code.in_(wanted)))
+        }
+        if len(wanted) < 1000
+        else {r.code: r.code_system for r in conn.execute(select(icd_code.c.code, icd_code.c.code_system))}
+    )
+    return {c: stored.get(c) or system_of_code(c) or ICD10 for c in wanted}
+
+
 def lines_of(system: str):
     """The SQL condition for the lines coded in `system` (by their kind; see system_of_kind)."""
     if system == ICD9CM3:
@@ -58,4 +75,76 @@ def codes_of(system: str):
     return select(icd_code.c.code).where(icd_code.c.code_system == system)
 
 
-__all__ = ["CodeState", "code_problem", "code_states", "codes_of", "lines_of", "problem_with", "system_of_kind"]
+class ascii_lower(FunctionElement):
+    """Text with A-Z lower-cased and nothing else, in every database alike. Search ignores the case
+    of Latin letters (coders type i25, hiv); lower() would also fold Ⅱ or α on PostgreSQL and Oracle
+    but not on SQLite, and one search would find different codes on different databases."""
+
+    type = String()
+    inherit_cache = True
+    name = "ascii_lower"
+
+
+@compiles(ascii_lower)
+def _translate(element, compiler, **kw) -> str:
+    upper, lower = string.ascii_uppercase, string.ascii_lowercase
+    return f"translate({compiler.process(element.clauses, **kw)}, '{upper}', '{lower}')"
+
+
+@compiles(ascii_lower, "sqlite")
+def _sqlite_lower(element, compiler, **kw) -> str:
+    # SQLite has no translate(), and its lower() folds ASCII only (without the ICU extension)
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+ALIAS_JOIN = "|"  # icd_code.aliases: a code's other names, joined
+
+
+def find_codes(
+    conn: Connection, search: str | None = None, system: str | None = None, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Codes of the dictionary (of `system`): all, or those `search` finds (a code starting with it,
+    or a name or alias containing it; Latin letters in any case), ranked exact code, code prefix,
+    name, alias; then by code."""
+    c = icd_code.c
+    q = select(c.code, c.name, c.parent, c.active, c.code_system, c.aliases)
+    if system:
+        q = q.where(c.code_system == system)
+    order = [c.code_system, c.code]
+    if search:
+        key = search.translate(_ASCII_LOWER)
+        code = ascii_lower(c.code)
+        # autoescape: % and _ in the text are matched as themselves, not as LIKE wildcards.
+        by_code = code.startswith(key, autoescape=True)
+        by_name = ascii_lower(c.name).contains(key, autoescape=True)
+        by_alias = ascii_lower(c.aliases).contains(key, autoescape=True)
+        q = q.where(or_(by_code, by_name, by_alias))
+        order.insert(0, case((code == key, 0), (by_code, 1), (by_name, 2), else_=3))
+    q = q.order_by(*order)
+    if limit is not None:
+        q = q.limit(limit)
+    return [
+        {
+            "code": r.code,
+            "name": r.name,
+            "parent": r.parent,
+            "active": bool(r.active),
+            "system": r.code_system,
+            "aliases": r.aliases.split(ALIAS_JOIN) if r.aliases else [],
+        }
+        for r in conn.execute(q)
+    ]
+
+
+__all__ = [
+    "CodeState",
+    "code_problem",
+    "code_states",
+    "codes_of",
+    "find_codes",
+    "lines_of",
+    "problem_with",
+    "system_of_kind",
+    "systems_of",
+]

@@ -9,6 +9,7 @@ from sqlalchemy import Engine, select
 
 from coder.db.models import RUN_COUNTS, coding_run, diagnosis, fail_log
 from coder.errors import IcdCoderError, NotFound
+from coder.store.codes import lines_of, system_of_kind
 from rulebase.states import FAILURE_REASONS, Status
 
 STATUSES = tuple(Status)
@@ -23,7 +24,11 @@ def _limit(q, limit: int | None):
 
 
 def list_diagnoses(
-    engine: Engine, status: str | None = None, record: str | None = None, limit: int | None = None
+    engine: Engine,
+    status: str | None = None,
+    record: str | None = None,
+    limit: int | None = None,
+    system: str | None = None,
 ) -> list[dict[str, Any]]:
     q = select(diagnosis).order_by(diagnosis.c.record_id, diagnosis.c.kind, diagnosis.c.seq_no)
     if status:
@@ -32,6 +37,8 @@ def list_diagnoses(
         q = q.where(diagnosis.c.status == status)
     if record:
         q = q.where(diagnosis.c.record_id == record)
+    if system:
+        q = q.where(lines_of(system))
     with engine.connect() as conn:
         rows = conn.execute(_limit(q, limit)).all()
     return [
@@ -40,6 +47,7 @@ def list_diagnoses(
             "record_id": r.record_id,
             "seq": r.seq_no,
             "kind": r.kind,
+            "system": system_of_kind(r.kind),
             "description": r.description,
             "status": r.status,
             "code": r.code,
@@ -51,7 +59,11 @@ def list_diagnoses(
 
 
 def list_failures(
-    engine: Engine, reason: str | None = None, run: int | None = None, limit: int | None = None
+    engine: Engine,
+    reason: str | None = None,
+    run: int | None = None,
+    limit: int | None = None,
+    system: str | None = None,
 ) -> list[dict[str, Any]]:
     q = (
         select(fail_log, diagnosis.c.record_id, diagnosis.c.description, diagnosis.c.status)
@@ -64,6 +76,8 @@ def list_failures(
         q = q.where(fail_log.c.reason == reason)
     if run is not None:
         q = q.where(fail_log.c.run_id == run)
+    if system:
+        q = q.where(lines_of(system))
     with engine.connect() as conn:
         rows = conn.execute(_limit(q, limit)).all()
     out = []

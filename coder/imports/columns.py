@@ -237,7 +237,7 @@ class Schema:
                     values[c.name], ok = None, False
                     continue
                 try:
-                    value = c.parse(raw, c.name)
+                    value = c.parse(raw, where)
                 except CellInvalid as exc:
                     problems.append(sheet.problem(row.number, where, str(exc)))
                     values[c.name], ok = None, False

@@ -86,7 +86,7 @@ def long_rows(conn: Connection, system: str | None = None) -> tuple[Sequence[str
             r.description or "",
             r.code or "",
             _person(r),
-            _status(r),
+            r.status,  # the long layout is for scripts as much as for people: the status as stored
             r.fail_reason or "",
         ]
         for r in _lines(conn, system)

@@ -116,11 +116,16 @@ CREATE OR REPLACE PACKAGE BODY icdcoder_pkg AS
             FOR x IN (
                 WITH hit AS (
                     SELECT t.diagnosis_id, r.id AS rule_id, r.code, r.priority, r.version, r.pattern
-                      FROM match_text t JOIN coding_rule r
+                      FROM match_text t
+                      JOIN diagnosis d ON d.id = t.diagnosis_id
+                      JOIN coding_rule r
                         ON r.enabled = 1 AND t.normalized <> CHR(0)
-                       AND REGEXP_LIKE(t.normalized, r.pattern, 'c')
+                      -- a line is coded in its own system: procedures in icd9cm3, the rest in icd10
+                      JOIN icd_code c ON c.code = r.code AND c.active = 1
+                       AND CASE WHEN d.kind = 'procedure' THEN 'icd9cm3' ELSE 'icd10' END = c.code_system
+                     WHERE REGEXP_LIKE(t.normalized, r.pattern, 'c')
                        AND (r.exclude_pattern IS NULL OR NOT REGEXP_LIKE(t.normalized, r.exclude_pattern, 'c'))
-                     WHERE t.run_id = v_run_id),
+                       AND t.run_id = v_run_id),
                 best AS (
                     SELECT * FROM (SELECT h.*, MAX(priority) OVER (PARTITION BY diagnosis_id) AS top FROM hit h)
                      WHERE priority = top),

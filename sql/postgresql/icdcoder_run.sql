@@ -7,7 +7,7 @@
 -- It does what `icdcoder run --engine sql` does, with the same tables and meaning: normalize
 -- (NFKC, blanks, the normalization table), find matching rules with ~ and the (?p) flag, resolve
 -- by priority (one code: coded by its lowest rule id; several: ambiguous; none: no_match; blank:
--- invalid_input), write the statuses, code_log and fail_log rows and the run's counts, and commit
+-- invalid_input) among the rules of the line's code system whose code is active, write the statuses, code_log and fail_log rows and the run's counts, and commit
 -- per batch. A crash rolls back only the current batch. The tests run it against the real server
 -- and compare every outcome and log row with the Python engine's.
 --
@@ -90,9 +90,12 @@ BEGIN
         CREATE TEMP TABLE icdcoder_hit ON COMMIT DROP AS
         SELECT h.diagnosis_id, r.id AS rule_id, r.code, r.priority, r.version, r.pattern
           FROM coding_rule r
+          JOIN icd_code c ON c.code = r.code AND c.active = 1
          CROSS JOIN LATERAL (
-               SELECT t.diagnosis_id FROM match_text t
+               SELECT t.diagnosis_id FROM match_text t JOIN diagnosis d ON d.id = t.diagnosis_id
                 WHERE t.run_id = p_run_id AND t.normalized <> ''
+                  -- a line is coded in its own system: procedures in icd9cm3, the rest in icd10
+                  AND (d.kind = 'procedure') = (c.code_system = 'icd9cm3')
                   AND t.normalized ~ ('(?p)' || r.pattern)
                   AND (r.exclude_pattern IS NULL OR NOT t.normalized ~ ('(?p)' || r.exclude_pattern))) h
          WHERE r.enabled = 1;

@@ -8,21 +8,32 @@ from sqlalchemy import delete, insert, select, text, update
 from benchmarks.workload import make_descriptions, make_rules, store
 from coder.db import sqlite_regexp
 from coder.db.connect import make_engine
-from coder.db.models import code_log, diagnosis, fail_log, match_text, rulebase_state
+from coder.db.models import code_log, diagnosis, fail_log, icd_code, match_text, rulebase_state
 from coder.run.loop import run_coding
 from coder.run.sqlmatch import match_query
 
 
-def _load(engine, n_rules=1000, n_texts=2000, seed=11):
+def _load(engine, n_rules=1000, n_texts=2000, seed=11, procedures=True):
+    """Rules and pending lines; with `procedures`, a quarter of the codes are procedure codes and a
+    third of the lines procedure lines, so each engine must decide a line by its own system's rules."""
     rules = make_rules(n_rules, seed=seed)
     texts = list(make_descriptions(n_texts, seed=seed, rules=n_rules))
     with engine.begin() as conn:
         store(conn, rules, author="t", keep_ids=True)
         conn.execute(update(rulebase_state).values(version=1))
+        if procedures:
+            codes = sorted({r.code for r in rules})[::4]
+            conn.execute(update(icd_code).where(icd_code.c.code.in_(codes)).values(code_system="icd9cm3"))
         conn.execute(
             insert(diagnosis),
             [
-                {"record_id": f"R{i}", "seq_no": 1, "kind": "discharge", "status": "pending", "description": t}
+                {
+                    "record_id": f"R{i}",
+                    "seq_no": 1,
+                    "kind": "procedure" if procedures and i % 3 == 0 else "discharge",
+                    "status": "pending",
+                    "description": t,
+                }
                 for i, t in enumerate(texts)
             ],
         )
@@ -68,6 +79,14 @@ def test_sql_engine_equals_the_default_engine(engine):
         assert conn.execute(select(match_text)).all() == []  # scratch rows never outlive their batch
         engines = [r[0] for r in conn.execute(text("SELECT engine FROM coding_run ORDER BY id"))]
     assert engines == ["python", "sql"]
+    with engine.connect() as conn:
+        systems = conn.execute(
+            select(diagnosis.c.kind, icd_code.c.code_system)
+            .join(code_log, code_log.c.diagnosis_id == diagnosis.c.id)
+            .join(icd_code, icd_code.c.code == code_log.c.code)
+        ).all()
+    assert {k for k, _ in systems} == {"procedure", "discharge"}  # both systems coded lines
+    assert all((k == "procedure") == (s == "icd9cm3") for k, s in systems)  # each in its own system
 
 
 def test_sqlite_regexp_is_the_regex_package_with_a_timeout(tmp_path):

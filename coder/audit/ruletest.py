@@ -245,11 +245,10 @@ def judge(conn: Connection, others: Sequence[Rule], old: Sequence[Rule], new: Se
     procedure rule on procedure lines), among the rules of its system; the systems' impacts add up."""
     system = systems_of(conn, [r.code for r in (*others, *old, *new)])
     parts = []
-    for s in SYSTEMS:
+    changed = [s for s in SYSTEMS if any(system[r.code] == s for r in (*old, *new))] or [SYSTEMS[0]]
+    for s in changed:  # the lines of a system nothing changes in cannot change
         mine = [r for r in new if system[r.code] == s]
         was = [r for r in old if system[r.code] == s]
-        if not mine and not was and parts:
-            continue  # nothing of this system changes: its lines cannot change
         rest = [r for r in others if system[r.code] == s]
         parts.append((evaluate(load_audited(conn, s), rest, was, mine), s))
     impact = Impact(sum(p.audited for p, _ in parts), [])
@@ -263,8 +262,11 @@ def judge(conn: Connection, others: Sequence[Rule], old: Sequence[Rule], new: Se
     return impact
 
 
-def candidate_impact(conn: Connection, rule: Rule) -> Impact:
-    """`rules test`: the candidate as a new rule in the current rule base."""
+def candidate_impact(conn: Connection, rule: Rule, any_system: bool = False) -> Impact:
+    """`rules test`: the candidate as a new rule in the current rule base; `any_system` (a pattern
+    tried without a code): on every audited line, among all the rules."""
+    if any_system:
+        return evaluate(load_audited(conn), rulestore.load_rules(conn), [], [rule])
     return judge(conn, rulestore.load_rules(conn), [], [rule])
 
 

@@ -96,10 +96,11 @@ def import_cmd(
 @rules_group.command("export")
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--enabled-only", is_flag=True, help="Leave disabled rules out.")
+@system_option
 @db_option
-def export_cmd(path: str, enabled_only: bool, db_url: str | None) -> None:
+def export_cmd(path: str, enabled_only: bool, system: str | None, db_url: str | None) -> None:
     """Write the rules to an .xlsx workbook to edit and import again."""
-    n = service.export_rules(open_db(db_url), path, include_disabled=not enabled_only)
+    n = service.export_rules(open_db(db_url), path, include_disabled=not enabled_only, system=system)
     click.echo(f"{n} rules written to {path}")
 
 

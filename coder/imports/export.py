@@ -67,13 +67,13 @@ INSTRUCTIONS = [
 ]
 
 
-def export_rules(engine: Engine, path: str | Path, include_disabled: bool = True) -> int:
-    """Write the rules, normalization and instructions sheets; return the number of rules written."""
+def export_rules(engine: Engine, path: str | Path, include_disabled: bool = True, system: str | None = None) -> int:
+    """Write the rules (of `system`), normalization and instructions sheets; return the number of rules written."""
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
         raise IcdCoderError(f"{path}: rules are exported as .xlsx")
     with engine.connect() as conn:
-        rules = rulestore.load_rules(conn, include_disabled=include_disabled)
+        rules = rulestore.load_rules(conn, include_disabled=include_disabled, system=system)
         names = dict(conn.execute(select(icd_code.c.code, icd_code.c.name)).all())
         entries = normstore.load(conn, include_disabled=include_disabled)
     rows = []

@@ -148,8 +148,8 @@ def import_rules(
     return plan
 
 
-def export_rules(engine: Engine, path: str | Path, include_disabled: bool = True) -> int:
-    return workbook.export_rules(engine, path, include_disabled)
+def export_rules(engine: Engine, path: str | Path, include_disabled: bool = True, system: str | None = None) -> int:
+    return workbook.export_rules(engine, path, include_disabled, system)
 
 
 def list_rules(
@@ -191,4 +191,4 @@ def try_rule(
     """What a candidate rule would do on the audited history; writes nothing."""
     candidate = Rule(code=code or "?", pattern=pattern, exclude=exclude, priority=priority, where="candidate")
     with engine.connect() as conn:
-        return candidate_impact(conn, candidate)
+        return candidate_impact(conn, candidate, any_system=code is None)

@@ -27,15 +27,19 @@ def demo_cmd(path: str, as_json: bool) -> None:
                 "path": str(d.path),
                 "codes": d.codes,
                 "rules": d.rules,
+                "procedure_codes": d.procedure_codes,
                 "diagnoses": d.diagnoses,
+                "records": d.records,
+                "procedures": d.procedures,
                 **{k: v for k, v in r.to_json().items() if k != "took_over"},
             }
         )
         return
     click.echo(f"Demo database: {d.path}")
     click.echo(
-        f"Imported {d.codes} codes, {d.rules} rules, {d.diagnoses} diagnoses "
-        f"(numbered lists split; some already coded by a person)."
+        f"Imported {d.codes} codes ({d.procedure_codes} of them ICD-9-CM-3 procedures), {d.rules} rules, and "
+        f"{d.diagnoses} lines: a long-layout list (numbered lists split) and a homepage export of {d.records} "
+        f"discharges (--layout homepage; {d.procedures} procedure lines); some already coded by a person."
     )
     click.echo(r.summary_line())
     share = f"{100 * r.coded / r.considered:.0f}%" if r.considered else "-"
@@ -50,7 +54,8 @@ def demo_cmd(path: str, as_json: bool) -> None:
                 click.echo(f"  {text}  ->  {code}")
     click.echo(
         f"\nLook around:\n  icdcoder failures list --db sqlite:///{d.path}\n"
-        f"  icdcoder diagnoses list --status coded --db sqlite:///{d.path}"
+        f"  icdcoder diagnoses list --status coded --system icd9cm3 --db sqlite:///{d.path}\n"
+        f"  icdcoder diagnoses export homepage-coded.xlsx --layout homepage --db sqlite:///{d.path}"
     )
 
 

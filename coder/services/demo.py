@@ -12,8 +12,9 @@ from coder.db.connect import make_engine
 from coder.db.migrate import upgrade_db
 from coder.db.models import code_log, coding_rule, diagnosis
 from coder.errors import IcdCoderError
+from rulebase.codes import ICD9CM3, PROCEDURE
 
-from .diagnoses import import_diagnoses, list_failures
+from .diagnoses import Layout, import_diagnoses, list_failures
 from .dictionary import import_dictionary
 from .normalization import import_normalization
 from .rules import import_rules
@@ -25,11 +26,14 @@ DEMO_AUTHOR = "icdcoder demo"
 @dataclass
 class DemoResult:
     path: Path
-    codes: int
+    codes: int  # ICD-10 and ICD-9-CM-3
     rules: int
-    diagnoses: int
+    diagnoses: int  # lines of both samples: the long-layout list and the homepage export
     run: RunResult
     examples: dict[str, list[tuple[str, str]]]  # outcome -> (description, code or candidates)
+    records: int = 0  # discharges of the homepage export
+    procedures: int = 0  # its procedure lines
+    procedure_codes: int = 0
 
 
 def _is_demo_file(path: Path) -> bool:
@@ -65,11 +69,16 @@ def run_demo(path: str | Path) -> DemoResult:
         resources.as_file(sample / "rules.csv") as rules,
         resources.as_file(sample / "diagnoses.csv") as diagnoses,
         resources.as_file(sample / "normalization.csv") as normalization,
+        resources.as_file(sample / "procedure_codes.csv") as procedure_codes,
+        resources.as_file(sample / "homepage.csv") as homepage,
     ):
         n_codes = import_dictionary(engine, codes).summary()["added"]
+        n_procs = import_dictionary(engine, procedure_codes, system=ICD9CM3).summary()["added"]
         import_normalization(engine, normalization, DEMO_AUTHOR, "bundled sample normalization table")
         n_rules = import_rules(engine, rules, DEMO_AUTHOR, "bundled sample rule base").summary()["added"]
         n_diag = import_diagnoses(engine, diagnoses).summary()["added"]
+        # The HIS's own shape: one row per discharge, diagnoses and procedures as name/code pairs.
+        pages = import_diagnoses(engine, homepage, layout=Layout.HOMEPAGE).summary()
     result = run_coding(engine)
     examples: dict[str, list[tuple[str, str]]] = {}
     with engine.connect() as conn:
@@ -80,6 +89,14 @@ def run_demo(path: str | Path) -> DemoResult:
             .limit(40)
         ).all()
         examples["coded"] = _distinct([(r.description, r.code) for r in rows])
+        rows = conn.execute(
+            select(diagnosis.c.description, code_log.c.code)
+            .join(code_log, code_log.c.diagnosis_id == diagnosis.c.id)
+            .where(diagnosis.c.kind == PROCEDURE)
+            .order_by(code_log.c.id)
+            .limit(40)
+        ).all()
+        examples["coded procedures"] = _distinct([(r.description, r.code) for r in rows])
     for reason in ("no_match", "ambiguous"):
         examples[reason] = _distinct(
             [
@@ -88,4 +105,14 @@ def run_demo(path: str | Path) -> DemoResult:
             ]
         )
     engine.dispose()
-    return DemoResult(path, n_codes, n_rules, n_diag, result, examples)
+    return DemoResult(
+        path,
+        n_codes + n_procs,
+        n_rules,
+        n_diag + pages["added"],
+        result,
+        examples,
+        records=pages["records_added"],
+        procedures=pages["procedures"],
+        procedure_codes=n_procs,
+    )

@@ -1,13 +1,16 @@
-"""icdcoder run / runs / failures: the coding run and its logs."""
+"""icdcoder run / watch / runs / failures: the coding run and its logs."""
 
 from __future__ import annotations
+
+import signal
+import threading
 
 import click
 
 from rulebase.engine import DEFAULT_TIMEOUT
 
 from ..services.diagnoses import list_failures, list_runs, show_run
-from ..services.run import COUNT_KEYS, ENGINES, pending_count, run_coding, run_workers
+from ..services.run import COUNT_KEYS, ENGINES, RunResult, pending_count, run_coding, run_workers, watch
 from .options import (
     ID,
     columns,
@@ -18,23 +21,23 @@ from .options import (
     limit_option,
     open_db,
     progress_bar,
+    system_option,
 )
 
 RUN_JSON_KEYS = ("run_id", *COUNT_KEYS, "seconds")
 
 
-@click.command("run")
-@click.option(
+batch_size_option = click.option(
     "--batch-size", type=click.IntRange(min=1), default=1000, show_default=True, help="Diagnoses per transaction."
 )
-@click.option(
+timeout_option = click.option(
     "--timeout",
     type=click.FloatRange(min=0.001),
     default=DEFAULT_TIMEOUT,
     show_default=True,
     help="Seconds one pattern may spend on one description.",
 )
-@click.option(
+engine_option = click.option(
     "--engine",
     "engine_name",
     type=click.Choice(ENGINES),
@@ -42,6 +45,12 @@ RUN_JSON_KEYS = ("run_id", *COUNT_KEYS, "seconds")
     show_default=True,
     help="python: the indexed engine; sql: the database's own regex operator finds the matches.",
 )
+
+
+@click.command("run")
+@batch_size_option
+@timeout_option
+@engine_option
 @click.option(
     "--shared",
     is_flag=True,
@@ -92,6 +101,66 @@ def run_cmd(
         click.echo(result.summary_line())
     if result.skipped_rules:  # on stderr even with --quiet: cron mails it, and the rules need an author
         click.echo(f"warning: {result.skipped_line()}", err=True)
+
+
+@click.command("watch")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.1),
+    default=5.0,
+    show_default=True,
+    help="Seconds between looks for new lines (on PostgreSQL a NOTIFY wakes it sooner: a safety poll there).",
+)
+@batch_size_option
+@timeout_option
+@engine_option
+@click.option("-v", "--verbose", is_flag=True, help="Print each run's summary line (as `icdcoder run` does).")
+@db_option
+def watch_cmd(interval: float, batch_size: int, timeout: float, engine_name: str, verbose: bool, db_url: str | None):
+    """Code new pending diagnoses within seconds of their arrival, until stopped.
+
+    A service (systemd) rather than a cron job: each time lines wait it starts a coding run, with the
+    run's lock, batches, logs and crash safety; an idle watch writes nothing. PostgreSQL wakes it
+    by LISTEN/NOTIFY, SQLite and Oracle are polled every --interval. While another run holds the lock
+    (cron's `icdcoder run`) it waits. Quiet unless -v; skipped rules are named on stderr once per
+    rule-base version.
+
+    SIGTERM or SIGINT stops it after the batch in hand has committed (a second Ctrl-C at once).
+    Exit 0 when stopped so; 1 on an error (the database unreachable or lost, the schema not
+    migrated), after which a service manager restarts it; the next run codes what was left.
+    """
+    engine = open_db(db_url)
+    warned: set[int] = set()
+
+    def report(result: RunResult) -> None:
+        if verbose:
+            click.echo(result.summary_line())
+        if result.skipped_rules and result.rulebase_version not in warned:
+            warned.add(result.rulebase_version)
+            click.echo(f"warning: {result.skipped_line()}", err=True)
+
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame) -> None:
+        if signum == signal.SIGINT and stop.is_set():
+            raise KeyboardInterrupt  # the second Ctrl-C: now (the run marks itself crashed; nothing is lost)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        watch(
+            engine,
+            interval=interval,
+            batch_size=batch_size,
+            timeout=timeout,
+            engine_name=engine_name,
+            stop=stop,
+            on_run=report,
+        )
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        engine.dispose()
 
 
 @click.group("runs")
@@ -145,12 +214,15 @@ def failures_group() -> None:
 @failures_group.command("list")
 @click.option("--reason", default=None, help="no_match, ambiguous, invalid_input, timeout or too_long.")
 @click.option("--run", "run_id", type=ID, default=None, help="Only failures of this run.")
+@system_option
 @limit_option
 @db_option
 @json_option
-def failures_list(reason: str | None, run_id: int | None, limit: int | None, db_url: str | None, as_json: bool) -> None:
+def failures_list(
+    reason: str | None, run_id: int | None, system: str | None, limit: int | None, db_url: str | None, as_json: bool
+) -> None:
     """List failure log rows, oldest first, with the candidate codes of ambiguous ones."""
-    rows = list_failures(open_db(db_url), reason=reason, run=run_id, limit=limit)
+    rows = list_failures(open_db(db_url), reason=reason, run=run_id, limit=limit, system=system)
     if as_json:
         echo_json(rows)
         return
@@ -168,4 +240,4 @@ def _candidate_rules(r) -> str:
     return ", ".join(f"{c['code']} (rule {'/'.join(map(str, c['rule_ids']))})" for c in r["candidate_rules"])
 
 
-COMMANDS = [run_cmd, runs_group, failures_group]
+COMMANDS = [run_cmd, watch_cmd, runs_group, failures_group]

@@ -4,6 +4,7 @@
     python -m coder.db.ddl postgresql > sql/postgresql/schema.sql
 
 A test regenerates both and fails when the files in sql/ drift from the models.
+PostgreSQL's file also installs the NOTIFY triggers `icdcoder watch` listens for (coder.db.notify).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 
 from .migrate import head_revision
 from .models import metadata
+from .notify import CHANNEL, NOTIFY_FUNCTION, NOTIFY_TRIGGERS
 
 DIALECTS = {"oracle": oracle.dialect(), "postgresql": postgresql.dialect()}
 
@@ -34,6 +36,12 @@ def schema_ddl(name: str) -> str:
             out.append(str(CreateIndex(index).compile(dialect=dialect)).strip() + ";")
         if table.indexes:
             out.append("")
+    if name == "postgresql":
+        out.append(f"-- icdcoder watch LISTENs on {CHANNEL}: a statement that adds or resets pending lines wakes it.")
+        out.append(NOTIFY_FUNCTION.strip() + ";")
+        out.append("")
+        out.extend(trigger + ";" for trigger in NOTIFY_TRIGGERS)
+        out.append("")
     out.append("-- The rule-base version counter (one row); every rule change bumps it.")
     out.append(
         "INSERT INTO rulebase_state (id, version, changed_at) VALUES (1, 0, "

@@ -34,6 +34,8 @@ from .writer import BatchWriter, Tally
 
 ENGINES = ("python", "sql")
 
+STOPPED = "stopped by a signal; the next run codes the rest"  # RunResult.stopped when `stop` said so
+
 Decide = Callable[[Connection, int, Sequence[Any]], dict[int, Decision]]  # (conn, run id, batch) -> decisions
 
 
@@ -126,6 +128,7 @@ def run_coding(
     progress: Callable[[int, int], None] | None = None,
     engine_name: str = "python",
     shared: bool = False,
+    stop: Callable[[], bool] | None = None,
 ) -> RunResult:
     """Code every diagnosis that is waiting; return the counts.
 
@@ -133,6 +136,9 @@ def run_coding(
     reads batches in id order. `shared` (PostgreSQL, Oracle) makes it one of several workers: each
     claims batches with SELECT ... FOR UPDATE SKIP LOCKED and codes them in the same transaction,
     so a worker that dies releases its batch with its connection and every diagnosis is coded once.
+
+    `stop`, asked before each batch (icdcoder watch's SIGTERM), ends the run after the batch that
+    has committed: the run finishes with RunResult.stopped saying so, and the next run codes the rest.
     """
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
@@ -172,7 +178,7 @@ def run_coding(
             engine, run_id, rb_version, lock_rows=engine.dialect.name != "sqlite" and not shared, tally=result
         )
         source = Claimed(rb_version, batch_size, engine.dialect.name) if shared else InOrder(rb_version, batch_size)
-        result.stopped = _loop(engine, engine_name, rb_version, run_id, source, decide, writer, progress, total)
+        result.stopped = _loop(engine, engine_name, rb_version, run_id, source, decide, writer, progress, total, stop)
     except BaseException as exc:
         result.seconds = time.perf_counter() - started
         try:
@@ -201,9 +207,12 @@ def _loop(
     writer: BatchWriter,
     progress,
     total,
+    stop: Callable[[], bool] | None = None,
 ) -> str | None:
     """Batch after batch, each in its own transaction; the reason it stopped early, or None."""
     while True:
+        if stop is not None and stop():
+            return STOPPED
         decisions: dict[int, Decision] = {}
         try:
             with engine.begin() as conn:

@@ -225,6 +225,17 @@ CREATE TABLE rule_history (
 
 CREATE INDEX ix_rule_history_rule_id ON rule_history (rule_id);
 
+-- icdcoder watch LISTENs on icdcoder_pending: a statement that adds or resets pending lines wakes it.
+CREATE OR REPLACE FUNCTION icdcoder_notify_pending() RETURNS trigger AS $$
+BEGIN
+    PERFORM pg_notify('icdcoder_pending', '');
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE TRIGGER diagnosis_pending_insert AFTER INSERT ON diagnosis FOR EACH STATEMENT EXECUTE FUNCTION icdcoder_notify_pending();
+CREATE TRIGGER diagnosis_pending_update AFTER UPDATE OF status, description ON diagnosis FOR EACH STATEMENT EXECUTE FUNCTION icdcoder_notify_pending();
+
 -- The rule-base version counter (one row); every rule change bumps it.
 INSERT INTO rulebase_state (id, version, changed_at) VALUES (1, 0, '2000-01-01 00:00:00');
 COMMIT;

@@ -3,7 +3,7 @@ procedures apart."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from coder.audit.actions import apply_action, queue
 from coder.audit.report import chapter, report
@@ -49,3 +49,23 @@ def test_a_rule_is_judged_on_the_lines_of_its_own_system(coded_db, tmp_path):  #
     # ... while a procedure rule is, among the procedures only.
     impact = try_rule(coded_db, "血液透析", code="36.0700")
     assert impact.audited == 3 and impact.reports[0].matches == 2 and impact.reports[0].false_positives
+
+
+def test_failures_list_per_system(coded_db, tmp_path):  # noqa: F811 - the fixture
+    from coder.services.diagnoses import list_failures
+
+    with coded_db.begin() as conn:  # a procedure no rule knows
+        conn.execute(
+            insert(diagnosis).values(
+                record_id="P9", seq_no=1, kind="procedure", status="pending", description="射频消融术"
+            )
+        )
+    _setup(coded_db, tmp_path)
+    both = list_failures(coded_db)
+    procs = list_failures(coded_db, system="icd9cm3")
+    assert procs and len(procs) < len(both)
+    with coded_db.connect() as conn:
+        kinds = {
+            conn.execute(select(diagnosis.c.kind).where(diagnosis.c.id == f["diagnosis_id"])).scalar() for f in procs
+        }
+    assert kinds == {"procedure"}

@@ -54,11 +54,13 @@ def test_a_rule_is_judged_on_the_lines_of_its_own_system(coded_db, tmp_path):  #
 def test_failures_list_per_system(coded_db, tmp_path):  # noqa: F811 - the fixture
     from coder.services.diagnoses import list_failures
 
-    with coded_db.begin() as conn:  # a procedure no rule knows
+    with coded_db.begin() as conn:  # a procedure and a diagnosis no rule knows
         conn.execute(
-            insert(diagnosis).values(
-                record_id="P9", seq_no=1, kind="procedure", status="pending", description="射频消融术"
-            )
+            insert(diagnosis),
+            [
+                {"record_id": "P9", "seq_no": 1, "kind": kind, "status": "pending", "description": text}
+                for kind, text in (("procedure", "射频消融术"), ("discharge", "系统性红斑狼疮"))
+            ],
         )
     _setup(coded_db, tmp_path)
     both = list_failures(coded_db)

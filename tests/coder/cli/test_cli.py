@@ -3,8 +3,8 @@
 import json
 
 import pytest
-from sqlalchemy import text
 from click.testing import CliRunner
+from sqlalchemy import text
 
 from coder.cli import cli
 from coder.db.connect import make_engine

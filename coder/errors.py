@@ -16,6 +16,7 @@ __all__ = [
     "ConfigError",
     "IcdCoderError",
     "ImportRejected",
+    "LoginRefused",
     "NotFound",
     "PatternInvalid",
     "Problem",
@@ -44,11 +45,30 @@ class RunLocked(IcdCoderError):
 
 
 class ActionRefused(IcdCoderError):
-    """An audit action does not fit the diagnosis's state (e.g. confirming a failure)."""
+    """An audit action does not fit the diagnosis's state (e.g. confirming a failure), or its code
+    cannot stand on the line (`about_code`: what a worklist names as the code cell)."""
+
+    def __init__(self, message: str, about_code: bool = False):
+        super().__init__(message)
+        self.about_code = about_code
 
 
 class ChangeRefused(IcdCoderError):
     """A rule change would turn correct codes in the audited history into wrong ones."""
+
+
+class LoginRefused(IcdCoderError):
+    """A login was refused. The message is the same whatever the cause, so it never tells whether
+    the name exists, the account is disabled or locked, or the password was wrong; `reason` says
+    which (one of REASONS), for the server's own log only, never for the person logging in."""
+
+    MESSAGE = "wrong name or password, or the account is locked"
+    REASONS = ("unknown_user", "disabled", "locked", "wrong_password")
+
+    def __init__(self, reason: str, name: str | None = None):
+        self.reason = reason
+        self.name = name
+        super().__init__(self.MESSAGE)
 
 
 @dataclass(frozen=True, slots=True)

@@ -102,12 +102,12 @@ def apply_action(
         # A line takes codes of its own system: a procedure line an ICD-9-CM-3 code, the others ICD-10.
         problem = code_problem(conn, code, system_of_kind(row.kind))
         if problem:
-            raise ActionRefused(f"diagnosis {d_id}: {problem}")
+            raise ActionRefused(f"diagnosis {d_id}: {problem}", about_code=True)
     status, new_code = _target(action, row.status, row.code, code, d_id)
     if action == CONFIRM:
         problem = code_problem(conn, new_code)
         if problem:
-            raise ActionRefused(f"diagnosis {d_id}: {problem}; to change it use: audit correct")
+            raise ActionRefused(f"diagnosis {d_id}: {problem}; to change it use: audit correct", about_code=True)
     if skip_unchanged and (status, new_code) == (row.status, row.code) and row.status != CODED:
         return Outcome(d_id, action, status, new_code, None)
     success = _latest(conn, code_log, d_id)

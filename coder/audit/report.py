@@ -21,6 +21,7 @@ from sqlalchemy import Engine, func, select
 from coder.db.models import code_log, coding_rule, diagnosis
 from coder.errors import IcdCoderError
 from coder.store.codes import lines_of
+from rulebase.codes import ICD9CM3, system_of_code
 from rulebase.states import PERSON_STATUSES
 
 GROUPINGS = ("month", "chapter", "code")
@@ -62,7 +63,7 @@ PROCEDURE_CHAPTERS = [
 
 def chapter(code: str) -> str:
     """The chapter a code is in: I..XXII for ICD-10, the two-digit range (35-39) for ICD-9-CM-3."""
-    if code[:2].isdigit():
+    if system_of_code(code) == ICD9CM3:
         head = int(code[:2])
         for lo, hi in PROCEDURE_CHAPTERS:
             if lo <= head <= hi:

@@ -105,7 +105,7 @@ class RuleReport:
     def lines(self, label: str) -> list[str]:
         fp = sum(self.false_positives.values())
         out = [
-            f"{label}: matches {self.matches} audited diagnoses: {self.true_positives} coded {self.rule.code} "
+            f"{label}: matches {self.matches} audited lines: {self.true_positives} coded {self.rule.code} "
             f"by persons (true positives), {fp} coded otherwise (false positives); "
             f"misses {self.false_negatives} coded {self.rule.code} (false negatives)"
         ]
@@ -148,7 +148,7 @@ class Impact:
         for r in self.reports:
             out += r.lines(f"rule {r.rule.id}" if r.rule.id is not None else (r.rule.where or "new rule"))
         out.append(
-            f"against {self.audited} audited diagnoses: {self.fixed} would become correctly coded, "
+            f"against {self.audited} audited lines: {self.fixed} would become correctly coded, "
             f"{self.broken} correctly coded would become wrong or uncoded ({self.seconds:.2f}s)"
         )
         if self.broken_examples:
@@ -240,34 +240,59 @@ def evaluate(
     return impact
 
 
-def judge(conn: Connection, others: Sequence[Rule], old: Sequence[Rule], new: Sequence[Rule]) -> Impact:
+def judge(
+    conn: Connection,
+    others: Sequence[Rule],
+    old: Sequence[Rule],
+    new: Sequence[Rule],
+    every_system: bool = False,
+) -> Impact:
     """`evaluate` within each code system: a rule is judged on the audited lines it may code (a
-    procedure rule on procedure lines), among the rules of its system; the systems' impacts add up."""
+    procedure rule on procedure lines), among the rules of its system; the systems' impacts add up.
+    `every_system`: the new rules as if of each system in turn (a pattern tried without a code)."""
     system = systems_of(conn, [r.code for r in (*others, *old, *new)])
+
+    def of(s: str, rules: Sequence[Rule], always: bool = False) -> list[Rule]:
+        return [r for r in rules if always or system[r.code] == s]
+
+    touched = [s for s in SYSTEMS if any(system[r.code] == s for r in (*old, *new))]
     parts = []
-    changed = [s for s in SYSTEMS if any(system[r.code] == s for r in (*old, *new))] or [SYSTEMS[0]]
-    for s in changed:  # the lines of a system nothing changes in cannot change
-        mine = [r for r in new if system[r.code] == s]
-        was = [r for r in old if system[r.code] == s]
-        rest = [r for r in others if system[r.code] == s]
-        parts.append((evaluate(load_audited(conn, s), rest, was, mine), s))
-    impact = Impact(sum(p.audited for p, _ in parts), [])
-    by_rule = {id(rep.rule): rep for p, _ in parts for rep in p.reports}
-    impact.reports = [by_rule[id(r)] for r in new if r.enabled and id(r) in by_rule]
-    for p, _ in parts:
+    for s in SYSTEMS if every_system else touched or [SYSTEMS[0]]:  # the other systems' lines cannot change
+        parts.append(evaluate(load_audited(conn, s), of(s, others), of(s, old), of(s, new, every_system)))
+    impact = Impact(sum(p.audited for p in parts), [])
+    for p in parts:
         impact.broken += p.broken
         impact.fixed += p.fixed
         impact.broken_examples += p.broken_examples[: EXAMPLES - len(impact.broken_examples)]
         impact.seconds += p.seconds
+    for r in new:  # one report per new rule: the systems' reports of it, added up
+        reps = [rep for p in parts for rep in p.reports if rep.rule is r]
+        if reps:
+            impact.reports.append(_added(reps))
     return impact
+
+
+def _added(reports: list[RuleReport]) -> RuleReport:
+    if len(reports) == 1:
+        return reports[0]
+    out = RuleReport(reports[0].rule)
+    for rep in reports:
+        out.matches += rep.matches
+        out.true_positives += rep.true_positives
+        out.false_positives += rep.false_positives
+        out.false_negatives += rep.false_negatives
+        out.collisions += rep.collisions
+        for code, ex in rep.fp_examples.items():
+            out.fp_examples.setdefault(code, []).extend(ex[: EXAMPLES - len(out.fp_examples.get(code, []))])
+        out.fn_examples += rep.fn_examples[: EXAMPLES - len(out.fn_examples)]
+        out.collision_examples += rep.collision_examples[: EXAMPLES - len(out.collision_examples)]
+    return out
 
 
 def candidate_impact(conn: Connection, rule: Rule, any_system: bool = False) -> Impact:
     """`rules test`: the candidate as a new rule in the current rule base; `any_system` (a pattern
-    tried without a code): on every audited line, among all the rules."""
-    if any_system:
-        return evaluate(load_audited(conn), rulestore.load_rules(conn), [], [rule])
-    return judge(conn, rulestore.load_rules(conn), [], [rule])
+    tried without a code): in each system, among that system's rules."""
+    return judge(conn, rulestore.load_rules(conn), [], [rule], every_system=any_system)
 
 
 def check_change(conn: Connection, old: Sequence[Rule], new: Sequence[Rule], force: bool) -> Impact:

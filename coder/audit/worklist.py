@@ -126,7 +126,7 @@ def import_worklist(engine: Engine, path: str | Path, person: str) -> WorklistRe
                 # and the other rows can go on being checked for the report.
                 outcome = apply_action(conn, d_id, decision, person, code, v["comment"], skip_unchanged=True)
             except (ActionRefused, NotFound) as exc:
-                column = "correct_code" if "dictionary" in str(exc) else "decision"
+                column = "correct_code" if getattr(exc, "about_code", False) else "decision"
                 problems.append(sheet.problem(n, column, str(exc).removeprefix(f"diagnosis {d_id}: ")))
                 continue
             if outcome.audit_id is None:

@@ -29,7 +29,12 @@ queue_filters = [
         default=None,
         help="Auto-codes to review, or failures to code (default: both).",
     ),
-    click.option("--reason", type=click.Choice(FAILURE_REASONS), default=None, help="Only failures of this reason."),
+    click.option(
+        "--reason",
+        type=click.Choice([str(r) for r in FAILURE_REASONS]),
+        default=None,
+        help="Only failures of this reason.",
+    ),
     click.option("--run", "run_id", type=ID, default=None, help="Only what run N coded or failed."),
     system_option,
 ]
@@ -58,8 +63,8 @@ def queue_cmd(status, reason, run_id, system, limit, db_url, as_json) -> None:
         echo_json(items)
         return
     echo_table(
-        ["id", "record", "description", "normalized", "auto_code", "name", "reason", "candidates"],
-        [queue_row(i) for i in items],
+        ["id", "record", "kind", "description", "normalized", "auto_code", "name", "reason", "candidates"],
+        [[r[0], r[1], i["kind"], *r[2:]] for i, r in ((i, queue_row(i)) for i in items)],
     )
 
 

@@ -22,7 +22,7 @@ JSON_KEYS = "id record_id seq kind system description status code coded_by fail_
 
 @click.group("diagnoses")
 def diagnoses_group() -> None:
-    """Discharge diagnoses: import them, list them."""
+    """Diagnosis and procedure lines: import, export, list."""
 
 
 layout_option = click.option(
@@ -64,6 +64,15 @@ def import_cmd(path: str, layout: str, mapping: str | None, db_url: str | None, 
     """
     plan = import_diagnoses(open_db(db_url), path, dry_run=dry_run, layout=layout, mapping=parse_mapping(mapping))
     s = plan.summary()
+    if s["ignored_columns"] and not as_json:
+        shown = ", ".join(s["ignored_columns"][:12]) + (" ..." if len(s["ignored_columns"]) > 12 else "")
+        click.echo(f"note: {len(s['ignored_columns'])} columns left unread: {shown}", err=True)
+    if s["codes_not_applied"]:
+        click.echo(
+            f"warning: {s['codes_not_applied']} lines already stored show another code in the file; an import "
+            "changes no stored line (codes are changed in the audit: icdcoder audit correct / audit import)",
+            err=True,
+        )
     if as_json:
         echo_json({**s, "dry_run": dry_run})
         return
@@ -93,11 +102,18 @@ def export_cmd(path: str, layout: str, system: str | None, db_url: str | None, a
     Status columns (状态: 自动编码, 人工编码, 未能编码, ...) tell coders which code is whose;
     importing the file again changes nothing.
     """
-    n = export_diagnoses(open_db(db_url), path, layout=layout, system=system)
+    done = export_diagnoses(open_db(db_url), path, layout=layout, system=system)
+    if done.left_out:
+        click.echo(
+            f"note: {done.left_out} lines have no place in the homepage layout (kinds other than discharge and "
+            "procedure, or blank lines); --layout long writes every line",
+            err=True,
+        )
     if as_json:
-        echo_json({"path": path, "layout": layout, "rows": n})
+        echo_json({"path": path, "layout": layout, "rows": done.rows, "left_out": done.left_out})
     else:
-        click.echo(f"{path}: {n} {'records' if layout == Layout.HOMEPAGE else 'lines'} written ({layout} layout)")
+        noun = "records" if layout == Layout.HOMEPAGE else "lines"
+        click.echo(f"{path}: {done.rows} {noun} written ({layout} layout)")
 
 
 @diagnoses_group.command("list")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from rulebase.codes import ICD10, NAMES, SYSTEMS
+from rulebase.codes import ICD10, NAMES
 
 from ..imports.dictionary import DictPlan
 from ..services.dictionary import (
@@ -15,18 +15,20 @@ from ..services.dictionary import (
     parse_mapping,
     search_codes,
 )
-from .options import columns, db_option, dry_run_option, echo_json, echo_rows, json_option, limit_option, open_db
+from .options import (
+    columns,
+    db_option,
+    dry_run_option,
+    echo_json,
+    echo_rows,
+    json_option,
+    limit_option,
+    open_db,
+    system_choice,
+)
 
-system_option = click.option(
-    "--system",
-    type=click.Choice(SYSTEMS),
-    default=ICD10,
-    show_default=True,
-    help="The code system: icd10 (diagnoses) or icd9cm3 (procedures, ICD-9-CM-3).",
-)
-only_system_option = click.option(
-    "--system", type=click.Choice(SYSTEMS), default=None, help="Only codes of this system (default: both)."
-)
+system_option = system_choice(ICD10, "The code system: icd10 (diagnoses) or icd9cm3 (procedures, ICD-9-CM-3).")
+only_system_option = system_choice(None, "Only codes of this system (default: both).")
 
 
 @click.group("dict")

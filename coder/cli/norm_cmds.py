@@ -24,7 +24,7 @@ from .options import (
 
 kind_option = click.option(
     "--kind",
-    type=click.Choice([LITERAL, PATTERN]),
+    type=click.Choice([str(LITERAL), str(PATTERN)]),
     default=None,
     help="literal: plain text (default); pattern: the rule dialect.",
 )

@@ -186,9 +186,16 @@ def enabling_commands(
         group.command("enable" if enabled else "disable", help=help_text)(command)
 
 
-system_option = click.option(
-    "--system",
-    type=click.Choice(list(SYSTEMS)),
-    default=None,
-    help="Only the lines (and codes, rules) of this code system: icd10 (diagnoses) or icd9cm3 (procedures).",
-)
+def system_choice(default: str | None = None, help: str | None = None):  # noqa: A002 - click's name
+    """--system, the one option every command that works per code system takes."""
+    return click.option(
+        "--system",
+        type=click.Choice(list(SYSTEMS)),
+        default=default,
+        show_default=default is not None,
+        help=help
+        or "Only the lines (and codes, rules) of this code system: icd10 (diagnoses) or icd9cm3 (procedures).",
+    )
+
+
+system_option = system_choice()

@@ -12,7 +12,8 @@ row with that key is a problem naming the first.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterator, Mapping
+import re
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -112,10 +113,14 @@ def header_key(text: str) -> str:
     return text.strip().lower().replace(" ", "_")
 
 
+_MAP_SEPARATOR = re.compile(r"\s*[,，]\s*|\s+(?=[A-Za-z_]+=)")
+
+
 def parse_mapping(text: str | None) -> dict[str, str]:
-    """--map "description=出院诊断,record_id=ID" as {column: header}."""
+    """--map "description=出院诊断,record_id=ID" as {column: header}. Pairs are separated by commas
+    (full-width too) or by blanks before the next COLUMN=, so a header may hold blanks itself."""
     out: dict[str, str] = {}
-    for part in (text or "").split(","):
+    for part in _MAP_SEPARATOR.split(text or ""):
         if not part.strip():
             continue
         name, sep, header = part.partition("=")
@@ -174,7 +179,12 @@ class Schema:
         return found
 
     def check_header(
-        self, sheet: Sheet, problems: list[Problem], mapping: Mapping[str, str] | None = None, hint: str = ""
+        self,
+        sheet: Sheet,
+        problems: list[Problem],
+        mapping: Mapping[str, str] | None = None,
+        hint: str = "",
+        also_read: Iterable[str] = (),
     ) -> dict[str, str]:
         """Raise for missing required columns (one problem naming them, their other names and a
         glimpse of the header, never the whole of a 190-column one); add a problem per unknown column."""
@@ -193,7 +203,10 @@ class Schema:
                     )
                 ]
             )
-        problems.extend(sheet.problems)  # cells the reader could not take as typed
+        # Cells the reader could not take as typed. Left unread (an HIS export's fees and notes), a
+        # column's cells are nobody's concern: only a strict schema reads, and so checks, them all.
+        read = set(found.values()) | set(also_read)
+        problems.extend(p for p in sheet.problems if self.strict or p.column in read)
         if self.strict:
             known = {h for c in self.columns for h in (c.name, *c.aliases)} | set(found.values())
             for h in sheet.headers:

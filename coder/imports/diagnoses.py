@@ -6,216 +6,113 @@
 
 A line with a code was coded by a person (history, never re-coded); one without is pending. In
 the long layout a numbered list in one description ("1.冠心病2.高血压病") becomes one line per
-item. Both layouts plan their lines through `plan_lines`, so the checks are the same.
+item. Both layouts plan their lines through `lines.plan_lines`, so the checks are the same.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
-from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
-from coder.db.models import diagnosis, utcnow
 from coder.errors import IcdCoderError, ImportRejected, Problem
-from coder.store.codes import CodeState, code_states, problem_with
-from rulebase.codes import PROCEDURE, system_of_kind
+from coder.store.codes import code_states
+from rulebase.codes import PROCEDURE
 from rulebase.rule import MAX_CODE_LENGTH
-from rulebase.states import AUTO, Status
 
-from .columns import Column, FirstSeen, Schema, integer, text
-from .splitting import split_numbered
+from . import homepage
+from .columns import CellInvalid, Column, Schema, integer, text
+from .lines import (
+    DISCHARGE,
+    IMPORTER,
+    DiagnosisPlan,
+    Layout,
+    LineItem,
+    persons_code,
+    plan_lines,
+    reserved_coder,
+    write_lines,
+)
 from .tabular import Sheet, read_sheet
 
+__all__ = [
+    "DIAGNOSIS_COLUMNS",
+    "DISCHARGE",
+    "IMPORTER",
+    "SCHEMA",
+    "DiagnosisPlan",
+    "Layout",
+    "plan_diagnoses",
+    "write_diagnoses",
+]
 
-class Layout(StrEnum):
-    LONG = "long"
-    HOMEPAGE = "homepage"
+# Words people write for a procedure line: a near miss of `procedure` would make it a diagnosis
+# line, coded by diagnosis rules (every kind but `procedure` is coded in ICD-10).
+KIND_WORDS = {"手术": PROCEDURE, "手术操作": PROCEDURE, "操作": PROCEDURE, "诊断": DISCHARGE, "出院诊断": DISCHARGE}
 
 
-DISCHARGE = "discharge"
-IMPORTER = "import"  # coded_by of a person's code whose file names no coder
+def kind(value: str, name: str) -> str:
+    t = value.strip()
+    if t in KIND_WORDS:
+        return KIND_WORDS[t]
+    if t != PROCEDURE and t.lower() == PROCEDURE:
+        raise CellInvalid(f"{name} {value!r}: write {PROCEDURE!r} (lower case) for a procedure line")
+    return text(16)(t, name)
+
 
 SCHEMA = Schema(
     (
         Column("record_id", text(64), required=True, empty="record_id is empty", aliases=("病案号", "住院号")),
         Column("seq", integer(minimum=1), aliases=("序号",)),
-        Column("kind", text(16), default=DISCHARGE),
+        Column("kind", kind, default=DISCHARGE, aliases=("类型",)),
         Column("description", text(1000), required=True, default="", aliases=("诊断名称", "诊断描述")),
         Column("code", text(MAX_CODE_LENGTH), aliases=("诊断编码", "编码"), textual=True),
         Column("coder", text(64), aliases=("编码员",)),
-        # What `diagnoses export --layout long` adds for coders; read back, these change nothing.
-        Column("status", ignored=True, aliases=("状态",)),
+        # What `diagnoses export --layout long` adds for coders. Read back, the status says whose
+        # a code is: icdcoder's own comes back pending (it is not a person's code).
+        Column("status", text(), aliases=("状态",)),
         Column("fail_reason", ignored=True, aliases=("失败原因",)),
-    )
+    ),
+    # An HIS's long export carries more (姓名, 科室): left unread and named in the summary, while a
+    # misspelt required column is still refused as missing.
+    strict=False,
 )
-DIAGNOSIS_COLUMNS = tuple(c.name for c in SCHEMA.columns if not c.ignored)
-
-
-class LineItem(NamedTuple):
-    """One line a file brings, before the checks across rows."""
-
-    record_id: str
-    kind: str
-    seq: int | None  # None: in the order of the file
-    description: str
-    code: str | None
-    coder: str | None
-    row: int
-    columns: tuple[str, str]  # the headers of its description and its code, for problems
-    split: bool  # a numbered list in the description becomes several lines
-
-
-@dataclass
-class DiagnosisPlan:
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    unchanged: int = 0
-    split_rows: int = 0  # file rows whose numbered list became several diagnoses
-    records: list[dict[str, Any]] = field(default_factory=list)  # homepage rows to add
-    changed_records: list[dict[str, Any]] = field(default_factory=list)  # homepage rows with new patient fields
-    unchanged_records: int = 0
-    layout: str = Layout.LONG
-
-    def summary(self) -> dict[str, int]:
-        pending = sum(1 for r in self.rows if r["status"] == Status.PENDING)
-        out = {
-            "added": len(self.rows),
-            "pending": pending,
-            "coded_by_person": len(self.rows) - pending,
-            "unchanged": self.unchanged,
-            "split_rows": self.split_rows,
-        }
-        if self.layout == Layout.HOMEPAGE:
-            procedures = sum(1 for r in self.rows if system_of_kind(r["kind"]) != system_of_kind(DISCHARGE))
-            out.update(
-                procedures=procedures,
-                records_added=len(self.records),
-                records_changed=len(self.changed_records),
-                records_unchanged=self.unchanged_records,
-            )
-        return out
-
-
-def _coder(name: str | None) -> str | None:
-    if name and name.strip().lower() == AUTO:
-        return f"coder {AUTO!r} is reserved for icdcoder's own codes"
-    return None
-
-
-def line_code_problem(code: str, kind: str, states: dict[str, CodeState]) -> str | None:
-    """Why a person's `code` cannot stand on a line of `kind`: not in the dictionary, inactive, or
-    of the other code system (a procedure code on a diagnosis line)."""
-    return problem_with(code, states, system_of_kind(kind))
-
+DIAGNOSIS_COLUMNS = tuple(c.name for c in SCHEMA.columns if not c.ignored and c.name != "status")
 
 HOMEPAGE_HINT = "; this looks like a homepage export (one row per discharge): import it with --layout homepage"
-HOMEPAGE_MARKS = ("出院主要诊断名称", "主要诊断名称", "出院主要诊断编码")
 
 
-def _long_items(sheet: Sheet, mapping: Mapping[str, str], states, problems: list[Problem]) -> list[LineItem]:
-    hint = HOMEPAGE_HINT if any(h in sheet.headers for h in HOMEPAGE_MARKS) else ""
+def _long_items(
+    sheet: Sheet, mapping: Mapping[str, str], problems: list[Problem]
+) -> tuple[list[LineItem], list[LineItem], set[str]]:
+    """The lines of a long-layout sheet, the lines of rows already refused, and the headers read."""
+    hint = HOMEPAGE_HINT if homepage.looks_like(sheet) else ""
     headers = SCHEMA.check_header(sheet, problems, mapping, hint=hint)
     columns = (headers.get("description", "description"), headers.get("code", "code"))
-    items = []
+    items, refused = [], []
     for n, v, ok in SCHEMA.read(sheet, problems, headers=headers):
-        if v["code"] and ok:
-            message = line_code_problem(v["code"], v["kind"], states)
-            if message:
-                problems.append(sheet.problem(n, columns[1], message))
-                ok = False
-        if v["code"] and v["coder"]:
-            message = _coder(v["coder"])
+        code = v["code"] if persons_code(v["status"]) else None
+        if code and v["coder"]:
+            message = reserved_coder(v["coder"])
             if message:
                 problems.append(sheet.problem(n, headers.get("coder", "coder"), message))
                 ok = False
-        if ok:  # a row with a bad cell is reported; the checks across rows need good ones
-            items.append(
-                LineItem(v["record_id"], v["kind"], v["seq"], v["description"], v["code"], v["coder"], n, columns, True)
+        # A row with a bad cell is reported; the checks across rows need good ones.
+        (items if ok else refused).append(
+            LineItem(
+                record_id=v["record_id"],
+                kind=v["kind"],
+                seq=v["seq"],
+                description=v["description"],
+                code=code,
+                coder=v["coder"],
+                row=n,
+                columns=columns,
+                split=True,
             )
-    return items
-
-
-def _noun(kind: str, default: str) -> str:
-    return "procedure" if kind == PROCEDURE else default
-
-
-def plan_lines(conn: Connection, sheet: Sheet, items: list[LineItem], problems: list[Problem]) -> DiagnosisPlan:
-    """The lines to add, checked against each other and against the stored ones: a stored line with
-    the same description is unchanged (whatever code the file shows: codes coming back from an
-    export change nothing), one with another description is refused (lines are not replaced)."""
-    # Rows of one record keep their order (by seq when given, else as listed); a numbered list
-    # becomes consecutive lines, so the final sequence numbers are assigned per record.
-    by_record: dict[tuple[str, str], list[tuple[int, int, LineItem]]] = {}
-    for order, item in enumerate(items):
-        by_record.setdefault((item.record_id, item.kind), []).append(
-            (item.seq if item.seq is not None else order, item.row, item)
         )
-    plan = DiagnosisPlan()
-    existing = {
-        (r.record_id, r.kind, r.seq_no): r.description
-        for r in conn.execute(
-            select(diagnosis.c.record_id, diagnosis.c.kind, diagnosis.c.seq_no, diagnosis.c.description)
-        )
-    }
-    now = utcnow()
-    for (record, kind), listed in by_record.items():
-        seqs = FirstSeen()
-        next_seq = 1
-        for seq, n, item in sorted(listed, key=lambda t: (t[0], t[1])):
-            if item.seq is not None:
-                earlier = seqs.earlier(seq, n)
-                if earlier is not None:
-                    problems.append(
-                        sheet.problem(
-                            n, "seq", f"record {record} has {_noun(kind, 'seq')} {seq} twice (also row {earlier})"
-                        )
-                    )
-                    continue
-                next_seq = max(next_seq, seq)
-            parts = split_numbered(item.description) if item.split else [item.description.strip()]
-            if len(parts) > 1:
-                plan.split_rows += 1
-                if item.code:
-                    problems.append(
-                        sheet.problem(
-                            n, item.columns[1], "a row with a code must hold one diagnosis, not a numbered list"
-                        )
-                    )
-                    continue
-            for part in parts:
-                key = (record, kind, next_seq)
-                next_seq += 1
-                if key in existing:
-                    if existing[key] == part:
-                        plan.unchanged += 1
-                    else:
-                        problems.append(
-                            sheet.problem(
-                                n,
-                                item.columns[0],
-                                f"record {record} already has {_noun(kind, 'diagnosis')} {key[2]} with a different "
-                                "description; lines are not replaced by an import",
-                            )
-                        )
-                    continue
-                code = item.code or None
-                plan.rows.append(
-                    {
-                        "record_id": record,
-                        "seq_no": key[2],
-                        "kind": kind,
-                        "description": part,
-                        "code": code,
-                        "coded_by": (item.coder or IMPORTER) if code else None,
-                        "status": Status.MANUAL if code else Status.PENDING,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                )
-    return plan
+    return items, refused, set(headers.values())
 
 
 def plan_diagnoses(
@@ -230,22 +127,19 @@ def plan_diagnoses(
     states = code_states(conn)
     mapping = mapping or {}
     if layout == Layout.HOMEPAGE:
-        from .homepage import plan_records, read_homepage
-
-        records, items = read_homepage(sheet, mapping, states, problems)
-        plan = plan_lines(conn, sheet, items, problems)
-        plan_records(conn, records, plan)
+        records, items, refused, read = homepage.read_homepage(sheet, mapping, problems)
+        plan = plan_lines(conn, sheet, items, problems, states, refused)
+        homepage.plan_records(conn, records, plan)
         plan.layout = Layout.HOMEPAGE
     else:
-        plan = plan_lines(conn, sheet, _long_items(sheet, mapping, states, problems), problems)
+        items, refused, read = _long_items(sheet, mapping, problems)
+        plan = plan_lines(conn, sheet, items, problems, states, refused)
     if problems:
         raise ImportRejected(sorted(problems, key=lambda p: p.row or 0))
+    plan.ignored_columns = tuple(h for h in sheet.headers if h and h not in read)
     return plan
 
 
 def write_diagnoses(conn: Connection, plan: DiagnosisPlan) -> None:
-    from .homepage import write_records
-
-    write_records(conn, plan)  # first: a line's record is there when the line is
-    if plan.rows:
-        conn.execute(diagnosis.insert(), plan.rows)
+    homepage.write_records(conn, plan)  # first: a line's record is there when the line is
+    write_lines(conn, plan)

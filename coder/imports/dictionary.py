@@ -167,12 +167,9 @@ def plan_sheet(
     if system not in SYSTEMS:
         raise ValueError(f"unknown code system {system!r}")
     columns = schema(system)
-    header_problems: list[Problem] = []
-    found = columns.check_header(sheet, header_problems, mapping)
+    problems: list[Problem] = []
+    found = columns.check_header(sheet, problems, mapping)  # keeps the problems of the columns it reads
     ignored = tuple(h for h in sheet.headers if h and h not in found.values())
-    # A cell the reader could not take as typed matters only in a column that is read.
-    unread = set(ignored) | {p.column for p in sheet.problems if p.column and p.column not in sheet.headers}
-    problems = [p for p in header_problems if p.column not in unread]
     problems += _ambiguous_headers(sheet, columns, mapping or {})
     _refuse_other_system(sheet, found["code"], system, problems)
 

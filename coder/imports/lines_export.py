@@ -11,28 +11,20 @@ import csv
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, select
 
 from coder.db.models import diagnosis, homepage
 from coder.errors import IcdCoderError
 from coder.store.codes import lines_of
-from rulebase.codes import PROCEDURE
-from rulebase.states import AUTO, Status
+from rulebase.codes import system_of_kind
+from rulebase.states import AUTO, Outcome, Status
 
-from .diagnoses import DISCHARGE, Layout
+from .homepage import CODE, NAME, PAIRS, STATUS
+from .lines import IMPORTER, STATUS_WORDS, Layout, in_chunks
 from .tabular import SUFFIXES, write_workbook
 
-# What a coder reads in a status column (Chinese, like the rest of the homepage).
-STATUS_WORDS = {
-    Status.PENDING: "待编码",
-    Status.CODED: "自动编码",
-    Status.CONFIRMED: "自动编码已确认",
-    Status.CORRECTED: "人工更正",
-    Status.MANUAL: "人工编码",
-    Status.FAILED: "未能编码",
-}
 LONG_HEADERS = ("record_id", "seq", "kind", "description", "code", "coder", "status", "fail_reason")
 RECORD_HEADERS = (
     ("病案号", "mrn"),
@@ -46,26 +38,36 @@ RECORD_HEADERS = (
     ("出院诊断", "discharge_text"),
 )
 SEX_WORDS = {"M": "男", "F": "女"}
-# The name, code and status headers of line k (1: the main one) of each kind.
-PAIR_HEADERS = {
-    DISCHARGE: (("出院主要诊断名称", "出院主要诊断编码", "出院主要诊断状态"), "出院其他诊断{}{}"),
-    PROCEDURE: (("主要手术操作名称", "主要手术操作编码", "主要手术操作状态"), "其他手术操作{}{}"),
+KINDS = {p.kind: p for p in PAIRS}  # the kinds the homepage layout has columns for
+
+REASON_WORDS = {
+    Outcome.NO_MATCH: "无匹配规则",
+    Outcome.AMBIGUOUS: "多个编码",
+    Outcome.INVALID_INPUT: "无有效文字",
+    Outcome.TIMEOUT: "匹配超时",
+    Outcome.TOO_LONG: "文字过长",
 }
 
 
 def _status(r) -> str:
     word = STATUS_WORDS.get(r.status, r.status)
-    return f"{word}（{r.fail_reason}）" if r.status == Status.FAILED and r.fail_reason else word
+    if r.status == Status.FAILED and r.fail_reason:
+        return f"{word}（{REASON_WORDS.get(r.fail_reason, r.fail_reason)}）"
+    return word
 
 
 def _person(r) -> str:
-    return "" if r.coded_by in (None, AUTO) else r.coded_by
+    """Who coded the line, for the HIS: nobody's name for icdcoder's codes or an unnamed import."""
+    return "" if r.coded_by in (None, AUTO, IMPORTER) else r.coded_by
 
 
-def _text(value) -> str:
+def _cell(value, csv_file: bool):
+    """A record field as the file holds it: a workbook keeps dates as dates, CSV writes them out."""
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
+        if not csv_file:
+            return value
         return value.strftime("%Y-%m-%d") if value.time() == dt.time() else value.strftime("%Y-%m-%d %H:%M:%S")
     return str(value)
 
@@ -87,51 +89,59 @@ def long_rows(conn: Connection, system: str | None = None) -> tuple[Sequence[str
             r.code or "",
             _person(r),
             r.status,  # the long layout is for scripts as much as for people: the status as stored
-            r.fail_reason or "",
+            (r.fail_reason or "") if r.status == Status.FAILED else "",
         ]
         for r in _lines(conn, system)
     ]
     return LONG_HEADERS, rows
 
 
-def _pair(kind: str, k: int) -> tuple[str, str, str]:
-    main, other = PAIR_HEADERS[kind]
-    if k == 1:
-        return main
-    return tuple(other.format(part, k - 1) for part in ("名称", "编码", "状态"))  # type: ignore[return-value]
+class Exported(NamedTuple):
+    rows: int
+    left_out: int  # lines the layout has no place for (homepage: other kinds than discharge, procedure)
 
 
-def homepage_rows(conn: Connection, system: str | None = None) -> tuple[Sequence[str], list[list[str]]]:
-    """One row per record: its patient fields, then each kind's lines as name/code/status triples
-    (as many as the record with the most has), then the coders who coded it."""
+def homepage_rows(
+    conn: Connection, system: str | None = None, csv_file: bool = False
+) -> tuple[Sequence[str], list[list[Any]], int]:
+    """One row per record: its patient fields, then each kind's lines as name/code/status cells
+    (as many as the record with the most has), then who coded it; and the lines left out."""
     records: dict[str, dict[str, Any]] = {}
+    left_out = 0
     for r in _lines(conn, system):
-        rec = records.setdefault(r.record_id, {DISCHARGE: [], PROCEDURE: [], "coders": []})
-        rec[PROCEDURE if r.kind == PROCEDURE else DISCHARGE].append(r)
-        if _person(r) and _person(r) not in rec["coders"]:
-            rec["coders"].append(_person(r))
-    stored = {h.record_id: h for h in conn.execute(select(homepage))}
-    widths = {kind: max((len(rec[kind]) for rec in records.values()), default=0) for kind in PAIR_HEADERS}
-    widths[DISCHARGE] = max(widths[DISCHARGE], 1)  # the main diagnosis columns are always there
+        if r.kind not in KINDS or not (r.description or "").strip():
+            left_out += 1  # no column for it (admission, ...), or a blank line that has no pair
+            continue
+        rec = records.setdefault(r.record_id, {kind: [] for kind in KINDS} | {"coder": ""})
+        rec[r.kind].append(r)
+        rec["coder"] = rec["coder"] or _person(r)  # one name, as the HIS's 编码员 holds
+    stored: dict[str, Any] = {}
+    for chunk in in_chunks(records):
+        stored.update({h.record_id: h for h in conn.execute(select(homepage).where(homepage.c.record_id.in_(chunk)))})
+    # Only the lines of the system exported: an HIS loading by header must not see empty diagnoses
+    # in a procedures file (it would blank them).
+    kinds = [k for k in KINDS if system is None or system_of_kind(k) == system]
+    widths = {kind: max((len(rec[kind]) for rec in records.values()), default=0) for kind in kinds}
+    widths[kinds[0]] = max(widths[kinds[0]], 1)  # the main line's columns are always there
     with_admission = any(h.admission_no for h in stored.values())
     fields = [(h, f) for h, f in RECORD_HEADERS if f != "admission_no" or with_admission]
     headers = [h for h, _ in fields]
-    for kind in PAIR_HEADERS:
+    for kind in kinds:
         for k in range(1, widths[kind] + 1):
-            headers.extend(_pair(kind, k))
+            headers.extend(KINDS[kind].header(k, part) for part in (NAME, CODE, STATUS))
     headers.append("编码员")
     out = []
     for record_id, rec in records.items():
         h = stored.get(record_id)
-        row = []
+        row: list[Any] = []
         for _, f in fields:
             if h is None:
                 row.append(record_id if f == "mrn" else "")
             elif f == "sex":
                 row.append(SEX_WORDS.get(h.sex, ""))
             else:
-                row.append(_text(getattr(h, f)))
-        for kind in PAIR_HEADERS:
+                row.append(_cell(getattr(h, f), csv_file))
+        for kind in kinds:
             lines = rec[kind]
             for k in range(widths[kind]):
                 if k < len(lines):
@@ -139,24 +149,30 @@ def homepage_rows(conn: Connection, system: str | None = None) -> tuple[Sequence
                     row.extend([r.description or "", r.code or "", _status(r)])
                 else:
                     row.extend(["", "", ""])
-        row.append("、".join(rec["coders"]))
+        row.append(rec["coder"])
         out.append(row)
-    return headers, out
+    return headers, out, left_out
 
 
-def export_lines(conn: Connection, path: str | Path, layout: str = Layout.LONG, system: str | None = None) -> int:
-    """Write every line (of `system`) to an .xlsx or .csv file in `layout`; return the rows written."""
+def export_lines(conn: Connection, path: str | Path, layout: str = Layout.LONG, system: str | None = None) -> Exported:
+    """Write every line (of `system`) to an .xlsx or .csv file in `layout`; the rows written, and
+    the lines the layout had no place for."""
     path = Path(path)
     if path.suffix.lower() not in SUFFIXES:
         raise IcdCoderError(f"{path}: unsupported file type {path.suffix or '(none)'}; use .xlsx or .csv")
     if layout not in tuple(Layout):
         raise IcdCoderError(f"unknown layout {layout!r}; choose from {', '.join(Layout)}")
-    headers, rows = (homepage_rows if layout == Layout.HOMEPAGE else long_rows)(conn, system)
-    if path.suffix.lower() == ".csv":
+    csv_file = path.suffix.lower() == ".csv"
+    left_out = 0
+    if layout == Layout.HOMEPAGE:
+        headers, rows, left_out = homepage_rows(conn, system, csv_file)
+    else:
+        headers, rows = long_rows(conn, system)
+    if csv_file:
         _write_csv(path, headers, rows)
     else:
         write_workbook(path, [("lines" if layout == Layout.LONG else "homepage", headers, rows)])
-    return len(rows)
+    return Exported(len(rows), left_out)
 
 
 def _write_csv(path: Path, headers: Sequence[str], rows: Iterable[Sequence[str]]) -> None:

@@ -12,7 +12,8 @@ from coder.db.connect import make_engine
 from coder.db.migrate import upgrade_db
 from coder.db.models import code_log, coding_rule, diagnosis
 from coder.errors import IcdCoderError
-from rulebase.codes import ICD9CM3, PROCEDURE
+from coder.store.codes import lines_of
+from rulebase.codes import ICD9CM3
 
 from .diagnoses import Layout, import_diagnoses, list_failures
 from .dictionary import import_dictionary
@@ -92,7 +93,7 @@ def run_demo(path: str | Path) -> DemoResult:
         rows = conn.execute(
             select(diagnosis.c.description, code_log.c.code)
             .join(code_log, code_log.c.diagnosis_id == diagnosis.c.id)
-            .where(diagnosis.c.kind == PROCEDURE)
+            .where(lines_of(ICD9CM3))
             .order_by(code_log.c.id)
             .limit(40)
         ).all()

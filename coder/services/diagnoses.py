@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 
 from coder.imports.columns import parse_mapping
 from coder.imports.diagnoses import DiagnosisPlan, Layout, plan_diagnoses, write_diagnoses
-from coder.imports.lines_export import export_lines
+from coder.imports.lines_export import Exported, export_lines
 from coder.services import planned_import
 from coder.store.queries import list_diagnoses, list_failures, list_runs, show_run
 
@@ -41,7 +41,10 @@ def import_diagnoses(
     return planned_import(engine, plan, write_diagnoses, path, dry_run)
 
 
-def export_diagnoses(engine: Engine, path: str | Path, layout: str = Layout.LONG, system: str | None = None) -> int:
-    """Every line (of `system`) with its codes to a file the HIS loads, in `layout`; the rows written."""
+def export_diagnoses(
+    engine: Engine, path: str | Path, layout: str = Layout.LONG, system: str | None = None
+) -> Exported:
+    """Every line (of `system`) with its codes to a file the HIS loads, in `layout`; the rows written
+    and the lines the layout has no place for."""
     with engine.connect() as conn:
         return export_lines(conn, path, layout, system)

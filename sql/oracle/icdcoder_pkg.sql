@@ -120,7 +120,8 @@ CREATE OR REPLACE PACKAGE BODY icdcoder_pkg AS
                       JOIN diagnosis d ON d.id = t.diagnosis_id
                       JOIN coding_rule r
                         ON r.enabled = 1 AND t.normalized <> CHR(0)
-                      -- a line is coded in its own system: procedures in icd9cm3, the rest in icd10
+                      -- a line is coded in its own system (rulebase.codes.system_of_kind in SQL):
+                      -- procedures in icd9cm3, the rest in icd10
                       JOIN icd_code c ON c.code = r.code AND c.active = 1
                        AND CASE WHEN d.kind = 'procedure' THEN 'icd9cm3' ELSE 'icd10' END = c.code_system
                      WHERE REGEXP_LIKE(t.normalized, r.pattern, 'c')

@@ -94,7 +94,8 @@ BEGIN
          CROSS JOIN LATERAL (
                SELECT t.diagnosis_id FROM match_text t JOIN diagnosis d ON d.id = t.diagnosis_id
                 WHERE t.run_id = p_run_id AND t.normalized <> ''
-                  -- a line is coded in its own system: procedures in icd9cm3, the rest in icd10
+                  -- a line is coded in its own system (rulebase.codes.system_of_kind in SQL):
+                  -- procedures in icd9cm3, the rest in icd10
                   AND (d.kind = 'procedure') = (c.code_system = 'icd9cm3')
                   AND t.normalized ~ ('(?p)' || r.pattern)
                   AND (r.exclude_pattern IS NULL OR NOT t.normalized ~ ('(?p)' || r.exclude_pattern))) h

@@ -57,7 +57,7 @@ def test_rules_test_reports_new_ambiguities_with_the_colliding_rule(invoke):
     assert (out["broken"], out["fixed"]) == (1, 0)
     text = invoke("rules", "test", "--pattern", "粥样硬化", "--code", "I70.203").output
     assert text.splitlines()[0] == (
-        "candidate: matches 2 audited diagnoses: 0 coded I70.203 by persons (true "
+        "candidate: matches 2 audited lines: 0 coded I70.203 by persons (true "
         "positives), 2 coded otherwise (false positives); misses 0 coded I70.203 "
         "(false negatives)"
     )
@@ -80,7 +80,7 @@ def test_add_that_fixes_codes_prints_the_summary(invoke):
     r = invoke("rules", "add", "--code", "I25.103", "--pattern", "冠脉粥样硬化", "--author", "王芳")
     assert r.exit_code == 0
     assert (
-        "against 8 audited diagnoses: 1 would become correctly coded, 0 correctly coded would become wrong or uncoded"
+        "against 8 audited lines: 1 would become correctly coded, 0 correctly coded would become wrong or uncoded"
     ) in r.output
 
 

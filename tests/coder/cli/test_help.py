@@ -31,3 +31,11 @@ def test_every_command_has_help_and_is_named_in_the_readme():
         short = " ".join([*group[1:], name])
         named = any(re.search(rf"{re.escape(path)}\b|`({re.escape(short)}|{re.escape(name)})\b", line) for line in rows)
         assert named, f"{path} is not named in README.md"
+
+
+def test_every_choice_is_the_text_users_type():
+    # click shows and matches an Enum member by its name (NO_MATCH), not the text every output prints
+    for path, command in _commands(cli):
+        for p in command.params:
+            if isinstance(p.type, click.Choice):
+                assert all(type(c) is str for c in p.type.choices), f"{path} {p.name}: {p.type.choices}"

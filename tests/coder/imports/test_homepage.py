@@ -226,14 +226,14 @@ def test_long_layout_chinese_headers_and_map(coded_db, tmp_path):
         [["A1", "1", "冠心病", "I25.103", "王芳"], ["A1", "2", "2型糖尿病", "", ""]],
     )
     assert import_diagnoses(coded_db, f).summary()["coded_by_person"] == 1
+    # An HIS's long export has more columns than icdcoder reads: they are left unread, and named.
     g = write_csv(
-        tmp_path / "his.csv", ["ID", "出院诊断", "科室"], [["B7", "1.冠心病2.高血压病3级（极高危）", "心内科"]]
+        tmp_path / "his.csv",
+        ["ID", "出院诊断", "科室", "姓名"],
+        [["B7", "1.冠心病2.高血压病3级（极高危）", "心内科", "某丙"]],
     )
-    with pytest.raises(ImportRejected, match="unknown column '科室'"):
-        import_diagnoses(coded_db, g, mapping={"record_id": "id", "description": "出院诊断"})
-    g = write_csv(tmp_path / "his2.csv", ["ID", "出院诊断"], [["B7", "1.冠心病2.高血压病3级（极高危）"]])
     s = import_diagnoses(coded_db, g, mapping={"record_id": "id", "description": "出院诊断"}).summary()
-    assert (s["added"], s["split_rows"]) == (2, 1)
+    assert (s["added"], s["split_rows"], s["ignored_columns"]) == (2, 1, ["科室", "姓名"])
     with pytest.raises(ImportRejected, match="--map names no column 'diagnosis'"):
         import_diagnoses(coded_db, g, mapping={"diagnosis": "出院诊断"})
     with pytest.raises(ImportRejected, match="--map description=诊断: the header row has no such column"):
@@ -306,7 +306,7 @@ def test_export_fills_in_the_codes_and_imports_back_as_a_no_op(coded_db, tmp_pat
     run_coding(coded_db)
     before = [tuple(r) for r in _lines(coded_db)]
     out = tmp_path / f"back{suffix}"
-    n = export_diagnoses(coded_db, out, layout=layout)
+    n = export_diagnoses(coded_db, out, layout=layout).rows
     assert n == (3 if layout == "homepage" else 11)
     from coder.imports.tabular import read_sheet
 
@@ -356,3 +356,94 @@ def test_cli_homepage_import_list_and_export(migrated_invoke, tmp_path, db_url):
     assert json.loads(r.stdout)["rows"] == 3
     r = migrated_invoke("diagnoses", "import", str(tmp_path / "out.xlsx"), "--layout", "homepage", "--json")
     assert json.loads(r.stdout)["added"] == 0
+
+
+def test_the_demo_database_exports_and_imports_back_unchanged(tmp_path):
+    """Both samples (a long-layout list with gaps in its numbering and blank lines, and the
+    homepage export): the homepage export of all of it imports back as a no-op."""
+    from coder.db.connect import make_engine
+    from coder.services.demo import run_demo
+
+    run_demo(tmp_path / "demo.db")
+    eng = make_engine(f"sqlite:///{tmp_path / 'demo.db'}")
+    before = [tuple(r) for r in _lines(eng)]
+    with eng.connect() as conn:
+        records = conn.execute(select(func.count()).select_from(homepage)).scalar_one()
+    for layout in ("homepage", "long"):
+        out = tmp_path / f"all-{layout}.xlsx"
+        export_diagnoses(eng, out, layout=layout)
+        s = import_diagnoses(eng, out, layout=layout).summary()
+        assert (s["added"], s["codes_not_applied"]) == (0, 0), layout
+        assert [tuple(r) for r in _lines(eng)] == before
+        with eng.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(homepage)).scalar_one() == records
+    eng.dispose()
+
+
+def test_icdcoder_codes_coming_back_in_an_export_are_not_a_persons(coded_db, tmp_path):
+    from coder.db.connect import make_engine
+    from coder.db.migrate import upgrade_db
+
+    import_rules(coded_db, write_csv(tmp_path / "r.csv", RULES[0], RULES[1:]), "测试", "test")
+    import_diagnoses(coded_db, write_csv(tmp_path / "e.csv", HEADERS, homepage_rows()), layout="homepage")
+    run_coding(coded_db)
+    out = tmp_path / "back.xlsx"
+    export_diagnoses(coded_db, out, layout="homepage")
+    fresh = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")  # another database: every line there is new
+    upgrade_db(fresh)
+    with fresh.begin() as conn:
+        conn.execute(insert(icd_code), [{"code": c, "name": n, "code_system": s} for c, n, s in CODES])
+    s = import_diagnoses(fresh, out, layout="homepage").summary()
+    got = {(r.record_id, r.kind, r.seq_no): (r.status, r.code, r.coded_by) for r in _lines(fresh)}
+    assert s["added"] == 11 and s["coded_by_person"] == 5  # the persons' codes, not icdcoder's
+    assert got[("0012345-2", "procedure", 1)] == ("pending", None, None)  # was auto-coded 88.5500
+    assert got[("0012345-1", "discharge", 1)] == ("manual", "I25.103", "李娜")
+
+
+def test_a_file_with_fewer_columns_keeps_the_stored_patient_fields(coded_db, tmp_path):
+    import_diagnoses(coded_db, write_csv(tmp_path / "a.csv", HEADERS, homepage_rows()), layout="homepage")
+    keep = ["病案号", "住院次数", "出院主要诊断名称", "出院主要诊断编码"]
+    idx = [HEADERS.index(h) for h in keep]
+    narrow = [[r[i] for i in idx] for r in homepage_rows()]
+    s = import_diagnoses(coded_db, write_csv(tmp_path / "b.csv", keep, narrow), layout="homepage").summary()
+    assert (s["records_changed"], s["added"]) == (0, 0)
+    with coded_db.connect() as conn:
+        rec = conn.execute(select(homepage).where(homepage.c.record_id == "0012345-1")).one()
+    assert (rec.sex, rec.department) == ("M", "心血管内科")
+
+
+def test_bad_cells_in_unread_columns_do_not_refuse_the_file(coded_db, tmp_path):
+    rows = homepage_rows()
+    rows[0][HEADERS.index("病程记录")] = "记录\x01含控制字符"
+    rows[1][HEADERS.index("姓名")] = "某\x07甲"
+    f = write_csv(tmp_path / "notes.csv", [*HEADERS, "总费用"], [[*r, "x"] for r in rows])  # 总费用 twice
+    s = import_diagnoses(coded_db, f, layout="homepage").summary()
+    assert s["added"] == 11 and "病程记录" in s["ignored_columns"]
+    rows[0][HEADERS.index("出院主要诊断名称")] = "冠心\x01病"  # a read column is still checked
+    with pytest.raises(ImportRejected, match="column 出院主要诊断名称: the cell holds the control character U[+]0001"):
+        import_diagnoses(coded_db, write_csv(tmp_path / "bad.csv", HEADERS, rows), layout="homepage")
+
+
+def test_a_changed_code_in_the_file_is_counted_not_applied(coded_db, tmp_path):
+    import_diagnoses(coded_db, write_csv(tmp_path / "a.csv", HEADERS, homepage_rows()), layout="homepage")
+    rows = homepage_rows()
+    rows[1][HEADERS.index("出院主要诊断编码")] = "I25.103"  # coded in the HIS meanwhile
+    rows[0][HEADERS.index("出院主要诊断编码")] = "NOT.A.CODE"  # a stored line's code is not asked about
+    s = import_diagnoses(coded_db, write_csv(tmp_path / "b.csv", HEADERS, rows), layout="homepage").summary()
+    assert (s["added"], s["codes_not_applied"]) == (0, 2)
+
+
+def test_a_procedures_export_has_no_diagnosis_columns_and_kinds_are_checked(coded_db, tmp_path):
+    import_diagnoses(coded_db, write_csv(tmp_path / "a.csv", HEADERS, homepage_rows()), layout="homepage")
+    out = tmp_path / "procs.csv"
+    assert export_diagnoses(coded_db, out, layout="homepage", system="icd9cm3").rows == 2
+    from coder.imports.tabular import read_sheet
+
+    headers = read_sheet(out).headers
+    assert "主要手术操作名称" in headers and not any("诊断名称" in h or "诊断编码" in h for h in headers)
+    f = write_csv(tmp_path / "k.csv", ["record_id", "kind", "description"], [["K1", "Procedure", "阑尾切除术"]])
+    with pytest.raises(ImportRejected, match="write 'procedure' [(]lower case[)] for a procedure line"):
+        import_diagnoses(coded_db, f)
+    f = write_csv(tmp_path / "k2.csv", ["record_id", "kind", "description"], [["K1", "手术", "阑尾切除术"]])
+    import_diagnoses(coded_db, f)
+    assert [r.kind for r in _lines(coded_db) if r.record_id == "K1"] == ["procedure"]

@@ -133,7 +133,15 @@ def test_diagnoses_import_splits_lists_and_keeps_person_codes(seeded, tmp_path):
         ],
     )
     plan = import_diagnoses(seeded, f)
-    assert plan.summary() == {"added": 5, "pending": 4, "coded_by_person": 1, "unchanged": 0, "split_rows": 1}
+    assert plan.summary() == {
+        "added": 5,
+        "pending": 4,
+        "coded_by_person": 1,
+        "unchanged": 0,
+        "split_rows": 1,
+        "codes_not_applied": 0,
+        "ignored_columns": [],
+    }
     with seeded.connect() as conn:
         rows = conn.execute(select(diagnosis).where(diagnosis.c.record_id == "R1").order_by(diagnosis.c.seq_no)).all()
     assert [(r.seq_no, r.description, r.status) for r in rows] == [

@@ -308,3 +308,33 @@ match_text = Table(
     Column("diagnosis_id", Integer, primary_key=True, autoincrement=False),
     Column("normalized", DESCRIPTION, nullable=False),
 )
+
+# The people who log in to the web workbench (icdcoder users …). `name` is the person written into
+# audit_action.person and the history tables' author, hence PERSON's length. The password is an
+# argon2 hash; failed_logins and locked_until rate-limit logins across processes (coder.services.users).
+# The roles are coder.store.users.Role.
+app_user = Table(
+    "app_user",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("name", PERSON, nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", String(255), nullable=False),
+    Column("enabled", Flag, nullable=False, default=True),
+    Column("created_at", DateTime, nullable=False, default=utcnow),
+    Column("password_changed_at", DateTime, nullable=False, default=utcnow),
+    Column("failed_logins", Integer, nullable=False, default=0),
+    Column("locked_until", DateTime, nullable=True),
+    Column("last_login_at", DateTime, nullable=True),
+    CheckConstraint("role IN ('coder', 'author', 'admin')", name="role"),
+    _flag_check("enabled"),
+)
+
+# Per-database settings, one row a name: the web's session secret (web_secret), later others.
+app_setting = Table(
+    "app_setting",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(1000), nullable=False),
+    Column("changed_at", DateTime, nullable=False, default=utcnow),
+)

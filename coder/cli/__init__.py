@@ -42,9 +42,32 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from . import audit_cmds, db_cmds, demo_cmd, diagnosis_cmds, dict_cmds, norm_cmds, rule_cmds, run_cmds, user_cmds
+    from . import (
+        audit_cmds,
+        db_cmds,
+        demo_cmd,
+        diagnosis_cmds,
+        dict_cmds,
+        norm_cmds,
+        rule_cmds,
+        run_cmds,
+        user_cmds,
+        web_cmds,
+    )
 
-    for module in (db_cmds, dict_cmds, rule_cmds, norm_cmds, diagnosis_cmds, run_cmds, audit_cmds, user_cmds, demo_cmd):
+    modules = (
+        db_cmds,
+        dict_cmds,
+        rule_cmds,
+        norm_cmds,
+        diagnosis_cmds,
+        run_cmds,
+        audit_cmds,
+        user_cmds,
+        web_cmds,
+        demo_cmd,
+    )
+    for module in modules:
         for command in module.COMMANDS:
             cli.add_command(command)
 

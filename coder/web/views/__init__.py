@@ -1,0 +1,1 @@
+"""One blueprint per page group; each view calls coder.services and renders a template."""

@@ -1,0 +1,12 @@
+"""/reports (being built)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+bp = Blueprint("reports", __name__)
+
+
+@bp.get("/reports")
+def page():
+    return render_template("refused.html", message="not built yet"), 501

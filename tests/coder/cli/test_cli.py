@@ -124,6 +124,8 @@ def test_unsupported_file_type(invoke, tmp_path):
 
 
 def test_demo_runs_into_a_fresh_file(tmp_path):
+    import re
+
     path = tmp_path / "demo.db"
     r = CliRunner().invoke(cli, ["demo", "--path", str(path), "--json"])
     assert r.exit_code == 0, r.output
@@ -142,8 +144,20 @@ def test_demo_runs_into_a_fresh_file(tmp_path):
     eng.dispose()
     assert {k for k, _ in coded} == {"discharge", "procedure"}
     assert all((k == "procedure") == (s == "icd9cm3") for k, s in coded)
-    again = CliRunner().invoke(cli, ["demo", "--path", str(path), "--json"])
-    assert json.loads(again.output)["run_id"] == 1  # replaced, not appended to
+    # a year of audit history before today's run, and the workbench's demo accounts
+    assert out["history"]["months"] == 12 and out["run_id"] == out["history"]["runs"] + 1
+    assert out["history"]["reviews"]["correct"] > 0 and out["history"]["rule_changes"] > 0
+    users = [("李娜", "coder"), ("王芳", "author"), ("管理员", "admin")]
+    assert [(u["name"], u["role"]) for u in out["users"]] == users
+    assert all(len(u["password"]) >= 8 for u in out["users"])
+    assert out["serve"] == f"icdcoder serve --db sqlite:///{path}"
+    again = CliRunner().invoke(cli, ["demo", "--path", str(path)])
+    assert again.exit_code == 0, again.output
+    assert f"run {out['run_id']}: " in again.output  # replaced, not appended to
+    assert "demo passwords" in again.output and f"icdcoder serve --db sqlite:///{path}" in again.output
+    for u in out["users"]:
+        assert re.search(rf"^  {u['name']}\s+{u['role']}\s+{re.escape(u['password'])}$", again.output, re.M)
+    assert "icdcoder report --by month" in again.output
 
 
 def test_rule_authoring_commands_version_history_and_rollback(invoke):

@@ -123,7 +123,13 @@ def classify_query(start: dt.datetime | None, end: dt.datetime | None, system: s
         select(diagnosis.c.code, diagnosis.c.updated_at, auto.c.code.label("auto_code"))
         .outerjoin(last_ok, last_ok.c.diagnosis_id == diagnosis.c.id)
         .outerjoin(auto, auto.c.id == last_ok.c.log_id)
-        .where(diagnosis.c.status.in_(PERSON_STATUSES), diagnosis.c.code.is_not(None))
+        # Lines a run has tried: one a person coded before any run saw it (history imported with
+        # its codes) says nothing of icdcoder, so it is neither a miss nor a true negative.
+        .where(
+            diagnosis.c.status.in_(PERSON_STATUSES),
+            diagnosis.c.code.is_not(None),
+            diagnosis.c.attempted_at.is_not(None),
+        )
     )
     if start is not None:
         q = q.where(diagnosis.c.updated_at >= start)

@@ -32,9 +32,10 @@ def test_queue_rules_and_report_per_system(coded_db, tmp_path):  # noqa: F811 - 
     with coded_db.begin() as conn:
         apply_action(conn, item["diagnosis_id"], "confirm", "李娜")
     both, only = report(coded_db, by=("chapter",)), report(coded_db, by=("chapter",), system="icd9cm3")
-    # the history: 5 person-coded lines of the first record (3 procedures), and the confirmation
-    assert (both["total"], only["total"]) == (6, 4)
-    assert {g["chapter"] for g in only["by_chapter"]} == {"35-39", "87-99"}
+    # the confirmed procedure only: the imported history was never tried by a run
+    assert (both["total"], only["total"]) == (1, 1)
+    assert {g["chapter"] for g in only["by_chapter"]} == {"87-99"}
+    assert report(coded_db, system="icd10")["total"] == 0
     assert chapter("36.0700") == "35-39" and chapter("00.6600x004") == "00" and chapter("I25.103") == "IX"
 
 

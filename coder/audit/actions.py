@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, func, select, update
 from coder.db.models import PERSON_LENGTH, audit_action, code_log, diagnosis, fail_log, icd_code, utcnow
 from coder.errors import ActionRefused, IcdCoderError, NotFound
 from coder.store.codes import code_problem, lines_of, system_of_kind
-from rulebase.states import AUTO, FAILURE_REASONS, ReviewAction, Status
+from rulebase.states import AUTO, FAILURE_REASONS, PERSON_STATUSES, ReviewAction, Status
 
 CONFIRM, CORRECT, CODE = ReviewAction.CONFIRM, ReviewAction.CORRECT, ReviewAction.CODE
 ACTIONS = tuple(ReviewAction)
@@ -84,9 +84,14 @@ def apply_action(
     code: str | None = None,
     remark: str | None = None,
     skip_unchanged: bool = False,
+    expect: tuple[str, str | None] | None = None,
 ) -> Outcome:
     """Record one review in the caller's transaction. With skip_unchanged, a decision that changes
-    nothing (already confirmed, already that code) writes no second row: re-imports are harmless."""
+    nothing (already confirmed, already that code) writes no second row: re-imports are harmless.
+
+    `expect`: the (status, code) the person saw when deciding (the workbench's page). When the line
+    has changed since (another coder acted, or a run coded it), nothing is written and the refusal
+    names who changed it and when: two coders on one line never overwrite each other silently."""
     person = (person or "").strip()
     if not person:
         raise ActionRefused("who reviewed it is required (--by NAME)")
@@ -98,6 +103,8 @@ def apply_action(
     row = _locked(conn, d_id)
     if row is None:
         raise NotFound(f"no diagnosis with id {d_id}")
+    if expect is not None and (row.status, row.code) != (expect[0], (expect[1] or None)):
+        raise _changed_meanwhile(conn, row, expect)
     if code is not None:
         # A line takes codes of its own system: a procedure line an ICD-9-CM-3 code, the others ICD-10.
         problem = code_problem(conn, code, system_of_kind(row.kind))
@@ -141,6 +148,33 @@ def apply_action(
         .values(status=status, code=new_code, coded_by=person, updated_at=now)
     )
     return Outcome(d_id, action, status, new_code, audit_id)
+
+
+def _changed_meanwhile(conn: Connection, row, expect: tuple[str, str | None]) -> ActionRefused:
+    """The refusal of a decision taken on a line that changed after the person saw it: who changed
+    it (the latest audit row's person, or a coding run) and when. Said in Chinese: only the
+    workbench's pages pass `expect`."""
+    from coder.imports.lines import STATUS_WORDS
+
+    last = conn.execute(
+        select(audit_action.c.person, audit_action.c.acted_at)
+        .where(audit_action.c.diagnosis_id == row.id)
+        .order_by(audit_action.c.id.desc())
+        .limit(1)
+    ).first()
+    if last is not None and row.status in PERSON_STATUSES:
+        who, when = last.person, last.acted_at
+    else:  # no person's word on it now: a run (re)coded it
+        who, when = "编码运行", row.updated_at
+
+    def said(status: str, code: str | None) -> str:
+        return STATUS_WORDS.get(status, status) + (f" {code}" if code else "")
+
+    return ActionRefused(
+        f"诊断 {row.id} 在您打开页面后已被 {who} 于 {when:%Y-%m-%d %H:%M:%S} (UTC) 修改："
+        f"页面显示的是“{said(*expect)}”，现在是“{said(row.status, row.code)}”。"
+        "您的操作未执行，没有覆盖任何内容；请重新打开该诊断后再决定。"
+    )
 
 
 def queue(

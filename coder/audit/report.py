@@ -13,16 +13,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, func, select
 
-from coder.db.models import code_log, coding_rule, diagnosis
+from coder.db.models import coding_rule, diagnosis
 from coder.errors import IcdCoderError
 from coder.store.codes import lines_of
 from rulebase.codes import ICD9CM3, system_of_code
-from rulebase.states import PERSON_STATUSES
+from rulebase.states import PERSON_STATUSES, Status
 
 GROUPINGS = ("month", "chapter", "code")
 ALPHA = 0.5
@@ -111,25 +112,29 @@ def parse_day(text: str | None, name: str) -> dt.datetime | None:
         raise IcdCoderError(f"--{name} {text!r} is not a date; write YYYY-MM-DD") from None
 
 
-def classify_query(start: dt.datetime | None, end: dt.datetime | None, system: str | None = None):
-    """Audited diagnoses in the period with their person's code, last change and auto code (if any)."""
-    last_ok = (
-        select(code_log.c.diagnosis_id, func.max(code_log.c.id).label("log_id"))
-        .group_by(code_log.c.diagnosis_id)
-        .subquery()
-    )
-    auto = code_log.alias("auto")
+def _month(dialect: str, column):
+    """YYYY-MM of a timestamp, in the database (grouping there spares fetching every audited row)."""
+    if dialect == "sqlite":
+        return func.strftime("%Y-%m", column)
+    return func.to_char(column, "YYYY-MM")  # PostgreSQL and Oracle
+
+
+def classify_query(start: dt.datetime | None, end: dt.datetime | None, system: str | None, dialect: str):
+    """Audited lines in the period, counted by final status, person's code and month.
+
+    The status says what the run did: a confirmed line kept its auto code (TP), a corrected one had
+    it changed (FP), a line coded by hand had none (a failure: FN or TN by whether its code has a
+    rule). Only lines a run has tried: one a person coded before any run saw it (history imported
+    with its codes) says nothing of icdcoder, so it is neither a miss nor a true negative."""
+    month = _month(dialect, diagnosis.c.updated_at).label("month")
     q = (
-        select(diagnosis.c.code, diagnosis.c.updated_at, auto.c.code.label("auto_code"))
-        .outerjoin(last_ok, last_ok.c.diagnosis_id == diagnosis.c.id)
-        .outerjoin(auto, auto.c.id == last_ok.c.log_id)
-        # Lines a run has tried: one a person coded before any run saw it (history imported with
-        # its codes) says nothing of icdcoder, so it is neither a miss nor a true negative.
+        select(diagnosis.c.status, diagnosis.c.code, month, func.count().label("n"))
         .where(
             diagnosis.c.status.in_(PERSON_STATUSES),
             diagnosis.c.code.is_not(None),
             diagnosis.c.attempted_at.is_not(None),
         )
+        .group_by(diagnosis.c.status, diagnosis.c.code, month)
     )
     if start is not None:
         q = q.where(diagnosis.c.updated_at >= start)
@@ -144,30 +149,34 @@ class Classified(NamedTuple):
     kind: str  # tp, fp, fn, tn
     code: str  # the person's code
     month: str  # YYYY-MM
+    n: int = 1  # audited lines of this kind, code and month
 
 
 def classify(
     engine: Engine, date_from: str | None = None, date_to: str | None = None, system: str | None = None
 ) -> list[Classified]:
-    """Every audited line (of `system`) in the period, classified against what the run did."""
-    q = classify_query(parse_day(date_from, "from"), parse_day(date_to, "to"), system)
+    """The audited lines (of `system`) in the period, classified against what the run did."""
+    q = classify_query(parse_day(date_from, "from"), parse_day(date_to, "to"), system, engine.dialect.name)
     with engine.connect() as conn:
-        ruled = {c for (c,) in conn.execute(select(coding_rule.c.code).where(coding_rule.c.enabled == True).distinct())}  # noqa: E712
+        enabled = select(coding_rule.c.code).where(coding_rule.c.enabled == True).distinct()  # noqa: E712
+        ruled = set(conn.execute(enabled).scalars())
         rows = conn.execute(q).all()
     out = []
-    for code, when, auto_code in rows:
-        if auto_code is not None:
-            kind = "tp" if auto_code == code else "fp"
+    for status, code, month, n in rows:
+        if status == Status.CONFIRMED:
+            kind = "tp"
+        elif status == Status.CORRECTED:
+            kind = "fp"
         else:
             kind = "fn" if code in ruled else "tn"
-        out.append(Classified(kind, code, when.strftime("%Y-%m")))
+        out.append(Classified(kind, code, month, n))
     return out
 
 
-def _tally(items) -> dict[str, Any]:
-    counts = defaultdict(int)
-    for kind in items:
-        counts[kind] += 1
+def _tally(items: Iterable[Classified]) -> dict[str, Any]:
+    counts: dict[str, int] = defaultdict(int)
+    for r in items:
+        counts[r.kind] += r.n
     return metrics(counts["tp"], counts["fp"], counts["fn"], counts["tn"])
 
 
@@ -179,15 +188,15 @@ def report(
     system: str | None = None,
 ) -> dict[str, Any]:
     rows = classify(engine, date_from, date_to, system)
-    out: dict[str, Any] = {"from": date_from, "to": date_to, "system": system, **_tally(r.kind for r in rows)}
+    out: dict[str, Any] = {"from": date_from, "to": date_to, "system": system, **_tally(rows)}
     for g in by:
         if g not in GROUPINGS:
             raise IcdCoderError(f"unknown grouping {g!r}; choose from {', '.join(GROUPINGS)}")
-        groups: dict[str, list[str]] = defaultdict(list)
+        groups: dict[str, list[Classified]] = defaultdict(list)
         for r in rows:
             key = {"month": r.month, "chapter": chapter(r.code), "code": r.code}[g]
-            groups[key].append(r.kind)
-        out[f"by_{g}"] = [{g: key, **_tally(kinds)} for key, kinds in sorted(groups.items())]
+            groups[key].append(r)
+        out[f"by_{g}"] = [{g: key, **_tally(items)} for key, items in sorted(groups.items())]
     return out
 
 

@@ -93,8 +93,8 @@ def test_newer_statements_compile_for_oracle():
 
     q = str(queue_query(status="failed", reason="ambiguous", run=3, limit=50).compile(dialect=ORACLE))
     assert "FETCH FIRST" in q and "max(code_log.id)" in q.lower()
-    r = str(classify_query(dt.datetime(2026, 1, 1), dt.datetime(2026, 2, 1)).compile(dialect=ORACLE))
-    assert "diagnosis.updated_at >=" in r and "LEFT OUTER JOIN" in r
+    r = str(classify_query(dt.datetime(2026, 1, 1), dt.datetime(2026, 2, 1), None, "oracle").compile(dialect=ORACLE))
+    assert "diagnosis.updated_at >=" in r and "to_char(diagnosis.updated_at" in r and "GROUP BY" in r
     claim = str(
         select(diagnosis.c.id)
         .where(work_phases(3)[0])

@@ -175,6 +175,9 @@ diagnosis = Table(
     UniqueConstraint("record_id", "kind", "seq_no", name="uq_diagnosis_record"),
     # (status, id): a run reads each status's waiting rows in id order straight from the index.
     Index("ix_diagnosis_status", "status", "id"),
+    # The workbench's worklist: each group (auto-codes, each failure reason) is one range of it,
+    # oldest attempt first, so a page and its counts are read from the index alone.
+    Index("ix_diagnosis_review", "status", "fail_reason", "attempted_at", "id", "kind", "code"),
 )
 
 # One row per discharge homepage (住院病案首页) imported in the homepage layout: the patient
@@ -196,6 +199,7 @@ homepage = Table(
     Column("created_at", DateTime, nullable=False, default=utcnow),
     Column("updated_at", DateTime, nullable=False, default=utcnow),
     CheckConstraint("sex IN ('M', 'F')", name="sex"),
+    Index("ix_homepage_department", "department"),
 )
 
 coding_run = Table(

@@ -417,3 +417,21 @@ def test_decisions_on_the_worklist_leave_it(web_engine):
     after = workbench.worklist(web_engine)
     assert after.counts["coded"] == before.counts["coded"] - 1 and coded.id not in {i.id for i in after.items}
     assert after.total == before.total - 1
+
+
+def test_an_author_goes_from_a_failure_to_a_new_rule_in_two_clicks(web_engine, client_for):
+    from sqlalchemy import select as sel
+
+    from coder.db.models import diagnosis as d
+
+    with web_engine.connect() as conn:
+        failed = (
+            conn.execute(sel(d.c.id).where(d.c.status == "failed", d.c.fail_reason == "no_match")).scalars().first()
+        )
+    author, coder = client_for("author"), client_for("coder")
+    page = author.get(f"/diagnoses/{failed}").get_data(as_text=True)
+    assert 'id="new-rule"' in page
+    href = page.split('id="new-rule"')[0].rsplit('href="', 1)[1].split('"')[0].replace("&amp;", "&")
+    form = author.get(href)
+    assert form.status_code == 200 and 'id="pattern"' in form.get_data(as_text=True)
+    assert 'id="new-rule"' not in coder.get(f"/diagnoses/{failed}").get_data(as_text=True)

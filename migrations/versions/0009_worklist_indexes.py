@@ -14,9 +14,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index(
-        "ix_diagnosis_review", "diagnosis", ["status", "fail_reason", "attempted_at", "id", "kind", "code"]
-    )
+    op.create_index("ix_diagnosis_review", "diagnosis", ["status", "fail_reason", "attempted_at", "id", "kind", "code"])
     op.create_index("ix_homepage_department", "homepage", ["department"])
 
 

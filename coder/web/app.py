@@ -12,6 +12,7 @@ from typing import Any
 from flask import Flask, abort, g, redirect, render_template, request, session, url_for
 from sqlalchemy import Engine
 
+from coder.db.migrate import require_current
 from coder.errors import IcdCoderError
 from coder.services import users as accounts
 from coder.store.users import Role, allows
@@ -26,6 +27,7 @@ PUBLIC = {"auth.login", "static"}  # endpoints that answer without a login
 def create_app(engine: Engine, secure_cookies: bool = False) -> Flask:
     """The workbench on `engine`. `secure_cookies`: send the session cookie over HTTPS only (set it
     when a TLS proxy is in front; the default serves plain HTTP on the hospital's network)."""
+    require_current(engine)  # a server on an older schema would fail page by page: refuse at the start
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=accounts.web_secret(engine),  # one per database: every server process shares it

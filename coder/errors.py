@@ -54,7 +54,12 @@ class ActionRefused(IcdCoderError):
 
 
 class ChangeRefused(IcdCoderError):
-    """A rule change would turn correct codes in the audited history into wrong ones."""
+    """A rule change would turn correct codes in the audited history into wrong ones; `impact`: the
+    judgement that refused it (coder.audit.ruletest.Impact), for a page to show."""
+
+    def __init__(self, message: str, impact=None):
+        super().__init__(message)
+        self.impact = impact
 
 
 class LoginRefused(IcdCoderError):

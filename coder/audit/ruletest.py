@@ -309,6 +309,7 @@ def check_change(conn: Connection, old: Sequence[Rule], new: Sequence[Rule], for
     if impact.broken and not force:
         raise ChangeRefused(
             "\n".join(impact.lines()) + f"\nrefused: this change would turn {impact.broken} correctly coded "
-            "audited diagnoses wrong or uncoded; nothing was written. Narrow the rule, or repeat with --force."
+            "audited diagnoses wrong or uncoded; nothing was written. Narrow the rule, or repeat with --force.",
+            impact=impact,
         )
     return impact

@@ -308,23 +308,7 @@ class StaleForm(IcdCoderError):
         )
 
 
-class RuleChangeRefused(ChangeRefused):
-    """ChangeRefused with the judgement (`impact`) that refused it."""
-
-    def __init__(self, impact: Impact):
-        self.impact = impact
-        super().__init__(
-            "\n".join(impact.lines()) + f"\nrefused: this change would turn {impact.broken} correctly coded "
-            "audited diagnoses wrong or uncoded; nothing was written. Narrow the rule, or repeat with force."
-        )
-
-
-def _judged(conn, old: list[Rule], new: list[Rule], force: bool) -> Impact:
-    # check_change's judgement and refusal, with the judgement kept on the refusal for the page.
-    impact = check_change(conn, old, new, force=True)
-    if impact.broken and not force:
-        raise RuleChangeRefused(impact)
-    return impact
+RuleChangeRefused = ChangeRefused  # its `impact` is the judgement that refused the change
 
 
 def stale_check(conn, rule_id: int, version: int | None) -> Rule:
@@ -393,31 +377,9 @@ def change_rule_at(
             if new.version == old.version:
                 tx.rollback()  # nothing changed: no new rule-base version either
                 return RuleChanged(old, new, None)
-            impact = _judged(conn, [old], [new], force)
+            impact = check_change(conn, [old], [new], force)
         except BaseException:
             tx.rollback()
             raise
         tx.commit()
         return RuleChanged(old, new, impact)
-
-
-def add_rule_judged(
-    engine: Engine,
-    code: str,
-    pattern: str,
-    author: str,
-    exclude: str | None = None,
-    priority: int = 0,
-    note: str | None = None,
-    reason: str | None = None,
-    force: bool = False,
-) -> RuleAdded:
-    """add_rule whose refusal (RuleChangeRefused) carries the judgement."""
-    candidate = Rule(code=code, pattern=pattern, exclude=exclude, priority=priority, note=note)
-    rulestore.require_author(author)
-    with engine.begin() as conn:
-        problem = rulestore.code_problem(conn, candidate.code)
-        if problem:
-            raise RuleInvalid(f"new rule: {problem}")
-        impact = _judged(conn, [], [candidate], force)
-        return RuleAdded(rulestore.add_rule(conn, candidate, author, reason), impact)

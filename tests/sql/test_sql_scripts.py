@@ -73,3 +73,14 @@ def test_oracle_jobs_run_at_eight_and_half_past_two():
     pkg = (SQL / "oracle" / "icdcoder_pkg.sql").read_text(encoding="utf-8")
     assert "PROCEDURE run_coding(p_batch_size IN PLS_INTEGER DEFAULT 1000)" in pkg
     assert "REGEXP_LIKE(t.normalized, r.pattern, 'c')" in pkg
+
+
+def test_the_in_database_engines_code_a_line_in_its_own_system():
+    # Oracle cannot run here: its package is held to the join the PL/pgSQL one runs (tested on the server).
+    root = Path(__file__).resolve().parents[2] / "sql"
+    plsql = (root / "oracle" / "icdcoder_pkg.sql").read_text(encoding="utf-8")
+    plpgsql = (root / "postgresql" / "icdcoder_run.sql").read_text(encoding="utf-8")
+    assert "JOIN icd_code c ON c.code = r.code AND c.active = 1" in plsql
+    assert "CASE WHEN d.kind = 'procedure' THEN 'icd9cm3' ELSE 'icd10' END = c.code_system" in plsql
+    assert "JOIN icd_code c ON c.code = r.code AND c.active = 1" in plpgsql
+    assert "(d.kind = 'procedure') = (c.code_system = 'icd9cm3')" in plpgsql

@@ -299,7 +299,7 @@ def create():
         if action == "save":
             if not v["code"]:
                 raise RuleInvalid("请填写编码：规则要给出哪个编码？")
-            added = service.add_rule_judged(
+            added = service.add_rule(
                 engine(), author=person(), reason=form.get("reason") or None, force=form["force"], **v
             )
         else:

@@ -18,7 +18,7 @@ from coder.store.users import Role
 from rulebase.normalize import LITERAL, PATTERN
 
 from ..app import engine, person, requires
-from .rules import when
+from .forms import shown_version, stale_message
 
 bp = Blueprint("normalization", __name__)
 
@@ -90,22 +90,6 @@ def _values(form: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _version() -> int:
-    """The version the form was shown at (every change form carries it)."""
-    try:
-        return int(request.form["version"])
-    except (KeyError, ValueError):
-        abort(400, "表单缺少版本号（version）：请重新打开页面。")
-
-
-def _stale_message(exc: StaleForm) -> str:
-    return (
-        f"规范化条目 {exc.item_id} 在您打开页面之后已被 {exc.author} 于 {when(exc.changed_at)} (UTC) 修改"
-        f"（您看到的是第 {exc.shown} 版，现在是第 {exc.current} 版）。未保存任何内容："
-        "请先查看下方的当前条目和历史，表单中保留了您填写的内容，确认后再保存。"
-    )
-
-
 @bp.post("/normalization/new")
 @requires(Role.AUTHOR)
 def create():
@@ -174,22 +158,20 @@ def show(entry_id: int):
 @bp.post("/normalization/<int:entry_id>")
 @requires(Role.AUTHOR)
 def edit(entry_id: int):
-    shown_version = _version()
-    form = {**_form_of_request(_blank_form()), "version": shown_version}
+    seen = shown_version()
+    form = {**_form_of_request(_blank_form()), "version": seen}
     action = request.form.get("action", "test")
     try:
         values = _values(form)
         if action != "save":
             preview = service.preview_entry(engine(), _text(), entry_id, **values)
             return _show(entry_id, form, preview=preview, tested=True)
-        done = service.change_entry_at(
-            engine(), entry_id, shown_version, person(), form.get("reason") or None, **values
-        )
+        done = service.change_entry_at(engine(), entry_id, seen, person(), form.get("reason") or None, **values)
     except NotFound:
         abort(404)
     except StaleForm as exc:
         form["version"] = exc.current
-        return _show(entry_id, form, error=_stale_message(exc), status=409)
+        return _show(entry_id, form, error=stale_message(exc, "规范化条目", "条目"), status=409)
     except IcdCoderError as exc:
         return _show(entry_id, form, error=str(exc), status=422)
     if not done.changed:
@@ -204,11 +186,11 @@ def toggle(entry_id: int):
     enabled = request.form.get("enabled") in ("1", "on", "true")
     reason = request.form.get("reason", "").strip() or None
     try:
-        done = service.change_entry_at(engine(), entry_id, _version(), person(), reason, enabled=enabled)
+        done = service.change_entry_at(engine(), entry_id, shown_version(), person(), reason, enabled=enabled)
     except NotFound:
         abort(404)
     except StaleForm as exc:
-        return _show(entry_id, error=_stale_message(exc), status=409)
+        return _show(entry_id, error=stale_message(exc, "规范化条目", "条目"), status=409)
     except IcdCoderError as exc:
         return _show(entry_id, error=str(exc), status=422)
     state = "启用" if enabled else "停用"

@@ -20,6 +20,7 @@ from coder.store.users import Role
 from rulebase.codes import NAMES, SYSTEMS
 
 from ..app import engine, page_args, person, requires
+from .forms import shown_version, stale_message, when
 
 bp = Blueprint("rules", __name__)
 
@@ -117,22 +118,6 @@ def _values(form: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _version() -> int:
-    """The version the form was shown at (every change form carries it)."""
-    try:
-        return int(request.form["version"])
-    except (KeyError, ValueError):
-        abort(400, "表单缺少版本号（version）：请重新打开页面。")
-
-
-def _stale_message(exc: StaleForm) -> str:
-    return (
-        f"规则 {exc.item_id} 在您打开页面之后已被 {exc.author} 于 {when(exc.changed_at)} (UTC) 修改"
-        f"（您看到的是第 {exc.shown} 版，现在是第 {exc.current} 版）。未保存任何内容："
-        "请先查看下方的当前规则和历史，表单中保留了您填写的内容，确认后再保存。"
-    )
-
-
 def _moved_on(rule_id: int, shown: int | None, current: int) -> str | None:
     """For a test from a form of an older version: who changed the rule since (the test is of the
     change to the rule as it is now; a save would be refused)."""
@@ -144,10 +129,6 @@ def _moved_on(rule_id: int, shown: int | None, current: int) -> str | None:
         f"注意：规则 {rule_id} 在您打开页面之后已被 {last['author']} 于 {when(last['changed_at'])} (UTC) 修改"
         f"（您看到的是第 {shown} 版，现在是第 {current} 版）。下面的试验是相对当前规则的；保存前请重新打开页面。"
     )
-
-
-def when(iso: str) -> str:
-    return iso[:19].replace("T", " ")
 
 
 def _summary(impact: Impact | None) -> str:
@@ -213,7 +194,7 @@ def show(rule_id: int):
 @requires(Role.AUTHOR)
 def edit(rule_id: int):
     form = _form_of_request()
-    form["version"] = _version()
+    form["version"] = shown_version()
     action = request.form.get("action", "test")
     try:
         changes = _values(form)
@@ -231,7 +212,7 @@ def edit(rule_id: int):
         abort(404)
     except StaleForm as exc:
         form["version"] = exc.current
-        return _show(rule_id, form, error=_stale_message(exc), status=409)
+        return _show(rule_id, form, error=stale_message(exc, "规则", "规则"), status=409)
     except RuleChangeRefused as exc:
         return _show(rule_id, form, impact=exc.impact, error=_refusal(exc.impact), refused=True, status=409)
     except IcdCoderError as exc:
@@ -257,11 +238,11 @@ def toggle(rule_id: int):
     force = request.form.get("force") in ("1", "on")
     reason = request.form.get("reason", "").strip() or None
     try:
-        done = service.change_rule_at(engine(), rule_id, _version(), person(), reason, force, enabled=enabled)
+        done = service.change_rule_at(engine(), rule_id, shown_version(), person(), reason, force, enabled=enabled)
     except NotFound:
         abort(404)
     except StaleForm as exc:
-        return _show(rule_id, error=_stale_message(exc), status=409)
+        return _show(rule_id, error=stale_message(exc, "规则", "规则"), status=409)
     except RuleChangeRefused as exc:
         return _show(rule_id, impact=exc.impact, error=_refusal(exc.impact), refused=True, status=409)
     except IcdCoderError as exc:

@@ -9,6 +9,8 @@ from rulebase.errors import IcdCoderError, PatternInvalid, RuleInvalid
 
 __all__ = [
     "DatabaseError",
+    "HistoryEmpty",
+    "SplitInvalid",
     "describe",
     "refused_value",
     "ActionRefused",
@@ -36,6 +38,15 @@ class SchemaOutOfDate(IcdCoderError):
 
 class ConfigError(IcdCoderError):
     """The database URL or configuration is unusable."""
+
+
+class HistoryEmpty(IcdCoderError):
+    """The audited history, or the part of it a filter or split leaves, has no lines to learn from or
+    to test on; the message names the option to change."""
+
+
+class SplitInvalid(IcdCoderError):
+    """evaluate's split is not one: neither or both of a date and a fraction, or a fraction outside (0, 1)."""
 
 
 class RunLocked(IcdCoderError):

@@ -9,6 +9,7 @@ change would turn wrong. Distinct normalized texts are evaluated once and weight
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -17,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from coder.db.models import diagnosis
+from coder.db.models import diagnosis, homepage
 from coder.errors import ChangeRefused
 from coder.store import normalization as normstore
 from coder.store import rules as rulestore
@@ -44,16 +45,59 @@ class Audited:
         return sum(self.codes.values())
 
 
-def load_audited(conn: Connection, system: str | None = None) -> list[Audited]:
-    """The audited history (of the lines of `system`, when given) by normalized text."""
+def line_day():
+    """The day a line of the history belongs to, the one definition (mining's --since/--until,
+    evaluate's split): its homepage's discharge, as a department counts its cases, else (a line
+    imported without a homepage) the day of the person's last action on it. Select from DATED."""
+    return func.coalesce(homepage.c.discharged_at, diagnosis.c.updated_at)
+
+
+DATED = diagnosis.outerjoin(homepage, homepage.c.record_id == diagnosis.c.record_id)
+
+
+def audited_where(
+    system: str | None = None,
+    *,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    code_prefix: str | None = None,
+    record_ids: Iterable[str] | None = None,
+) -> list:
+    """The conditions for the audited lines (a person's status and code) of `system`, dated
+    since <= line_day() < until, whose code starts with `code_prefix`, of those records."""
+    where = [diagnosis.c.status.in_(PERSON_STATUSES), diagnosis.c.code.is_not(None)]
+    if system is not None:
+        where.append(lines_of(system))
+    if since is not None:
+        where.append(line_day() >= since)
+    if until is not None:
+        where.append(line_day() < until)
+    if code_prefix:
+        where.append(diagnosis.c.code.startswith(code_prefix, autoescape=True))
+    if record_ids is not None:
+        where.append(diagnosis.c.record_id.in_(list(record_ids)))
+    return where
+
+
+def load_audited(
+    conn: Connection,
+    system: str | None = None,
+    *,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    code_prefix: str | None = None,
+    record_ids: Iterable[str] | None = None,
+) -> list[Audited]:
+    """The audited history (of the lines of `system`, when given) by normalized text; the
+    keywords narrow it as `audited_where` says (until is exclusive)."""
     normalizer = normstore.normalizer(conn)
     q = (
         select(diagnosis.c.description, diagnosis.c.code, func.count().label("n"))
-        .where(diagnosis.c.status.in_(PERSON_STATUSES), diagnosis.c.code.is_not(None))
+        .where(*audited_where(system, since=since, until=until, code_prefix=code_prefix, record_ids=record_ids))
         .group_by(diagnosis.c.description, diagnosis.c.code)
     )
-    if system is not None:
-        q = q.where(lines_of(system))
+    if since is not None or until is not None:  # only a dated query needs the homepage
+        q = q.select_from(DATED)
     by_text: dict[str, Audited] = {}
     for description, code, n in conn.execute(q):
         try:

@@ -1,7 +1,8 @@
 """Rules from a file (.xlsx sheet "rules", or .csv): validated row by row into a plan.
 
 Rows with an id change that rule, rows without one add a rule, enabled = 0 disables. The plan is
-written by services.rules.import_rules, judged against the audited history first.
+written by services.rules.import_rules, judged against the audited history first. A mined workbook
+(`rules mine`, with an accept column) is read as its accepted rows (imports.mined.accepted_rows).
 """
 
 from __future__ import annotations
@@ -53,18 +54,22 @@ class RulePlan:
     normalization: Any = None  # an imports.normalization.NormPlan when the workbook has that sheet
     impact: Any = None  # an audit.ruletest.Impact: the change judged against the audited history
     stored: dict[int, Rule] = field(default_factory=dict, repr=False)  # the rule base the plan was made against
+    not_accepted: int | None = None  # a mined workbook's rows with accept = 0 (None: not a mined workbook)
 
     @property
     def disabled(self) -> list[rulestore.RuleChange]:
         return [c for c in self.changed if c.old["enabled"] and not c.new["enabled"]]
 
     def summary(self) -> dict[str, int]:
-        return {
+        out = {
             "added": len(self.added),
             "changed": len(self.changed),
             "disabled": len(self.disabled),
             "unchanged": self.unchanged,
         }
+        if self.not_accepted is not None:
+            out["not_accepted"] = self.not_accepted
+        return out
 
 
 def rules_sheet(path: str | Path) -> Sheet:
@@ -77,13 +82,18 @@ def rules_sheet(path: str | Path) -> Sheet:
 
 
 def plan_rules(conn, path: str | Path) -> RulePlan:
+    from .mined import accepted_rows, is_mined  # it builds on this module's columns
+
     sheet = rules_sheet(path)
     problems: list[Problem] = []
+    not_accepted = None
+    if is_mined(sheet):
+        sheet, not_accepted = accepted_rows(sheet, problems)
     stored = {r.id: r for r in rulestore.load_rules(conn, include_disabled=True)}
     states = code_states(conn)
     keys = FirstSeen()
     live_keys = {(r.code, r.pattern, r.exclude): r for r in stored.values() if r.enabled}
-    plan = RulePlan(stored=stored)
+    plan = RulePlan(stored=stored, not_accepted=not_accepted)
     checks = {
         "code": lambda code: problem_with(code, states),
         "id": lambda i: None if i in stored else f"no rule with id {i}; leave id empty to add a new rule",

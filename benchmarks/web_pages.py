@@ -52,6 +52,7 @@ def build(path: Path, n_lines: int, n_rules: int) -> None:
                     "kind": "discharge",
                     "status": "pending",
                     "description": t,
+                    "department": DEPARTMENTS[(i // 3) % len(DEPARTMENTS)],  # as an import copies it
                 }
             )
             if len(batch) == chunk:

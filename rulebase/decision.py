@@ -2,7 +2,8 @@
 
 Every matcher finds the verified matches of a description and hands them to `resolve`: the plain
 loop, the indexed RuleSet (whose cache of decision shapes memoizes `resolve`'s result per set of
-matching rules), the in-database engine, and rule testing (`merge`). Nothing else decides.
+matching rules), the in-database engine, and rule testing (`merge`). Nothing else decides. A
+decision that would code then passes `guard` (README point 6), once its span is known.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 
+from .guards import Guards
 from .normalize import normalize_text
 from .rule import Rule
-from .states import Outcome
+from .states import GuardScope, Outcome
 
 Span = tuple[int, int]
 
@@ -113,6 +115,43 @@ def place(decision: Decision, span_function: Callable[[int | None], Callable[[st
     if span is None:  # pragma: no cover - a string test and the regex disagree: a bug, not an input
         raise AssertionError(f"rule {decision.rule_id}: the rule matched but its regex did not")
     return decision._replace(span=span)
+
+
+_CODED = Outcome.CODED
+_AFTER, _BEFORE = GuardScope.AFTER, GuardScope.BEFORE
+
+
+def in_scope(scope: GuardScope, start: int, end: int, span: Span) -> bool:
+    """Whether a cue at [start, end) stands in `scope` of the matched words `span` (README point 6).
+
+    A cue wholly before the words is in scope `before` and `any`; wholly after, `after` and `any`.
+    A cue that overlaps the words is part of what the rule's author matched (a rule for
+    发热待查 matches 待查 itself), so it guards nothing.
+    """
+    if end <= span[0]:
+        return scope is not _AFTER
+    if start >= span[1]:
+        return scope is not _BEFORE
+    return False
+
+
+def guard(decision: Decision, guards: Guards | None) -> Decision:
+    """A decision that would code, failed as `uncertain` or `negated` when a guard's cue stands in
+    its scope of the winner's span (the first such guard in table order decides which).
+
+    The candidates are kept, so a coder sees what the rules proposed. Only a coded decision is
+    guarded: an ambiguous one is a failure a coder reads already, and has no one span to judge by.
+    """
+    if decision.outcome is not _CODED or not guards:
+        return decision
+    found = guards.occurrences(decision.normalized)
+    if not found:
+        return decision
+    span = decision.span
+    for g, start, end in found:
+        if in_scope(g.scope, start, end, span):
+            return Decision(Outcome(g.kind), decision.normalized, span=span, candidates=decision.candidates)
+    return decision
 
 
 def merge(base: Decision, extra: Sequence[Rule], rule_of: Callable[[int], Rule]) -> Decision:

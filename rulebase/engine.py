@@ -8,7 +8,9 @@ Two matchers with one meaning (README, "Matching semantics"):
   automaton; per description only the rules whose literal occurs are verified, cheapest
   checks first, and the real pattern decides. Results equal the plain loop's.
 
-Both hand the verified matches to `decision.resolve`, which applies priority and ambiguity.
+Both hand the verified matches to `decision.resolve`, which applies priority and ambiguity, and
+a decision that would code to `decision.guard` (the guard table, `guards=`), inside the decision
+the RuleSet's cache remembers per distinct text.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from operator import attrgetter
 
 import ahocorasick_rs
 
-from .decision import Decision, Hit, Span, place, prepare, resolve, rule_key
+from .decision import Decision, Hit, Span, guard, place, prepare, resolve, rule_key
+from .guards import Guard, Guards
 from .literals import pattern_requirements
 from .normalize import normalize_text
 from .rule import Rule
@@ -46,6 +49,12 @@ def gc_paused():
             gc.enable()
 
 
+def _guards(guards: Guards | Iterable[Guard]) -> Guards | None:
+    """The compiled guard table, or None when it has no enabled guard (the check is then skipped)."""
+    compiled = guards if isinstance(guards, Guards) else Guards(guards)
+    return compiled if compiled else None
+
+
 def _order(rules: Iterable[Rule]) -> list[Rule]:
     """Enabled rules, highest priority first, then by id, so a matcher can stop early."""
     return sorted((r for r in rules if r.enabled), key=lambda r: (-r.priority, rule_key(r)))
@@ -68,10 +77,16 @@ class PlainMatcher(_Matcher):
     """Every rule against every description: slow, obvious, the reference."""
 
     def __init__(
-        self, rules: Iterable[Rule], timeout: float = DEFAULT_TIMEOUT, normalizer: Callable[[str], str] = normalize_text
+        self,
+        rules: Iterable[Rule],
+        timeout: float = DEFAULT_TIMEOUT,
+        normalizer: Callable[[str], str] = normalize_text,
+        *,
+        guards: Guards | Iterable[Guard] = (),
     ):
         self.timeout = timeout
         self.normalizer = normalizer
+        self.guards = _guards(guards)
         self.rules = [
             (r, compile_regex(r.pattern), compile_regex(r.exclude) if r.exclude else None) for r in _order(rules)
         ]
@@ -86,7 +101,7 @@ class PlainMatcher(_Matcher):
                     hits.append(Hit(rule, m.span()))
             except TimeoutError:
                 timed_out.append(rule)
-        return resolve(text, hits, timed_out)
+        return guard(resolve(text, hits, timed_out), self.guards)
 
 
 class _Entry:
@@ -127,8 +142,14 @@ class RuleSet(_Matcher):
     """
 
     def __init__(
-        self, rules: Iterable[Rule], timeout: float = DEFAULT_TIMEOUT, normalizer: Callable[[str], str] = normalize_text
+        self,
+        rules: Iterable[Rule],
+        timeout: float = DEFAULT_TIMEOUT,
+        normalizer: Callable[[str], str] = normalize_text,
+        *,
+        guards: Guards | Iterable[Guard] = (),
     ):
+        self.guards = _guards(guards)
         with gc_paused():
             self._build(rules, timeout, normalizer)
 
@@ -268,7 +289,8 @@ class RuleSet(_Matcher):
         timed_out: list[Rule] = []
         top = self._top(text, timed_out)
         if timed_out:
-            return place(resolve(text, [Hit(self.verifiers[i].rule) for i in top], timed_out), self._span_function)
+            decided = place(resolve(text, [Hit(self.verifiers[i].rule) for i in top], timed_out), self._span_function)
+            return guard(decided, self.guards)
         key = tuple(top)
         shape = self._shapes.get(key)
         if shape is None:
@@ -282,9 +304,11 @@ class RuleSet(_Matcher):
             return Decision(Outcome.TIMEOUT, text, candidates=shape.candidates)
         if span is None:  # pragma: no cover - the string test and the regex disagree: a bug, not an input
             raise AssertionError(f"rule {shape.rule_id}: string test matched but the regex did not")
-        return _new_decision(
+        decision = _new_decision(
             (shape.outcome, text, shape.code, shape.rule_id, shape.rule_version, span, shape.candidates)
         )
+        guards = self.guards
+        return decision if guards is None else guard(decision, guards)
 
     def _shape(self, top: tuple[int, ...]) -> _Shape:
         """`resolve`'s decision for a set of matching rules, remembered for the next text with that set."""

@@ -19,9 +19,21 @@ class Outcome(StrEnum):
     INVALID_INPUT = "invalid_input"  # nothing to match, or a line the database cannot store
     TIMEOUT = "timeout"
     TOO_LONG = "too_long"  # normalized longer than a log row holds (normalization can lengthen a text)
+    # A guard's cue stands in its scope of the words that would have coded it (rulebase.guards):
+    # 疑似肺结核, 肺部阴影待查 (uncertain); 排除心肌梗死 (negated). Never auto-coded; candidates kept.
+    UNCERTAIN = "uncertain"
+    NEGATED = "negated"
 
 
-FAILURE_REASONS = (Outcome.NO_MATCH, Outcome.AMBIGUOUS, Outcome.INVALID_INPUT, Outcome.TIMEOUT, Outcome.TOO_LONG)
+FAILURE_REASONS = (
+    Outcome.NO_MATCH,
+    Outcome.AMBIGUOUS,
+    Outcome.INVALID_INPUT,
+    Outcome.TIMEOUT,
+    Outcome.TOO_LONG,
+    Outcome.UNCERTAIN,
+    Outcome.NEGATED,
+)
 
 
 class Status(StrEnum):
@@ -53,8 +65,35 @@ class ReviewAction(StrEnum):
     CODE = "code"
 
 
+class GuardKind(StrEnum):
+    """What a guard's cue says of the disease words it stands by; each is the Outcome of that name."""
+
+    UNCERTAIN = "uncertain"
+    NEGATED = "negated"
+
+
+class GuardScope(StrEnum):
+    """Where a guard's cue must stand, relative to the words the winning rule matched."""
+
+    BEFORE = "before"  # 疑似肺结核
+    AFTER = "after"  # 肺部阴影待查
+    ANY = "any"  # 急性胰腺炎可能, 可能为急性胰腺炎
+
+
 class ReplacementKind(StrEnum):
     """How a normalization entry finds its text."""
 
     LITERAL = "literal"
     PATTERN = "pattern"
+
+
+class EditKind(StrEnum):
+    """What a code edit (rulebase.edits) checks in a coded record; an edit marks, never changes, a code."""
+
+    DICTIONARY = "dictionary"  # the code is not in the dictionary, or inactive there
+    SEX = "sex"  # the code is for one sex only, and the record says the other
+    AGE = "age"  # the code is for an age range, and the record's age is outside it
+    ASTERISK_ALONE = "asterisk_alone"  # an asterisk (manifestation) code without its dagger (etiology) code
+    ASTERISK_MAIN = "asterisk_main"  # an asterisk code as the main diagnosis
+    DUPLICATE = "duplicate"  # the same code twice among a record's lines of one kind
+    EXCLUSIVE = "exclusive"  # two codes that exclude one another in one record

@@ -76,3 +76,68 @@ def test_every_matching_rule_is_found_whatever_its_priority(rules, descriptions)
             r.id for r in rules if regex.search(r.pattern, text) and not (r.exclude and regex.search(r.exclude, text))
         ]
         assert sorted(r.id for r in engine.matching(text)) == sorted(expected), (text, [r.pattern for r in rules])
+
+
+# Guards over the same alphabet: cues that are often inside, before or after a match, some inside
+# a longer exception word; each a kind and a scope.
+cue_texts = st.text(alphabet=ALPHABET, min_size=1, max_size=2)
+
+
+@st.composite
+def guard_tables(draw):
+    from rulebase.guards import Guard, GuardInvalid
+
+    guards = []
+    for i in range(draw(st.integers(min_value=0, max_value=4))):
+        cue = draw(cue_texts)
+        longer = [draw(cue_texts) + cue, cue + draw(cue_texts)]
+        try:
+            guards.append(
+                Guard(
+                    id=i + 1,
+                    cue=cue,
+                    kind=draw(st.sampled_from(["uncertain", "negated"])),
+                    scope=draw(st.sampled_from(["before", "after", "any"])),
+                    not_within="|".join(draw(st.lists(st.sampled_from(longer), max_size=2))) or None,
+                    position=draw(st.integers(min_value=0, max_value=3)),
+                    enabled=draw(st.booleans()) or draw(st.booleans()),
+                )
+            )
+        except GuardInvalid:
+            continue
+    return guards
+
+
+def _guarded_by_hand(decision, guards):
+    """The guard semantics written out plainly (README point 6), for the engines to agree with."""
+    from rulebase.states import Outcome
+
+    if decision.outcome != Outcome.CODED:
+        return decision
+    text, (s, e) = decision.normalized, decision.span
+    for g in sorted((g for g in guards if g.enabled), key=lambda g: (g.position, g.id)):
+        for start in range(len(text)):
+            end = start + len(g.cue)
+            if text[start:end] != g.cue:
+                continue
+            covered = any(
+                text[q : q + len(w)] == w and q <= start and end <= q + len(w)
+                for w in g.exceptions
+                for q in range(len(text))
+            )
+            before, after = end <= s, start >= e
+            wanted = {"before": before, "after": after, "any": before or after}[g.scope]
+            if wanted and not covered:
+                return decision._replace(outcome=Outcome(g.kind), code=None, rule_id=None, rule_version=None)
+    return decision
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rule_bases(), guard_tables(), st.lists(texts, min_size=1, max_size=8))
+def test_guards_engine_equals_the_plain_loop_and_the_semantics(rules, guards, descriptions):
+    engine, plain = RuleSet(rules, guards=guards), PlainMatcher(rules, guards=guards)
+    unguarded = PlainMatcher(rules)
+    for text in descriptions:
+        expected = _guarded_by_hand(unguarded.decide(text), guards)
+        assert engine.decide(text) == expected, (text, [(r.pattern, r.priority) for r in rules], guards)
+        assert plain.decide(text) == expected, (text, [(r.pattern, r.priority) for r in rules], guards)

@@ -31,6 +31,26 @@ def test_every_revision_upgrades_and_downgrades(db_url):
     assert current_revision(engine) == head_revision()
 
 
+def test_revision_0010_copies_each_records_department_onto_its_lines(db_url):
+    engine = make_engine(db_url)
+    upgrade_db(engine, "0009")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO homepage (record_id, mrn, department, created_at, updated_at) VALUES "
+            "('R1', 'R1', '心血管内科', '2026-01-01', '2026-01-01'), ('R2', 'R2', NULL, '2026-01-01', '2026-01-01')"
+        )
+        for i, record in enumerate(["R1", "R1", "R2", "R3"], start=1):
+            conn.exec_driver_sql(
+                "INSERT INTO diagnosis (record_id, seq_no, kind, description, status, created_at, updated_at) "
+                f"VALUES ('{record}', {i}, 'discharge', '冠心病', 'pending', '2026-01-01', '2026-01-01')"
+            )
+    upgrade_db(engine, "0010")
+    with engine.connect() as conn:
+        got = sorted(conn.exec_driver_sql("SELECT record_id, department FROM diagnosis").all(), key=str)
+    assert [tuple(r) for r in got] == [("R1", "心血管内科"), ("R1", "心血管内科"), ("R2", None), ("R3", None)]
+    upgrade_db(engine)
+
+
 def test_models_match_the_migrated_schema(engine):
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), metadata)

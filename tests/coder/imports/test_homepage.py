@@ -153,8 +153,21 @@ def test_reimporting_the_same_homepage_file_changes_nothing(coded_db, tmp_path):
     assert [tuple(r) for r in _lines(coded_db)] == before
 
 
+def _departments(engine) -> dict[str, set]:
+    out: dict[str, set] = {}
+    for line in _lines(engine):
+        out.setdefault(line.record_id, set()).add(line.department)
+    return out
+
+
 def test_a_changed_patient_field_updates_the_record_and_leaves_lines(coded_db, tmp_path):
     import_diagnoses(coded_db, write_csv(tmp_path / "a.csv", HEADERS, homepage_rows()), layout="homepage")
+    # every line carries its record's department (the worklist's filter reads it from the line)
+    assert _departments(coded_db) == {
+        "0012345-1": {"心血管内科"},
+        "0012345-2": {"心血管内科"},
+        "0099001-1": {"内分泌科"},
+    }
     rows = homepage_rows()
     rows[2][8] = "老年医学科"
     s = import_diagnoses(coded_db, write_csv(tmp_path / "b.csv", HEADERS, rows), layout="homepage").summary()
@@ -163,6 +176,10 @@ def test_a_changed_patient_field_updates_the_record_and_leaves_lines(coded_db, t
         assert conn.execute(select(homepage.c.department).where(homepage.c.record_id == "0099001-1")).scalar() == (
             "老年医学科"
         )
+    assert _departments(coded_db)["0099001-1"] == {"老年医学科"}  # the lines follow their record
+    long = write_csv(tmp_path / "long.csv", ["record_id", "seq", "description"], [["0099001-1", "9", "肺炎"]])
+    import_diagnoses(coded_db, long)  # a line added to the record later takes its department too
+    assert _departments(coded_db)["0099001-1"] == {"老年医学科"}
 
 
 def test_homepage_errors_name_row_and_column_and_nothing_is_written(coded_db, tmp_path):

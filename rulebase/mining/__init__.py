@@ -41,6 +41,9 @@ class MiningOptions:
     folds: int = 5
     seed: int = 0
     examples: int = 3
+    # Priority of the mined cores; None: one above the highest existing enabled rule (0 without any),
+    # so a mined rule decides where it matches and `breaks` counts where that would hurt.
+    base_priority: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,34 +76,13 @@ class MiningResult:
 def mine(
     history: Sequence[Example], existing: Sequence[Rule] = (), options: MiningOptions = MiningOptions()
 ) -> MiningResult:
-    """STUB (exact repeats only) until the miner lands; same signature, same result type."""
-    import re
-    import time
+    """Proposals learned from `history`, each with its evidence, sorted by code, kind, pattern.
 
-    started = time.perf_counter()
-    out = MiningResult(texts=len(history), lines=sum(sum(e.codes.values()) for e in history))
-    for e in history:
-        total = sum(e.codes.values())
-        code, n = max(e.codes.items(), key=lambda kv: kv[1])
-        pattern = "^" + re.sub(r"([.\[\](){}*+?|^$\\])", r"\\\1", e.text) + "$"
-        try:
-            rule = Rule(code=code, pattern=pattern, note="mined: exact")
-        except Exception:  # noqa: BLE001 - the stub skips what it cannot express
-            continue
-        p = n / total
-        out.proposals.append(
-            Proposal(
-                rule,
-                ProposalKind.EXACT,
-                total,
-                n,
-                p,
-                p,
-                1,
-                tuple((c, k) for c, k in e.codes.items() if c != code),
-                (e.shown or e.text,),
-                accepted=total >= options.min_support and p >= options.min_precision,
-            )
-        )
-    out.seconds = time.perf_counter() - started
-    return out
+    How (README "Rule mining"): candidate pieces per code (`pieces`), a rule set picked from them
+    (`select`), its precision on unseen text estimated by k-fold cross-validation over distinct
+    texts (`validate`), and each proposal's evidence on the whole history through the engine
+    (`evidence`). Deterministic for a given input and seed.
+    """
+    from .run import run
+
+    return run(history, existing, options)

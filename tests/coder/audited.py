@@ -8,12 +8,17 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 from collections.abc import Sequence
+from pathlib import Path
 
 from sqlalchemy import insert
 
+from coder.db.connect import make_engine
+from coder.db.migrate import upgrade_db
 from coder.db.models import diagnosis, homepage
+from coder.services.dictionary import import_dictionary
 from coder.services.rules import add_rule
 from rulebase.codes import PROCEDURE
+from tests.conftest import SAMPLE
 
 # (record id, discharge day, [(description, code), ...]); a code of the form 36.0700 is a procedure.
 Record = tuple[str, str, Sequence[tuple[str, str]]]
@@ -62,10 +67,21 @@ TINY_TEST: list[Record] = [
 
 
 def write_tiny(engine) -> None:
-    """`seeded` (the sample dictionary) plus the tiny case's rules and history."""
+    """The sample dictionary, the tiny case's rules and its history, on a migrated database."""
+    import_dictionary(engine, SAMPLE / "codes.csv")
     for code, pattern in TINY_RULES:
         add_rule(engine, code, pattern, "王芳", reason="tiny case")
     write_records(engine, TINY_LEARNING + TINY_TEST)
+
+
+def built_file(tmp_path_factory, build) -> Path:
+    """A migrated SQLite file that `build(engine)` filled, made once for a module's tests to copy."""
+    path = tmp_path_factory.mktemp("built") / "built.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade_db(engine)
+    build(engine)
+    engine.dispose()
+    return path
 
 
 def copy_db(source, tmp_path, name: str = "copy.db") -> str:

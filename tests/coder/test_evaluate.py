@@ -21,13 +21,20 @@ from coder.errors import HistoryEmpty, SplitInvalid
 from coder.services.demo import run_demo
 from coder.services.evaluation import evaluate_history
 from coder.store.codes import codes_of
-from tests.coder.audited import TINY_LEARNING, TINY_TEST, copy_db, write_tiny
+from tests.coder.audited import TINY_LEARNING, TINY_TEST, built_file, copy_db, write_tiny
+
+
+@pytest.fixture(scope="module")
+def tiny_file(tmp_path_factory):
+    return built_file(tmp_path_factory, write_tiny)
 
 
 @pytest.fixture
-def tiny(seeded):
-    write_tiny(seeded)
-    return seeded
+def tiny(tiny_file, tmp_path):
+    """The tiny case on a SQLite file of the test's own."""
+    eng = make_engine(copy_db(tiny_file, tmp_path))
+    yield eng
+    eng.dispose()
 
 
 def invoke(url: str, *args: str):
@@ -36,7 +43,21 @@ def invoke(url: str, *args: str):
 
 
 def test_the_tiny_case_by_hand_per_line_per_record_and_by_code(tiny):
-    data = evaluate_history(tiny, split_date="2025-10-01")
+    check_tiny(evaluate_history(tiny, split_date="2025-10-01"))
+
+
+@pytest.mark.postgres
+def test_the_tiny_case_on_postgresql_writes_nothing(pg_engine):
+    write_tiny(pg_engine)
+    before = _tables(pg_engine)
+    r = invoke(pg_engine.url.render_as_string(hide_password=False), "evaluate", "--split-date", "2025-10-01", "--json")
+    assert r.exit_code == 0, r.output
+    check_tiny(json.loads(r.output))
+    mined = evaluate_history(pg_engine, holdout=0.5, with_mining=True, min_support=1)
+    assert mined["rules"]["mined"] and _tables(pg_engine) == before
+
+
+def check_tiny(data: dict) -> None:
     assert data["learning"] == {"lines": 6, "records": 4} and data["test"] == {"lines": 7, "records": 4}
     assert data["rules"]["stored"] == 3 and data["rules"]["mined"] is None
     # TP 冠心病, 2型糖尿病, 冠状动脉粥样硬化性心脏病; FP 高血压3级 (I10.x00x004 for I10.x00x032);

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, func, select, update
 
 from coder.db.models import PERSON_LENGTH, audit_action, code_log, diagnosis, fail_log, icd_code, utcnow
 from coder.errors import ActionRefused, IcdCoderError, NotFound
+from coder.store import edits as edit_store
 from coder.store.codes import code_problem, lines_of, system_of_kind
 from rulebase.states import AUTO, FAILURE_REASONS, PERSON_STATUSES, ReviewAction, Status
 
@@ -147,6 +148,8 @@ def apply_action(
         .where(diagnosis.c.id == d_id)
         .values(status=status, code=new_code, coded_by=person, updated_at=now)
     )
+    # The code edits look at the record again: a corrected code loses the marks it no longer earns.
+    edit_store.check_records(conn, edit_store.checker(conn), records=[row.record_id])
     return Outcome(d_id, action, status, new_code, audit_id)
 
 

@@ -146,6 +146,48 @@ norm_rule = Table(
 
 norm_history = _history_table("norm_history", "norm_id", "norm_rule.id")
 
+# Code edits (rulebase.edits.CodeEdit): checks of a coded record that mark lines for review. Codes
+# are "O00-O99,N70-N98"-style lists; ages in days. A change does not bump the rule-base version
+# (no code changes), its history rows carry the version current at the time.
+code_edit = Table(
+    "code_edit",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("codes", String(500), nullable=True),
+    Column("other_codes", String(500), nullable=True),
+    Column("sex", String(1), nullable=True),
+    Column("min_days", Integer, nullable=True),
+    Column("max_days", Integer, nullable=True),
+    Column("message", String(200), nullable=False),
+    Column("enabled", Flag, nullable=False, default=True),
+    Column("version", Integer, nullable=False, default=1),
+    Column("author", PERSON, nullable=False),
+    Column("changed_at", DateTime, nullable=False, default=utcnow),
+    Column("note", String(500), nullable=True),
+    _flag_check("enabled"),
+)
+
+edit_history = _history_table("edit_history", "edit_id", "code_edit.id")
+
+# What the edits found on a line: one row per (line, edit, reason) from the check that found it
+# until the check that no longer does (cleared_at). Open marks (cleared_at NULL) are one range of
+# ix_edit_hit_open, so the worklist's and the report's counts, by kind too, come from the index.
+edit_hit = Table(
+    "edit_hit",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("diagnosis_id", Integer, ForeignKey("diagnosis.id"), nullable=False),
+    Column("edit_id", Integer, ForeignKey("code_edit.id"), nullable=False),
+    Column("edit_version", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("found_at", DateTime, nullable=False, default=utcnow),
+    Column("cleared_at", DateTime, nullable=True),
+    Index("ix_edit_hit_open", "cleared_at", "kind", "diagnosis_id"),
+    Index("ix_edit_hit_diagnosis_id", "diagnosis_id"),
+)
+
 # One row (id = 1): the rule-base version, bumped by every change to the rules. A diagnosis
 # remembers the version it was attempted with, so a new rule retries old failures.
 rulebase_state = Table(

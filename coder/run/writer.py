@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, DateTime, Engine, bindparam, select, update
 
 from coder.db.models import RUN_COUNTS, code_log, coding_run, diagnosis, fail_log, utcnow
+from coder.store import edits as edit_store
 from rulebase.decision import Decision
 from rulebase.states import AUTO, Outcome, Status
 
@@ -181,6 +182,7 @@ class BatchWriter:
         self.stamp: Callable[[Any], Any] = processor or (lambda value: value)  # as the driver stores it
         self.tally = tally if tally is not None else Tally()  # what committed batches wrote
         self.guard_locked = guard.with_for_update() if dialect.name != "sqlite" else guard
+        self.edits = None  # (checker, the dictionary's active codes), read by the first batch
 
     def write(self, conn: Connection, decisions: dict[int, Decision], locked: bool = False) -> Tally:
         """Store one batch of decisions: statuses, log rows and run counts, in the caller's transaction.
@@ -228,5 +230,11 @@ class BatchWriter:
             self.success.execute(conn, successes)
         if failures:
             self.failure.execute(conn, failures)
+        if still_ours:
+            # The code edits: the records of the batch's lines checked again, all their lines, in this
+            # transaction; an edit marks a line for review and changes no code.
+            if self.edits is None:
+                self.edits = (edit_store.checker(conn), edit_store.active_codes(conn))
+            edit_store.check_records(conn, self.edits[0], batch_ids=still_ours, active=self.edits[1])
         conn.execute(self.counts, {f"n_{column}": n for column, n in self.tally.plus(batch).columns().items()})
         return batch

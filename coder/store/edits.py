@@ -1,0 +1,271 @@
+"""The code edits in the database: the table (rows with history, like normalization entries) and
+the marks they leave on lines (edit_hit), written by one function every check goes through.
+
+A check reads all lines of the records it is given, with their homepage's sex and age, runs the
+pure checker (rulebase.edits.Checker), and brings the open marks of those lines in line with its
+hits: new ones inserted, those no longer found cleared (cleared_at). It never touches a code.
+Like the other stores, every function takes an open Connection and leaves the transaction to
+the caller: a run's batch and an audit action check inside their own transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+from sqlalchemy import Connection, bindparam, func, select, update
+
+from coder.db.models import code_edit, diagnosis, edit_history, edit_hit, homepage, icd_code, utcnow
+from rulebase.edits import Checker, CodeEdit, EditHit, EditInvalid, EditLine, Patient
+
+from .history import require_author, rulebase_version
+from .versioned import Versioned
+
+EDITS = Versioned(
+    table=code_edit,
+    history_table=edit_history,
+    history_key="edit_id",
+    columns={
+        name: name
+        for name in ("kind", "codes", "other_codes", "sex", "min_days", "max_days", "message", "enabled", "note")
+    },
+    make=CodeEdit,
+    noun="code edit",
+    invalid=EditInvalid,
+)
+EDITABLE = EDITS.editable
+fields_of = EDITS.fields_of
+CHUNK = 500  # record ids per IN (...): Oracle takes at most 1,000
+
+
+# --- the table ------------------------------------------------------------------------------------
+
+
+def load(conn: Connection, include_disabled: bool = False) -> list[CodeEdit]:
+    q = select(code_edit).order_by(code_edit.c.id)
+    if not include_disabled:
+        q = q.where(code_edit.c.enabled == True)  # noqa: E712 - SQL comparison
+    return [EDITS.from_row(r) for r in conn.execute(q)]
+
+
+def get(conn: Connection, edit_id: int) -> CodeEdit:
+    return EDITS.get(conn, edit_id)
+
+
+def add(conn: Connection, edit: CodeEdit, author: str, reason: str | None) -> CodeEdit:
+    """Insert an edit with its history row. No code changes, so the rule-base version stays."""
+    require_author(author)
+    return EDITS.insert(conn, edit, author, reason, rulebase_version(conn))
+
+
+def change(conn: Connection, edit_id: int, author: str, reason: str | None, **changes: Any) -> CodeEdit:
+    """Change an edit's fields as a new version. A disabled edit's marks are cleared at once (its
+    check no longer runs); other changes apply from the next check (`icdcoder edits check`)."""
+    require_author(author)
+    old = get(conn, edit_id)
+    new = EDITS.proposed(old, changes)
+    if fields_of(new) == fields_of(old):
+        return old
+    stored = EDITS.replace(conn, old, new, author, reason, rulebase_version(conn))
+    if not stored.enabled:
+        conn.execute(
+            update(edit_hit)
+            .where(edit_hit.c.edit_id == edit_id, edit_hit.c.cleared_at.is_(None))
+            .values(cleared_at=utcnow())
+        )
+    return stored
+
+
+def history(conn: Connection, edit_id: int) -> list[dict[str, Any]]:
+    return EDITS.history(conn, edit_id)
+
+
+# --- checking records -----------------------------------------------------------------------------
+
+# All lines of some records, each with its homepage's sex and age (none for a record of the long
+# layout) and its open marks (a line with two marks comes twice, a line with none once).
+_LINES = (
+    select(
+        diagnosis.c.id,
+        diagnosis.c.kind,
+        diagnosis.c.seq_no,
+        diagnosis.c.code,
+        diagnosis.c.record_id,
+        homepage.c.sex,
+        homepage.c.age,
+        edit_hit.c.id.label("hit_id"),
+        edit_hit.c.edit_id,
+        edit_hit.c.reason,
+    )
+    .outerjoin(homepage, homepage.c.record_id == diagnosis.c.record_id)
+    .outerjoin(edit_hit, (edit_hit.c.diagnosis_id == diagnosis.c.id) & edit_hit.c.cleared_at.is_(None))
+)
+_some = select(diagnosis.c.record_id)
+LINES_OF_RECORDS = _LINES.where(diagnosis.c.record_id.in_(bindparam("records", expanding=True)))
+LINES_OF_IDS = _LINES.where(
+    diagnosis.c.record_id.in_(_some.where(diagnosis.c.id.in_(bindparam("ids", expanding=True))))
+)
+# A run's batch is mostly a run of consecutive ids: its records are read by the id range, which
+# costs no list of a thousand parameters; the range's other lines' records are checked too (a
+# check is idempotent).
+LINES_OF_RANGE = _LINES.where(
+    diagnosis.c.record_id.in_(_some.where(diagnosis.c.id.between(bindparam("lo"), bindparam("hi"))))
+)
+_make_line = EditLine._make
+CLEAR = update(edit_hit).where(edit_hit.c.id == bindparam("hit_id")).values(cleared_at=bindparam("now"))
+
+
+class Checked(NamedTuple):
+    """What one check did: records and lines looked at, marks found new, marks cleared."""
+
+    records: int
+    lines: int
+    found: int
+    cleared: int
+
+
+def active_codes(conn: Connection, codes: Iterable[str] | None = None) -> dict[str, bool]:
+    """code -> active, for `codes` (None: the whole dictionary); a code absent is not in it."""
+    q = select(icd_code.c.code, icd_code.c.active)
+    if codes is not None:
+        wanted = sorted(set(codes))
+        if not wanted:
+            return {}
+        if len(wanted) <= CHUNK:
+            q = q.where(icd_code.c.code.in_(wanted))
+    return {code: bool(active) for code, active in conn.execute(q)}
+
+
+def checker(conn: Connection) -> Checker:
+    """The enabled edits, ready to check records."""
+    return Checker(load(conn))
+
+
+def check_records(
+    conn: Connection,
+    check: Checker,
+    records: Sequence[str] | None = None,
+    batch_ids: Sequence[int] | None = None,
+    active: Mapping[str, bool] | None = None,
+) -> Checked:
+    """Check the records given by id (`records`) or those some lines belong to (`batch_ids`, a
+    run's batch), and bring the marks on their lines in line with what the edits find now.
+    `active`: the dictionary's word on the codes (active_codes); None reads it for these lines."""
+    if batch_ids is not None:
+        if not batch_ids:
+            return Checked(0, 0, 0, 0)
+        lo, hi = min(batch_ids), max(batch_ids)
+        if hi - lo < 2 * len(batch_ids):
+            rows = conn.execute(LINES_OF_RANGE, {"lo": lo, "hi": hi}).all()
+        else:
+            rows = conn.execute(LINES_OF_IDS, {"ids": list(batch_ids)}).all()
+    else:
+        rows = conn.execute(LINES_OF_RECORDS, {"records": list(records or ())}).all()
+    if not rows:
+        return Checked(0, 0, 0, 0)
+    if active is None:
+        active = active_codes(conn, {r[3] for r in rows if r[3] is not None})
+    # Rows by position, not by name: a Row's attribute costs a microsecond, and a batch has thousands.
+    records: dict[str, list] = {}
+    opened: list[tuple] = []
+    for r in rows:
+        if r[7] is not None:
+            opened.append((r[0], r[7], r[8], r[9]))
+        lines = records.get(r[4])
+        if lines is None:
+            records[r[4]] = [r]
+        elif lines[-1][0] != r[0]:  # a line with two marks comes twice, one after the other
+            lines.append(r)
+    hits: list[EditHit] = []
+    if check:
+        for lines in records.values():
+            if any(r[3] is not None for r in lines):  # a record without a code has nothing to check
+                first = lines[0]
+                patient = Patient(first[5], first[6]) if first[5] or first[6] else None
+                hits.extend(check.check([_make_line(r[:4]) for r in lines], patient, active))
+    found, cleared = write_marks(conn, hits, opened)
+    return Checked(len(records), sum(map(len, records.values())), found, cleared)
+
+
+def write_marks(conn: Connection, hits: Sequence[EditHit], opened: Sequence[Any]) -> tuple[int, int]:
+    """Insert the hits not yet open, clear the open marks no longer hit (`opened`: the open marks
+    as (line id, mark id, edit id, reason)); (inserted, cleared)."""
+    standing = {(line_id, edit_id, reason): hit_id for line_id, hit_id, edit_id, reason in opened}
+    now = utcnow()
+    new = []
+    seen = set()
+    for h in hits:
+        key = (h.line_id, h.edit_id, h.reason[:500])
+        if key in seen:
+            continue
+        seen.add(key)
+        if key not in standing:
+            new.append(
+                {
+                    "diagnosis_id": h.line_id,
+                    "edit_id": h.edit_id,
+                    "edit_version": h.edit_version,
+                    "kind": h.kind,
+                    "reason": key[2],
+                    "found_at": now,
+                    "cleared_at": None,
+                }
+            )
+    gone = [{"hit_id": hit_id, "now": now} for key, hit_id in standing.items() if key not in seen]
+    if new:
+        conn.execute(edit_hit.insert(), new)
+    if gone:
+        conn.execute(CLEAR, gone)
+    return len(new), len(gone)
+
+
+def check_all(conn: Connection, chunk: int = CHUNK) -> Checked:
+    """Check every record that has lines (after the table changed), in chunks of record ids."""
+    check = checker(conn)
+    active = active_codes(conn)
+    records = list(conn.execute(select(diagnosis.c.record_id).distinct().order_by(diagnosis.c.record_id)).scalars())
+    total = Checked(0, 0, 0, 0)
+    for i in range(0, len(records), chunk):
+        done = check_records(conn, check, records=records[i : i + chunk], active=active)
+        total = Checked(*(a + b for a, b in zip(total, done, strict=True)))
+    return total
+
+
+# --- reading the marks ----------------------------------------------------------------------------
+
+
+def open_marks(conn: Connection, line_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    """line id -> its open marks (edit id, kind, reason, found_at), oldest first."""
+    out: dict[int, list[dict[str, Any]]] = {}
+    ids = sorted(set(line_ids))
+    for i in range(0, len(ids), CHUNK):
+        q = (
+            select(edit_hit.c.diagnosis_id, edit_hit.c.edit_id, edit_hit.c.kind, edit_hit.c.reason, edit_hit.c.found_at)
+            .where(edit_hit.c.cleared_at.is_(None), edit_hit.c.diagnosis_id.in_(ids[i : i + CHUNK]))
+            .order_by(edit_hit.c.diagnosis_id, edit_hit.c.id)
+        )
+        for r in conn.execute(q):
+            out.setdefault(r.diagnosis_id, []).append(
+                {"edit_id": r.edit_id, "kind": r.kind, "reason": r.reason, "found_at": r.found_at.isoformat()}
+            )
+    return out
+
+
+def marked_lines_query():
+    """The ids of the lines with an open mark, in id order (a range of ix_edit_hit_open)."""
+    return select(edit_hit.c.diagnosis_id).where(edit_hit.c.cleared_at.is_(None)).distinct()
+
+
+def mark_counts(conn: Connection) -> dict[str, Any]:
+    """Lines with an open mark, and open marks' lines by edit kind: both from ix_edit_hit_open."""
+    lines = conn.execute(select(func.count()).select_from(marked_lines_query().subquery())).scalar_one()
+    by_kind = {
+        kind: n
+        for kind, n in conn.execute(
+            select(edit_hit.c.kind, func.count(edit_hit.c.diagnosis_id.distinct()))
+            .where(edit_hit.c.cleared_at.is_(None))
+            .group_by(edit_hit.c.kind)
+            .order_by(edit_hit.c.kind)
+        )
+    }
+    return {"lines": lines, "by_kind": by_kind}

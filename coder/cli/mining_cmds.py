@@ -58,7 +58,7 @@ def mine_cmd(since, until, system, code_prefix, min_support, min_precision, out,
     t = mined.totals()
     dropped = f" ({t['dropped']} dropped: code not usable in the dictionary)" if t["dropped"] else ""
     click.echo(
-        f"read {t['lines']} audited lines ({t['texts']} distinct texts); {t['proposals']} rules proposed, "
+        f"read {t['lines']} audited lines ({t['texts']} distinct texts); {t['proposed']} rules proposed, "
         f"{t['accepted']} pre-accepted{dropped}; written to {out}"
     )
     click.echo(f"review it, then: icdcoder rules import {out} --author NAME --reason WHY")

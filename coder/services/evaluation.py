@@ -3,9 +3,10 @@
 The history is split (by the line's day, or a seeded holdout of whole records); the rule set is
 the current rule base, plus with `with_mining` the accepted proposals mined from the learning part
 (given ids after the largest stored one, so errors can name them). The test part is decided as a
-run decides (`RuleSet` per code system with the hospital's normalizer, as `run.loop` builds it) and
-compared with the persons' codes (`audit.evaluate`). Suggestions are built from the learning part.
-Everything is read in one transaction that is rolled back (read-only on PostgreSQL).
+run decides (`RuleSet` per code system with the hospital's normalizer and guards, as `run.loop`
+builds it) and compared with the persons' codes (`audit.evaluate`). Suggestions are built from the
+learning part only. Everything is read in one transaction that is rolled back (read-only on
+PostgreSQL).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from coder.audit import evaluate as measures
 from coder.audit.report import parse_day
 from coder.db.models import coding_rule
 from coder.errors import HistoryEmpty, SplitInvalid
+from coder.store import guards as guardstore
 from coder.store import normalization as normstore
 from coder.store import rules as rulestore
 from coder.store.codes import code_states
@@ -95,7 +97,8 @@ def evaluate_history(
             stored = {s: rulestore.load_rules(conn, system=s) for s in systems}
             version = rulebase_version(conn)
             next_id = (conn.execute(select(func.max(coding_rule.c.id))).scalar() or 0) + 1
-            states = code_states(conn) if with_mining else {}
+            states = code_states(conn)
+            guards = guardstore.compiled(conn)  # a run applies them to every system's lines
         finally:
             conn.rollback()
     if split["kind"] == "date":
@@ -106,6 +109,7 @@ def evaluate_history(
         if not got:
             raise _empty_part(split, part, len(lines))
 
+    inactive = {code for code, state in states.items() if not state.active}
     judged: list[measures.Judged] = []
     cases: list[tuple[str, list[str]]] = []
     mined_rules: list[dict[str, Any]] = []
@@ -125,7 +129,7 @@ def evaluate_history(
                 next_id += 1
                 rules.append(rule)
                 mined_rules.append(_mined_json(rule, p, s))
-        ruleset = RuleSet(rules, normalizer=normalizer)
+        ruleset = RuleSet(rules, normalizer=normalizer, guards=guards)
         ruled = {r.code for r in rules if r.enabled}
         failed: list[measures.Judged] = []
         for line in test_s:
@@ -134,7 +138,7 @@ def evaluate_history(
             if j.decision.outcome != Outcome.CODED and j.decision.normalized:
                 failed.append(j)
         if failed and examples:
-            ranked = Suggester(examples).suggest_many([j.decision.normalized for j in failed], k=TOP)
+            ranked = Suggester(examples, inactive=inactive).suggest_many([j.decision.normalized for j in failed], k=TOP)
             cases += [(j.line.code, [sg.code for sg in r]) for j, r in zip(failed, ranked, strict=True)]
         else:
             cases += [(j.line.code, []) for j in failed]

@@ -49,7 +49,7 @@ class Mined:
         return {
             "texts": self.texts,
             "lines": self.lines,
-            "proposals": len(self.rows),
+            "proposed": len(self.rows),
             "accepted": self.accepted,
             "dropped": self.dropped,
             "systems": self.systems,

@@ -175,7 +175,7 @@ RUN_COLUMNS = [
     ("started (UTC)", "started_at"),
     ("ended (UTC)", "ended_at"),
     ("rules v", "rulebase_version"),
-    *columns("considered coded no_match ambiguous invalid=invalid_input timeout too_long"),
+    *columns("considered coded no_match ambiguous invalid=invalid_input timeout too_long uncertain negated"),
 ]
 
 
@@ -212,7 +212,9 @@ def failures_group() -> None:
 
 
 @failures_group.command("list")
-@click.option("--reason", default=None, help="no_match, ambiguous, invalid_input, timeout or too_long.")
+@click.option(
+    "--reason", default=None, help="no_match, ambiguous, invalid_input, timeout, too_long, uncertain or negated."
+)
 @click.option("--run", "run_id", type=ID, default=None, help="Only failures of this run.")
 @system_option
 @limit_option

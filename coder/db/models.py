@@ -146,6 +146,31 @@ norm_rule = Table(
 
 norm_history = _history_table("norm_history", "norm_id", "norm_rule.id")
 
+# The guard table: ordered uncertainty and negation cues (疑似, 待查, 排除), each with its scope
+# before / after the matched words and the longer words that do not trigger it ("|"-joined).
+# A guarded line fails as uncertain / negated instead of being coded. Changes bump the
+# rule-base version like rule changes do; migration 0011 inserts the starter set.
+guard = Table(
+    "guard",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("seq_no", Integer, nullable=False),
+    Column("cue", String(20), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("scope", String(16), nullable=False),
+    Column("not_within", String(200), nullable=True),
+    Column("enabled", Flag, nullable=False, default=True),
+    Column("version", Integer, nullable=False, default=1),
+    Column("author", PERSON, nullable=False),
+    Column("changed_at", DateTime, nullable=False, default=utcnow),
+    Column("note", String(500), nullable=True),
+    _flag_check("enabled"),
+    CheckConstraint("kind IN ('uncertain', 'negated')", name="kind"),
+    CheckConstraint("scope IN ('before', 'after', 'any')", name="scope"),
+)
+
+guard_history = _history_table("guard_history", "guard_id", "guard.id")
+
 # Code edits (rulebase.edits.CodeEdit): checks of a coded record that mark lines for review. Codes
 # are "O00-O99,N70-N98"-style lists; ages in days. A change does not bump the rule-base version
 # (no code changes), its history rows carry the version current at the time.
@@ -268,6 +293,8 @@ coding_run = Table(
     Column("timeouts", Integer, nullable=False, default=0),
     Column("error", String(1000), nullable=True),
     Column("too_long", Integer, nullable=False, default=0, server_default=text("0")),
+    Column("uncertain", Integer, nullable=False, default=0, server_default=text("0")),
+    Column("negated", Integer, nullable=False, default=0, server_default=text("0")),
 )
 
 # The run's counts by outcome, and the coding_run column each is kept in.
@@ -279,6 +306,8 @@ RUN_COUNTS = {
     Outcome.INVALID_INPUT: "invalid_input",
     Outcome.TIMEOUT: "timeouts",
     Outcome.TOO_LONG: "too_long",
+    Outcome.UNCERTAIN: "uncertain",
+    Outcome.NEGATED: "negated",
 }
 
 # The single-runner lock: the primary key makes taking it atomic on every backend.

@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError
 
 from coder.db.migrate import require_current
 from coder.errors import IcdCoderError, describe, refused_value
+from coder.store import guards as guardstore
 from coder.store import normalization as normstore
 from coder.store import rules as rulestore
 from rulebase.codes import SYSTEMS, system_of_kind
@@ -69,11 +70,12 @@ class RunResult(Tally):
 
 
 def counts_line(counts: dict) -> str:
-    """A run's counts as the summary line says them (timeout and too_long only when there are any)."""
+    """A run's counts as the summary line says them (timeout, too_long and the guarded ones only when
+    there are any)."""
     return (
         f"{counts['considered']} considered, {counts['coded']} coded, {counts['no_match']} no_match, "
         f"{counts['ambiguous']} ambiguous, {counts['invalid_input']} invalid_input"
-        + "".join(f", {counts[k]} {k}" for k in ("timeout", "too_long") if counts[k])
+        + "".join(f", {counts[k]} {k}" for k in ("timeout", "too_long", "uncertain", "negated") if counts[k])
     )
 
 
@@ -86,7 +88,9 @@ def skipped_line(skipped: dict[int, str]) -> str | None:
     return f"{len(skipped)} rules skipped: {shown}{more}; see icdcoder rules lint"
 
 
-def _decider(engine_name: str, rules: dict[str, list], normalizer, timeout: float, skipped: dict[int, str]) -> Decide:
+def _decider(
+    engine_name: str, rules: dict[str, list], normalizer, timeout: float, skipped: dict[int, str], guards=None
+) -> Decide:
     """The engine's batch function; rules it finds unusable while running are added to `skipped`.
 
     `rules` holds each code system's rules: a line is decided by the rules of its system only, so
@@ -94,7 +98,9 @@ def _decider(engine_name: str, rules: dict[str, list], normalizer, timeout: floa
     if engine_name == "sql":
         from .sqlmatch import SqlMatcher
 
-        matchers = {s: SqlMatcher(r, normalizer, timeout, refused=skipped, system=s) for s, r in rules.items()}
+        matchers = {
+            s: SqlMatcher(r, normalizer, timeout, refused=skipped, system=s, guards=guards) for s, r in rules.items()
+        }
 
         def decide_sql(conn: Connection, run_id: int, batch: Sequence[Any]) -> dict[int, Decision]:
             by_system: dict[str, list] = {}
@@ -106,7 +112,7 @@ def _decider(engine_name: str, rules: dict[str, list], normalizer, timeout: floa
             return decisions
 
         return decide_sql
-    rulesets = {s: RuleSet(r, timeout=timeout, normalizer=normalizer) for s, r in rules.items()}
+    rulesets = {s: RuleSet(r, timeout=timeout, normalizer=normalizer, guards=guards or ()) for s, r in rules.items()}
     by_kind: dict[str, Callable[[str], Decision]] = {}  # memo of system_of_kind, per kind seen
 
     def decide(_conn: Connection, _run_id: int, batch: Sequence[Any]) -> dict[int, Decision]:
@@ -156,6 +162,7 @@ def run_coding(
         skipped: dict[int, str] = {}
         rules = {s: rulestore.load_rules(conn, invalid=skipped, system=s) for s in SYSTEMS}
         normalizer = normstore.normalizer(conn, timeout)
+        guards = guardstore.compiled(conn)  # the same table for every code system's lines
     if shared:
         run_id, took_over = start_worker(engine, rb_version, engine_name), None
     else:
@@ -163,7 +170,7 @@ def run_coding(
     result = RunResult(run_id=run_id, rulebase_version=rb_version, took_over=took_over, skipped_rules=skipped)
     frozen = False
     try:
-        decide = _decider(engine_name, rules, normalizer, timeout, skipped)
+        decide = _decider(engine_name, rules, normalizer, timeout, skipped, guards)
         del rules
         # The rule set lives for the whole run, and the batch loop makes no reference cycles to
         # speak of: without the collector rescanning tens of thousands of rules, matching is twice

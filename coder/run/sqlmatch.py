@@ -4,7 +4,7 @@ which rules match which diagnoses, as in the paper's REGEXP_LIKE design.
 Per batch, the normalized texts (normalized by the same Python code as the default engine) go into
 the scratch table match_text; one join with coding_rule through SQLAlchemy's regexp_match finds the
 (diagnosis, rule) pairs; the rows are deleted again, all inside the batch's transaction. The matches
-go to the core's `resolve`, like the Python engine's; logs, batching, locking and crash safety are
+go to the core's `resolve` and `guard`, like the Python engine's; logs, batching, locking and crash safety are
 the run's. Operators per database: Oracle REGEXP_LIKE(text, pattern, 'c'); PostgreSQL
 text ~ ('(?p)' || pattern), so . never crosses a newline; SQLite the REGEXP function of
 coder.db.sqlite_regexp (the regex package, with the run's timeout).
@@ -23,7 +23,8 @@ from coder.db.sqlite_regexp import Regexp, install
 from coder.errors import describe
 from coder.run.writer import TOO_LONG, too_long
 from coder.store.codes import codes_of
-from rulebase.decision import Decision, Hit, Span, place, prepare, resolve
+from rulebase.decision import Decision, Hit, Span, guard, place, prepare, resolve
+from rulebase.guards import Guards
 from rulebase.rule import Rule
 from rulebase.verify import compile_pattern
 
@@ -73,8 +74,10 @@ class SqlMatcher:
         timeout: float,
         refused: dict[int, str] | None = None,
         system: str | None = None,
+        guards: Guards | None = None,
     ):
         self.rules = {r.id: r for r in rules if r.enabled}
+        self.guards = guards  # applied in Python to what the join found, by the core's `guard`
         self.system = system  # the code system of the lines this matcher decides, and of its rules
         self.normalizer = normalizer
         self.timeout = timeout
@@ -160,7 +163,7 @@ class SqlMatcher:
                     continue  # added after the run started: the next run uses it
                 if rule not in timed_out:
                     hits.append(Hit(rule))
-            decisions[d_id] = place(resolve(t, hits, timed_out), self._span_of)
+            decisions[d_id] = guard(place(resolve(t, hits, timed_out), self._span_of), self.guards)
         return decisions
 
     def _timed_out_rules(self) -> dict[str, list[Rule]]:

@@ -142,6 +142,8 @@ class Tally:
     invalid_input: int = 0
     timeout: int = 0
     too_long: int = 0
+    uncertain: int = 0
+    negated: int = 0
 
     def columns(self) -> dict[str, int]:
         """The counts as coding_run's columns."""

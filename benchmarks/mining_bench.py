@@ -130,12 +130,20 @@ def main(argv: list[str] | None = None) -> None:
         "codes": len({c for e in history for c in e.codes}),
         "generate_s": round(gen, 2),
         "mine_s": round(result.seconds, 2),
-        "cpu_s": round(sum(resource.getrusage(w).ru_utime + resource.getrusage(w).ru_stime for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)), 2),
+        "cpu_s": round(
+            sum(
+                resource.getrusage(w).ru_utime + resource.getrusage(w).ru_stime
+                for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+            ),
+            2,
+        ),
         "peak_rss_mb": round(peak_mb),
         "peak_rss_fold_worker_mb": round(child_mb),
         "proposals": len(result.proposals),
         "accepted": len(accepted),
-        "by_kind": {str(k): sum(1 for p in accepted if p.kind == k) for k in sorted({p.kind for p in result.proposals})},
+        "by_kind": {
+            str(k): sum(1 for p in accepted if p.kind == k) for k in sorted({p.kind for p in result.proposals})
+        },
     }
     if test:
         from rulebase.engine import RuleSet

@@ -25,6 +25,7 @@ MAX_COUNTER = 12  # counter-example texts an exclusion may be learned from; more
 MAX_EXCLUDES = 6  # alternatives in one exclude pattern
 MAX_GAP = 8  # characters a pair's modifier and head may be apart
 MAX_PAIRS_PER_TEXT = 40
+MAX_SHARERS = 20  # codes a piece may be shared within and still be indexed
 
 _META = re.compile(r"([.\[\](){}*+?|^$\\])")
 
@@ -95,20 +96,22 @@ def _usable(piece: str) -> bool:
 
 def substrings(text: str) -> set[str]:
     n = len(text)
-    return {
-        text[i:j]
-        for i in range(n - MIN_PIECE + 1)
-        for j in range(i + MIN_PIECE, min(n, i + MAX_PIECE) + 1)
-    }
+    return {text[i:j] for i in range(n - MIN_PIECE + 1) for j in range(i + MIN_PIECE, min(n, i + MAX_PIECE) + 1)}
 
 
 def score(corpus: Corpus, cand: Cand) -> Cand:
     """Fill in a candidate's counts from its texts."""
     codes, lines, major = corpus.codes, corpus.lines, corpus.major
     code = cand.code
-    cand.support = sum(lines[i] for i in cand.texts)
-    cand.correct = sum(codes[i].get(code, 0) for i in cand.texts)
-    cand.positives = sum(1 for i in cand.texts if major[i] == code)
+    support = correct = positives = 0
+    for i in cand.texts:
+        support += lines[i]
+        if major[i] == code:
+            positives += 1
+            correct += codes[i][code]
+        else:
+            correct += codes[i].get(code, 0)
+    cand.support, cand.correct, cand.positives = support, correct, positives
     return cand
 
 
@@ -119,6 +122,7 @@ def shared_pieces(corpus: Corpus, idx: Sequence[int]) -> list[str]:
         by_code[corpus.major[i]].append(i)
     texts = corpus.texts
     found: set[str] = set()
+    sharers: Counter = Counter()
     for members in by_code.values():
         if len(members) == 1:
             only = texts[members[0]]
@@ -128,7 +132,10 @@ def shared_pieces(corpus: Corpus, idx: Sequence[int]) -> list[str]:
         counts: Counter = Counter()
         for i in members:
             counts.update(substrings(texts[i]))
-        found.update(p for p, n in counts.items() if n >= 2)
+        sharers.update(p for p, n in counts.items() if n >= 2)
+    # A piece that several texts of each of many codes hold is a qualifier or a bare head noun
+    # (急性, 左侧, 骨折): never a core, and too common to be worth finding in every text.
+    found.update(p for p, n in sharers.items() if n <= MAX_SHARERS)
     return sorted(p for p in found if _usable(p))
 
 
@@ -154,34 +161,31 @@ class Index:
 
 
 def cores(corpus: Corpus, index: Index, floor: float) -> list[Cand]:
-    """Each piece for the code most of its lines got; those at or above `floor` precision, or
-    those an exclusion of their counter-examples brings there."""
+    """Each piece for the code most of its lines got, when at or above `floor` precision or when
+    its few counter-examples (other codes' texts) might be excluded: those carry them in
+    `extra["counter"]`, and `select.pick` tries the exclusion only when it needs the piece."""
     lines, major, texts = corpus.lines, corpus.major, corpus.texts
     out: list[Cand] = []
     for p, holders in enumerate(index.holders):
         if not holders:
             continue
-        if len(holders) == 1:
-            i = holders[0]
-            code = major[i]
-            out.append(score(corpus, Cand("core", code, (index.pieces[p],), holders)))
-            continue
-        weight: Counter = Counter()
-        for i in holders:
-            weight[major[i]] += lines[i]
-        code = min(weight.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+        first = major[holders[0]]
+        if len(holders) == 1 or all(major[i] == first for i in holders):
+            code = first
+        else:
+            weight: Counter = Counter()
+            for i in holders:
+                weight[major[i]] += lines[i]
+            code = min(weight.items(), key=lambda kv: (-kv[1], kv[0]))[0]
         cand = score(corpus, Cand("core", code, (index.pieces[p],), holders))
         if cand.positives < 2 and not any(texts[i] == index.pieces[p] and major[i] == code for i in holders):
             continue  # one text of its own code and others': a guess, unless the piece is that whole text
-        counter = [i for i in holders if major[i] != code]
-        if counter and len(counter) <= min(MAX_COUNTER, cand.positives):
-            better = exclusion(corpus, index, cand, counter)
-            if better is not None:
-                out.append(better)
-                if better.precision >= 1.0:
-                    continue
-        if cand.precision >= floor:
-            out.append(cand)
+        counter = len(holders) - cand.positives
+        if counter and counter <= min(MAX_COUNTER, cand.positives):
+            cand.extra["counter"] = [i for i in holders if major[i] != code]
+        elif cand.precision < floor:
+            continue
+        out.append(cand)
     return out
 
 

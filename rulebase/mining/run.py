@@ -90,12 +90,7 @@ def run(history: Sequence[Example], existing: Sequence[Rule], options: MiningOpt
     proposals = []
     for rule, (c, cv), ev in zip(rules, kept, evidence):
         precision = ev.correct / ev.support if ev.support else 0.0
-        accepted = (
-            ev.support >= options.min_support
-            and precision >= target
-            and cv >= target
-            and ev.breaks == 0
-        )
+        accepted = ev.support >= options.min_support and precision >= target and cv >= target and ev.breaks == 0
         proposals.append(
             Proposal(
                 rule=rule,

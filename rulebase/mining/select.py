@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import ahocorasick_rs
 
-from .pieces import Cand, Corpus, Index, cores, pairs, shared_pieces
+from .pieces import Cand, Corpus, Index, cores, exclusion, pairs, shared_pieces
 
 FLOOR = 0.6  # below this in-sample precision a piece is not even shown for review
 COVER = 2  # each text of a code may be covered by this many picks (a second one survives a typo in the first)
@@ -31,23 +31,29 @@ def build(corpus: Corpus, idx: Sequence[int], target: float, base: int = 0) -> l
     cands = cores(corpus, index, FLOOR)
     covered: set[int] = set()
     for c in cands:
-        if c.precision >= target:
+        if c.precision >= target and "counter" not in c.extra:
             covered.update(i for i in c.texts if major[i] == c.code)
     uncovered = [i for i in idx if i not in covered]
     cands += pairs(corpus, idx, index, uncovered, FLOOR)
-    picks = pick(corpus, cands, target)
+    picks = pick(corpus, index, cands, target)
     layer(picks, base)
     return picks
 
 
 def _rank(c: Cand, target: float) -> tuple:
+    # A piece whose counter-examples may be excluded ranks as if they were (it is tried then).
+    hopeful = "counter" in c.extra
+    precision = c.correct / c.support if not hopeful else 1.0
     pattern = c.pattern()
-    return (c.precision < target, -c.positives, -c.precision, len(pattern), c.kind, pattern, c.exclude)
+    # Among pieces as general, the longest: the whole shared word (阑尾炎, not 阑尾 or 尾炎).
+    return (precision < target, -c.positives, -precision, -len(pattern), c.kind, pattern, c.exclude)
 
 
-def pick(corpus: Corpus, cands: list[Cand], target: float) -> list[Cand]:
+def pick(corpus: Corpus, index: Index, cands: list[Cand], target: float) -> list[Cand]:
     """Greedy cover per code: precise pieces first, the most general of them first, each kept
-    while it covers a text of its code that fewer than COVER picks cover."""
+    while it covers a text of its code that fewer than COVER picks cover. A piece with a few
+    counter-examples gets its exclusion when it comes up; if that does not make it precise it
+    waits behind the precise ones."""
     major = corpus.major
     by_code: dict[str, list[Cand]] = defaultdict(list)
     for c in cands:
@@ -58,20 +64,33 @@ def pick(corpus: Corpus, cands: list[Cand], target: float) -> list[Cand]:
         times: dict[int, int] = defaultdict(int)
         patterns: set[str] = set()
         chosen = 0
-        for c in ranked:
-            if chosen >= PER_CODE:
-                break
-            pattern = c.pattern()
-            if pattern in patterns:
-                continue  # another version (with or without exclusion) of the same piece is in
-            own = [i for i in c.texts if major[i] == code]
-            if not any(times[i] < COVER for i in own):
-                continue
-            for i in own:
-                times[i] += 1
-            patterns.add(pattern)
-            out.append(c)
-            chosen += 1
+        later: list[Cand] = []
+        for group in (ranked, later):
+            for c in group:
+                if chosen >= PER_CODE:
+                    break
+                pattern = c.pattern()
+                if pattern in patterns:
+                    continue
+                own = [i for i in c.texts if major[i] == code]
+                if not any(times[i] < COVER for i in own):
+                    continue
+                counter = c.extra.pop("counter", None)
+                if counter is not None:
+                    better = exclusion(corpus, index, c, counter)
+                    c = better if better is not None and better.precision > c.precision else c
+                    if c.precision < target and group is ranked:
+                        if c.precision >= FLOOR:
+                            later.append(c)
+                        continue
+                    if c.precision < FLOOR:
+                        continue
+                for i in own:
+                    times[i] += 1
+                patterns.add(pattern)
+                out.append(c)
+                chosen += 1
+            later.sort(key=lambda c: _rank(c, target))
     return out
 
 

@@ -83,8 +83,8 @@ def code_set(text: str | None, what: str, where: str) -> CodeSet | None:
     if len(text) > MAX_CODES:
         raise EditInvalid(f"{where}: {what} is longer than {MAX_CODES} characters")
     ranges, prefixes = [], []
-    for raw in re.split(r"[,，;；\s]+", text.strip()):
-        entry = raw.replace("–", "-").replace("—", "-").rstrip("*†")
+    for raw in re.split(r"[,，;；\s]+", re.sub(r"\s*[-–—~～]\s*", "-", text.strip())):
+        entry = raw.rstrip("*†")
         m = _ENTRY.fullmatch(entry)
         if not entry:
             continue

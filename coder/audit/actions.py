@@ -188,11 +188,19 @@ def queue(
     limit: int | None = None,
     ids: list[int] | None = None,
     system: str | None = None,
+    edits: bool = False,
 ) -> list[dict[str, Any]]:
-    """What awaits review, oldest first: auto-codes to confirm or correct, failures to code by hand."""
+    """What awaits review, oldest first: auto-codes to confirm or correct, failures to code by hand.
+    `edits`: only lines a code edit marks, whatever their status, each with its marks (`edits`)."""
     with engine.connect() as conn:
-        rows = conn.execute(queue_query(status, reason, run, limit, ids, system)).all()
-    return [_queue_item(r) for r in rows]
+        rows = conn.execute(queue_query(status, reason, run, limit, ids, system, edits)).all()
+        items = [_queue_item(r) for r in rows]
+        if edits:
+            marks = edit_store.open_marks(conn, [i["diagnosis_id"] for i in items])
+            for row, item in zip(rows, items, strict=True):
+                item["code"] = row.code  # a person's code too: the edits check every code
+                item["edits"] = marks.get(item["diagnosis_id"], [])
+    return items
 
 
 def queue_query(
@@ -202,8 +210,9 @@ def queue_query(
     limit: int | None = None,
     ids: list[int] | None = None,
     system: str | None = None,
+    edits: bool = False,
 ):
-    statuses = (CODED, FAILED)
+    statuses = tuple(Status) if edits else (CODED, FAILED)
     if status is not None:
         if status not in statuses:
             raise IcdCoderError(f"unknown queue status {status!r}; choose from {', '.join(statuses)}")
@@ -249,6 +258,8 @@ def queue_query(
         )
     if ids is not None:
         q = q.where(diagnosis.c.id.in_(ids))
+    if edits:
+        q = q.where(diagnosis.c.id.in_(edit_store.marked_lines_query()))
     if system is not None:
         q = q.where(lines_of(system))
     if limit is not None:

@@ -197,7 +197,18 @@ def report(
             key = {"month": r.month, "chapter": chapter(r.code), "code": r.code}[g]
             groups[key].append(r)
         out[f"by_{g}"] = [{g: key, **_tally(items)} for key, items in sorted(groups.items())]
+    out["code_edits"] = code_edit_counts(engine)
     return out
+    return out
+
+
+def code_edit_counts(engine: Engine) -> dict[str, Any]:
+    """Lines a code edit marks now ({"lines": n, "by_kind": {kind: lines}}), from the marks' index;
+    the marks of the moment, whatever the period."""
+    from coder.store.edits import mark_counts
+
+    with engine.connect() as conn:
+        return mark_counts(conn)
 
 
 COLUMNS = ("tp", "fp", "fn", "tn", "total", "precision", "recall", "f_measure", "accuracy", "coverage", "time_saved")

@@ -18,6 +18,7 @@ from ..services.audit import (
     write_feedback_xlsx,
     write_report_xlsx,
 )
+from .edit_cmds import edits_queue_option
 from .options import ID, db_option, echo_json, echo_table, json_option, limit_option, open_db, system_option
 from .rule_cmds import rules_group
 
@@ -52,6 +53,7 @@ def audit_group() -> None:
 
 
 @audit_group.command("queue")
+@edits_queue_option
 @_filters
 @limit_option
 @db_option
@@ -206,6 +208,9 @@ def report_cmd(date_from, date_to, by, xlsx_path, system, db_url, as_json) -> No
         f"accuracy {_pct(data['accuracy'])}, coverage {_pct(data['coverage'])}, "
         f"auto-codes confirmed (coder time saved) {data['time_saved']}"
     )
+    marks = data["code_edits"]
+    kinds = ", ".join(f"{k} {n}" for k, n in marks["by_kind"].items())
+    click.echo(f"lines with code edits {marks['lines']}" + (f" ({kinds})" if kinds else ""))
     for g in by:
         rows = data[f"by_{g}"]
         echo_table(

@@ -19,11 +19,11 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, func, select
 
-from coder.db.models import coding_rule, diagnosis
+from coder.db.models import audited, coding_rule, diagnosis
 from coder.errors import IcdCoderError
 from coder.store.codes import lines_of
 from rulebase.codes import ICD9CM3, system_of_code
-from rulebase.states import PERSON_STATUSES, Status
+from rulebase.states import Status
 
 GROUPINGS = ("month", "chapter", "code")
 ALPHA = 0.5
@@ -130,7 +130,7 @@ def classify_query(start: dt.datetime | None, end: dt.datetime | None, system: s
     q = (
         select(diagnosis.c.status, diagnosis.c.code, month, func.count().label("n"))
         .where(
-            diagnosis.c.status.in_(PERSON_STATUSES),
+            audited(),
             diagnosis.c.code.is_not(None),
             diagnosis.c.attempted_at.is_not(None),
         )
@@ -198,7 +198,6 @@ def report(
             groups[key].append(r)
         out[f"by_{g}"] = [{g: key, **_tally(items)} for key, items in sorted(groups.items())]
     out["code_edits"] = code_edit_counts(engine)
-    return out
     return out
 
 

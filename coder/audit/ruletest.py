@@ -18,16 +18,16 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from coder.db.models import diagnosis, homepage
+from coder.audit import cache
+from coder.db.models import audited, diagnosis, homepage
 from coder.errors import ChangeRefused
 from coder.store import normalization as normstore
-from coder.store import rules as rulestore
 from coder.store.codes import lines_of, systems_of
 from rulebase.codes import SYSTEMS
-from rulebase.decision import Decision, merge
+from rulebase.decision import Decision, Hit, merge, resolve
 from rulebase.engine import RuleSet
 from rulebase.rule import Rule
-from rulebase.states import PERSON_STATUSES, Outcome
+from rulebase.states import Outcome
 
 EXAMPLES = 3
 
@@ -65,7 +65,7 @@ def audited_where(
 ) -> list:
     """The conditions for the audited lines (a person's status and code) of `system`, dated
     since <= line_day() < until, whose code starts with `code_prefix`, of those records."""
-    where = [diagnosis.c.status.in_(PERSON_STATUSES), diagnosis.c.code.is_not(None)]
+    where = [audited(), diagnosis.c.code.is_not(None)]
     if system is not None:
         where.append(lines_of(system))
     if since is not None:
@@ -210,11 +210,15 @@ def evaluate(
     old: Sequence[Rule],
     new: Sequence[Rule],
     examples: int = EXAMPLES,
+    base: RuleSet | None = None,
+    left_out: frozenset[int] = frozenset(),
 ) -> Impact:
     """Judge replacing `old` rules by `new` ones in a rule base that also holds `others`.
 
     Only texts that an old or new rule matches can change; the rest of the rule base decides
     them once (`others`), and `merge` adds the changed rules with the engine's own semantics.
+    `base`: the stored rule base already indexed (kept between changes, `audit.cache`); its rules
+    with ids in `left_out` (the changed ones) are not counted, and `others` is not read.
     """
     started = time.perf_counter()
     new_live = [r for r in new if r.enabled]
@@ -245,11 +249,15 @@ def evaluate(
                     rep.fn_examples.append(a.example)
         if not old_hits and not new_hits:
             continue
-        if others_set is None:
-            others_set = RuleSet(others, normalizer=same)
-            by_id.update({v.rule.id: v.rule for v in others_set.verifiers if v.rule.id not in by_id})
-        base = others_set.decide(a.text)
-        before, after = merge(base, old_hits, by_id.__getitem__), merge(base, new_hits, by_id.__getitem__)
+        if base is not None:
+            rest = resolve(a.text, [Hit(r) for r in base.matching(a.text) if r.id not in left_out])
+        else:
+            if others_set is None:
+                others_set = RuleSet(others, normalizer=same)
+                by_id.update({v.rule.id: v.rule for v in others_set.verifiers if v.rule.id not in by_id})
+            rest = others_set.decide(a.text)
+        rule_of = by_id.__getitem__ if base is None else lambda i: by_id[i] if i in by_id else base.by_id[i].rule
+        before, after = merge(rest, old_hits, rule_of), merge(rest, new_hits, rule_of)
         after_codes = {c.code for c in after.candidates} if after.outcome == Outcome.AMBIGUOUS else set()
         for r in new_hits:
             rep = reports[id(r)]
@@ -286,23 +294,36 @@ def evaluate(
 
 def judge(
     conn: Connection,
-    others: Sequence[Rule],
+    others: Sequence[Rule] | None,
     old: Sequence[Rule],
     new: Sequence[Rule],
     every_system: bool = False,
+    left_out: frozenset[int] = frozenset(),
 ) -> Impact:
     """`evaluate` within each code system: a rule is judged on the audited lines it may code (a
     procedure rule on procedure lines), among the rules of its system; the systems' impacts add up.
-    `every_system`: the new rules as if of each system in turn (a pattern tried without a code)."""
-    system = systems_of(conn, [r.code for r in (*others, *old, *new)])
+    `every_system`: the new rules as if of each system in turn (a pattern tried without a code).
+    `others` None: the stored rule base less the rules with ids in `left_out`, and the audited
+    history, as `audit.cache` keeps them while they have not changed."""
+    system = systems_of(conn, [r.code for r in (*(others or ()), *old, *new)])
 
     def of(s: str, rules: Sequence[Rule], always: bool = False) -> list[Rule]:
         return [r for r in rules if always or system[r.code] == s]
 
+    def stored_of(s: str, rules: list[Rule]) -> list[Rule]:
+        systems = systems_of(conn, [r.code for r in rules])
+        return [r for r in rules if systems[r.code] == s]
+
     touched = [s for s in SYSTEMS if any(system[r.code] == s for r in (*old, *new))]
     parts = []
     for s in SYSTEMS if every_system else touched or [SYSTEMS[0]]:  # the other systems' lines cannot change
-        parts.append(evaluate(load_audited(conn, s), of(s, others), of(s, old), of(s, new, every_system)))
+        old_s, new_s = of(s, old), of(s, new, every_system)
+        if others is None:
+            history = cache.history(conn, s, lambda s=s: load_audited(conn, s))
+            base = cache.rule_set(conn, s, lambda rules, s=s: stored_of(s, rules))
+            parts.append(evaluate(history, (), old_s, new_s, base=base, left_out=left_out))
+        else:
+            parts.append(evaluate(load_audited(conn, s), of(s, others), old_s, new_s))
     impact = Impact(sum(p.audited for p in parts), [])
     for p in parts:
         impact.broken += p.broken
@@ -336,7 +357,7 @@ def _added(reports: list[RuleReport]) -> RuleReport:
 def candidate_impact(conn: Connection, rule: Rule, any_system: bool = False) -> Impact:
     """`rules test`: the candidate as a new rule in the current rule base; `any_system` (a pattern
     tried without a code): in each system, among that system's rules."""
-    return judge(conn, rulestore.load_rules(conn), [], [rule], every_system=any_system)
+    return judge(conn, None, [], [rule], every_system=any_system)
 
 
 def check_change(conn: Connection, old: Sequence[Rule], new: Sequence[Rule], force: bool) -> Impact:
@@ -347,9 +368,8 @@ def check_change(conn: Connection, old: Sequence[Rule], new: Sequence[Rule], for
     so this works before or after the change is written in the caller's transaction; raising
     ChangeRefused makes that transaction roll back.
     """
-    changed = {r.id for r in new if r.id is not None} | {r.id for r in old}
-    others = [r for r in rulestore.load_rules(conn) if r.id not in changed]
-    impact = judge(conn, others, old, new)
+    changed = frozenset({r.id for r in new if r.id is not None} | {r.id for r in old})
+    impact = judge(conn, None, old, new, left_out=changed)
     if impact.broken and not force:
         raise ChangeRefused(
             "\n".join(impact.lines()) + f"\nrefused: this change would turn {impact.broken} correctly coded "

@@ -1,0 +1,78 @@
+"""The stored rule base and the audited history, kept per engine while they have not changed.
+
+Judging a rule change reads both whole: 30,000 rules parsed and indexed, a history of a hundred
+thousand lines normalized. A long-lived process (the workbench) judges change after change on the
+same rule base, so it keeps them and checks before each use, with two index-only reads, that
+they still hold:
+- the rules by the rule-base version and its time (a change bumps both; a change refused and
+  rolled back leaves the old ones, so the time tells a version written again apart) and the
+  dictionary's last change (a code set inactive takes its rules out);
+- the history by that, plus how many audited lines there are and the latest action on one (an
+  audit action stamps updated_at; an import of coded lines adds lines).
+A read inside a transaction that has already changed the rule base sees its own version, which
+no other transaction can see; it is kept under that version's key, which a later change cannot
+take again (its time differs).
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, select
+
+from coder.db.models import audited, diagnosis, icd_code, rulebase_state
+from coder.store import rules as rulestore
+from rulebase.engine import RuleSet
+from rulebase.rule import Rule
+
+_lock = threading.Lock()
+_kept: weakref.WeakKeyDictionary[Engine, dict[Any, tuple[Any, Any]]] = weakref.WeakKeyDictionary()
+
+
+def _rules_key(conn: Connection) -> tuple:
+    version = conn.execute(select(rulebase_state.c.version, rulebase_state.c.changed_at)).first()
+    codes = conn.execute(select(func.max(icd_code.c.updated_at), func.count())).first()
+    return (tuple(version or ()), tuple(codes))
+
+
+def _history_key(conn: Connection) -> tuple:
+    lines = conn.execute(select(func.count(), func.max(diagnosis.c.updated_at)).where(audited())).first()
+    return (_rules_key(conn), tuple(lines))
+
+
+def _kept_value(conn: Connection, name: Any, key: tuple, build: Callable[[], Any]) -> Any:
+    with _lock:
+        slot = _kept.setdefault(conn.engine, {})
+        found = slot.get(name)
+    if found is not None and found[0] == key:
+        return found[1]
+    value = build()
+    with _lock:
+        _kept.setdefault(conn.engine, {})[name] = (key, value)
+    return value
+
+
+def live_rules(conn: Connection) -> list[Rule]:
+    """`store.rules.load_rules(conn)`: the rules that code, as stored now."""
+    return _kept_value(conn, "rules", _rules_key(conn), lambda: rulestore.load_rules(conn))
+
+
+def rule_set(conn: Connection, system: str, rules_of: Callable[[list[Rule]], list[Rule]]) -> RuleSet:
+    """The live rules of `system` (`rules_of` picks them from `live_rules`) indexed, on normalized text."""
+    rules = live_rules(conn)
+    return _kept_value(
+        conn, ("set", system), _rules_key(conn), lambda: RuleSet(rules_of(rules), normalizer=lambda s: s)
+    )
+
+
+def history(conn: Connection, system: str, load: Callable[[], Any]) -> Any:
+    """The audited history of `system` as `load()` reads it, kept while no line of it changed."""
+    return _kept_value(conn, ("history", system), _history_key(conn), load)
+
+
+def forget(engine: Engine) -> None:
+    with _lock:
+        _kept.pop(engine, None)

@@ -121,6 +121,8 @@ def main(argv: list[str] | None = None) -> None:
         cut = int(len(history) * a.holdout)
         test, history = history[:cut], history[cut:]
     result = mine(history, (), MiningOptions(seed=a.seed))
+    usage = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    cpu = sum(u.ru_utime + u.ru_stime for u in usage)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     child_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     accepted = [p for p in result.proposals if p.accepted]
@@ -130,13 +132,7 @@ def main(argv: list[str] | None = None) -> None:
         "codes": len({c for e in history for c in e.codes}),
         "generate_s": round(gen, 2),
         "mine_s": round(result.seconds, 2),
-        "cpu_s": round(
-            sum(
-                resource.getrusage(w).ru_utime + resource.getrusage(w).ru_stime
-                for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
-            ),
-            2,
-        ),
+        "cpu_s": round(cpu, 2),  # this process and the fold workers: the wall time depends on the load
         "peak_rss_mb": round(peak_mb),
         "peak_rss_fold_worker_mb": round(child_mb),
         "proposals": len(result.proposals),
@@ -146,9 +142,9 @@ def main(argv: list[str] | None = None) -> None:
         },
     }
     if test:
-        from rulebase.engine import RuleSet
-
         import dataclasses
+
+        from rulebase.engine import RuleSet
 
         # Proposals' rules have no id (importing gives them one); the engine names winners by id.
         rules = [dataclasses.replace(p.rule, id=k + 1) for k, p in enumerate(accepted)]

@@ -46,7 +46,7 @@ class Corpus:
         self.lines = [sum(c.values()) for c in self.codes]
         # The code most lines got; a tie goes to the smaller code so the result never depends on order.
         self.major = [min(c.items(), key=lambda kv: (-kv[1], kv[0]))[0] for c in self.codes]
-        self.major_lines = [c[m] for c, m in zip(self.codes, self.major)]
+        self.major_lines = [c[m] for c, m in zip(self.codes, self.major, strict=True)]
 
 
 @dataclass(slots=True)

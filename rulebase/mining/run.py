@@ -88,7 +88,7 @@ def run(history: Sequence[Example], existing: Sequence[Rule], options: MiningOpt
             kept.append((c, cv))
     evidence = gather(corpus, shown, rules, existing, options.examples)
     proposals = []
-    for rule, (c, cv), ev in zip(rules, kept, evidence):
+    for rule, (c, cv), ev in zip(rules, kept, evidence, strict=True):
         precision = ev.correct / ev.support if ev.support else 0.0
         accepted = ev.support >= options.min_support and precision >= target and cv >= target and ev.breaks == 0
         proposals.append(

@@ -62,7 +62,7 @@ def import_cmd(
 
     Columns: id, code, pattern, exclude, priority, enabled, note, version (code_name is ignored).
     Rows with an id update that rule, rows without one add a rule, enabled = 0 disables. A workbook's
-    normalization sheet is imported with it. The change is tested against the audited history and
+    normalization and guards sheets are imported with it. The change is tested against the audited history and
     refused if it turns correct codes wrong, unless --force.
     """
     plan = service.import_rules(open_db(db_url), path, author, reason, dry_run=dry_run, force=force)
@@ -74,6 +74,8 @@ def import_cmd(
                 "dry_run": dry_run,
                 "impact": plan.impact.to_json() if plan.impact else None,
                 "normalization": plan.normalization.summary() if plan.normalization else None,
+                "guards": plan.guards.summary() if plan.guards else None,
+                "guard_impact": plan.guard_impact.to_json() if plan.guard_impact else None,
             }
         )
         return
@@ -90,6 +92,13 @@ def import_cmd(
         click.echo(
             f"{'dry run, nothing written; ' if dry_run else ''}normalization: {n['added']} added, "
             f"{n['changed']} changed, {n['unchanged']} unchanged"
+        )
+    if plan.guards is not None:
+        g = plan.guards.summary()
+        click.echo(
+            f"{'dry run, nothing written; ' if dry_run else ''}guards: {g['added']} added, "
+            f"{g['changed']} changed, {g['unchanged']} unchanged"
+            + (f"; {plan.guard_impact.broken} correctly coded would become uncoded" if plan.guard_impact else "")
         )
 
 

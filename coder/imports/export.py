@@ -8,10 +8,16 @@ from sqlalchemy import Engine, select
 
 from coder.db.models import icd_code
 from coder.errors import IcdCoderError
+from coder.store import guards as guardstore
 from coder.store import normalization as normstore
 from coder.store import rules as rulestore
 from rulebase.normalize import LITERAL, PATTERN, Replacement
 
+from .guards import CHOICES as GUARD_CHOICES
+from .guards import COLUMNS as GUARD_COLUMNS
+from .guards import SHEET as GUARD_SHEET
+from .guards import WIDTHS as GUARD_WIDTHS
+from .guards import guard_rows
 from .normalization import SHEET
 from .rules import RULE_COLUMNS
 from .tabular import write_workbook
@@ -59,6 +65,17 @@ INSTRUCTIONS = [
         "Write find in normalized form (half-width: II型, not Ⅱ型). A replacement may not be empty, nor contain "
         "text that its own or an earlier entry finds (that would loop). Rules see the rewritten text.",
     ),
+    (
+        "Guards",
+        "The guards sheet: a line whose rules would code it, but where a cue stands (疑似, 待查, 排除 ...), fails "
+        "as kind uncertain or negated and goes to a coder. scope: before, after or any, relative to the matched "
+        "words; a cue inside them counts for nothing (a rule for 发热待查).",
+    ),
+    (
+        "",
+        "not_within: longer words, |-joined, in which the cue does not count (排除: 不排除|待排除). The first guard "
+        "in position order that stands decides. Cues are literal text in normalized form (? not ？).",
+    ),
     ("Examples", "^(急性)?(化脓性)?阑尾炎$   急性阑尾炎, 急性化脓性阑尾炎, 阑尾炎 - the whole description"),
     ("", "冠(状动脉粥样硬化性)?心(脏)?病   冠心病, 冠状动脉粥样硬化性心脏病, anywhere in the description"),
     ("", "高血压(病)?.{0,2}3级   高血压病3级, 高血压 3级 (up to two characters between)"),
@@ -76,6 +93,7 @@ def export_rules(engine: Engine, path: str | Path, include_disabled: bool = True
         rules = rulestore.load_rules(conn, include_disabled=include_disabled, system=system)
         names = dict(conn.execute(select(icd_code.c.code, icd_code.c.name)).all())
         entries = normstore.load(conn, include_disabled=include_disabled)
+        guards = guardstore.load(conn, include_disabled=include_disabled)
     rows = []
     for r in rules:
         d = r.to_dict()
@@ -88,9 +106,10 @@ def export_rules(engine: Engine, path: str | Path, include_disabled: bool = True
         [
             ("rules", RULE_COLUMNS, rows),
             (SHEET, Replacement.KEYS, norm_rows),
+            (GUARD_SHEET, GUARD_COLUMNS, guard_rows(guards)),
             ("instructions", ("topic", "text"), INSTRUCTIONS),
         ],
-        widths={**WIDTHS, "find": 24, "replace": 32, "kind": 9, "topic": 12, "text": 120},
-        choices={"enabled": ("1", "0"), "kind": (LITERAL, PATTERN)},
+        widths={**GUARD_WIDTHS, **WIDTHS, "find": 24, "replace": 32, "kind": 9, "topic": 12, "text": 120},
+        choices={"enabled": ("1", "0"), "kind": (LITERAL, PATTERN), **GUARD_CHOICES},
     )
     return len(rows)

@@ -52,6 +52,8 @@ class RulePlan:
     changed: list[rulestore.RuleChange] = field(default_factory=list)
     unchanged: int = 0
     normalization: Any = None  # an imports.normalization.NormPlan when the workbook has that sheet
+    guards: Any = None  # an imports.guards.GuardPlan when the workbook has that sheet
+    guard_impact: Any = None  # the guard changes judged (an audit.ruletest.Impact)
     impact: Any = None  # an audit.ruletest.Impact: the change judged against the audited history
     stored: dict[int, Rule] = field(default_factory=dict, repr=False)  # the rule base the plan was made against
     not_accepted: int | None = None  # a mined workbook's rows with accept = 0 (None: not a mined workbook)

@@ -221,7 +221,8 @@ def write_workbook(
 ) -> None:
     """Write sheets of text with a bold, frozen header; formula-like text is quote-prefixed.
 
-    `choices` maps a column name to the values its drop-down offers (an Excel data validation).
+    `choices` maps a column name to the values its drop-down offers (an Excel data validation);
+    a "sheet:column" key is for that sheet's column only, and wins over the column name.
     """
     from openpyxl import Workbook
     from openpyxl.styles import Font
@@ -249,15 +250,16 @@ def write_workbook(
         for c, h in enumerate(headers, start=1):
             letter = get_column_letter(c)
             ws.column_dimensions[letter].width = (widths or {}).get(h, max(10, len(h) + 2))
-            if choices and h in choices:
+            offered = (choices or {}).get(f"{title}:{h}", (choices or {}).get(h))  # "sheet:column" first
+            if offered:
                 from openpyxl.worksheet.datavalidation import DataValidation
 
                 dv = DataValidation(
                     type="list",
-                    formula1='"' + ",".join(choices[h]) + '"',
+                    formula1='"' + ",".join(offered) + '"',
                     allow_blank=True,
                     showErrorMessage=True,
-                    error=f"{h}: choose one of {', '.join(choices[h])}",
+                    error=f"{h}: choose one of {', '.join(offered)}",
                 )
                 ws.add_data_validation(dv)
                 dv.add(f"{letter}2:{letter}1048576")

@@ -97,10 +97,13 @@ def _judge(conn, old: Rule, new: Rule, force: bool) -> Impact | None:
 def import_rules(
     engine: Engine, path: str | Path, author: str, reason: str | None, dry_run: bool = False, force: bool = False
 ) -> RulePlan:
-    """Validate the whole file (and a workbook's normalization sheet), judge it, write it, all or nothing.
+    """Validate the whole file (and a workbook's normalization and guards sheets), judge it, write it,
+    all or nothing.
 
     A dry run judges the rule changes in memory and writes nothing.
     """
+    from coder.services import guards as guardservice  # it imports this module (StaleForm)
+
     author = rulestore.require_author(author)
     with engine.begin() as conn:
         problems: list[Problem] = []
@@ -116,10 +119,16 @@ def import_rules(
                 norm = plan_normalization(conn, sheet)
             except ImportRejected as exc:
                 problems += exc.problems
+        guard_plan = guard_tables = None
+        try:
+            guard_plan, guard_tables = guardservice.plan_and_judge(conn, path, required=False)
+        except ImportRejected as exc:
+            problems += exc.problems
         if problems:
             raise ImportRejected(problems)
         plan.normalization = norm
-        if not (plan.added or plan.changed or plan.normalization):
+        plan.guards = guard_plan
+        if not (plan.added or plan.changed or plan.normalization or plan.guards):
             return plan
         stored = plan.stored  # read in the same transaction
         old = [stored[c.rule_id] for c in plan.changed]
@@ -130,10 +139,16 @@ def import_rules(
         ]
         if dry_run:
             plan.impact = check_change(conn, old, new, force=True)
+            if plan.guards:
+                plan.guard_impact = guardservice.judge_guards(conn, *guard_tables)
             return plan
         rb_version = rulestore.bump_rulebase_version(conn)
         if plan.normalization:
             apply_plan(conn, plan.normalization, author, reason, rb_version)
+        if plan.guards:
+            plan.guard_impact = guardservice.write_plan(
+                conn, plan.guards, guard_tables, author, reason, rb_version, force
+            )
         plan.impact = check_change(conn, old, new, force=force)
         for rule in plan.added:
             rulestore.add_rule(conn, rule, author, reason, rb_version=rb_version)

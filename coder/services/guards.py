@@ -1,0 +1,234 @@
+"""The guard table: list, show, add, change, enable/disable, import, export; every change judged
+against the audited history before it commits, like a rule change (refused when it turns correct
+codes uncoded, unless forced)."""
+
+from __future__ import annotations
+
+import csv
+import time
+from dataclasses import dataclass
+from dataclasses import replace as dc_replace
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, select
+
+from coder.audit.ruletest import EXAMPLES, Impact, load_audited
+from coder.db.models import guard as guard_table
+from coder.errors import ChangeRefused, IcdCoderError, NotFound
+from coder.imports import guards as sheet
+from coder.services.rules import StaleForm
+from coder.store import guards as guardstore
+from coder.store import rules as rulestore
+from coder.store.history import Shown, bump_rulebase_version, require_author
+from rulebase.codes import SYSTEMS
+from rulebase.engine import RuleSet
+from rulebase.guards import Guard, Guards
+from rulebase.states import Outcome
+
+
+@dataclass(frozen=True)
+class GuardChanged:
+    """A guard before (None for a new one) and after a change, and the change judged (None: nothing changed)."""
+
+    old: Guard | None
+    new: Guard
+    impact: Impact | None
+
+    @property
+    def changed(self) -> bool:
+        return self.old is None or self.new.version != self.old.version
+
+
+def judge_guards(conn: Connection, old: list[Guard], new: list[Guard]) -> Impact:
+    """The audited history decided with the rule base under the guard table `old`, then `new`:
+    how many lines a person coded would lose (broken) or gain (fixed) their correct auto-code.
+
+    Only texts holding a cue of a guard that differs between the tables can change, so only those
+    are decided, each system's by its own rules.
+    """
+    started = time.perf_counter()
+    before_by_id = {g.id: g for g in old}
+    after_ids = {g.id for g in new}
+    touched = [g for g in new if g.id is None or before_by_id.get(g.id) != g]
+    touched += [g for g in old if g.id not in after_ids]
+    # Every guard of both tables whose cue could now matter, enabled or not (a disable matters too).
+    probe = Guards([dc_replace(g, enabled=True) for g in touched])
+    impact = Impact(0, [])
+    same = lambda s: s  # noqa: E731 - audited texts are normalized already
+    for system in SYSTEMS:
+        audited = load_audited(conn, system)
+        impact.audited += sum(a.total for a in audited)
+        changing = [a for a in audited if probe.occurrences(a.text)] if probe else []
+        if not changing:
+            continue
+        rules = rulestore.load_rules(conn, system=system)
+        before = RuleSet(rules, normalizer=same, guards=old)
+        after = RuleSet(rules, normalizer=same, guards=new)
+        for a in changing:
+            was, now = before.decide(a.text), after.decide(a.text)
+            for code, n in a.codes.items():
+                right_before = was.outcome is Outcome.CODED and was.code == code
+                right_after = now.outcome is Outcome.CODED and now.code == code
+                if right_before and not right_after:
+                    impact.broken += n
+                    if len(impact.broken_examples) < EXAMPLES:
+                        impact.broken_examples.append(f"{a.example} ({code}, now {now.outcome})")
+                elif right_after and not right_before:
+                    impact.fixed += n
+    impact.seconds = time.perf_counter() - started
+    return impact
+
+
+def _refuse_unless(impact: Impact, force: bool) -> Impact:
+    if impact.broken and not force:
+        raise ChangeRefused(
+            "\n".join(impact.lines()) + f"\nrefused: this guard change would leave {impact.broken} correctly coded "
+            "audited diagnoses uncoded (a coder confirmed the code the rules give them); nothing was written. "
+            "Narrow the guard (scope, not_within), or repeat with --force.",
+            impact=impact,
+        )
+    return impact
+
+
+def add_guard(
+    engine: Engine,
+    cue: str,
+    kind: str,
+    author: str,
+    scope: str = "any",
+    not_within: str | None = None,
+    position: int = 0,
+    note: str | None = None,
+    reason: str | None = None,
+    force: bool = False,
+) -> GuardChanged:
+    """Add a guard (position 0: after the last), judged before it is written."""
+    item = Guard(cue=cue, kind=kind, scope=scope, not_within=not_within, position=position, note=note)
+    require_author(author)
+    with engine.begin() as conn:
+        if item.position == 0:
+            item = dc_replace(item, position=guardstore.next_position(conn))
+        _no_twin(conn, item)
+        table = guardstore.load(conn)
+        impact = _refuse_unless(judge_guards(conn, table, table + [item]), force)
+        return GuardChanged(None, guardstore.add(conn, item, author, reason), impact)
+
+
+def _no_twin(conn: Connection, item: Guard) -> None:
+    for g in guardstore.load(conn, include_disabled=True):
+        if g.cue == item.cue and g.id != item.id:
+            raise IcdCoderError(f"{item.label}: guard {g.id} already has the cue {item.cue!r}; change that one instead")
+
+
+def _change(conn: Connection, old: Guard, author: str, reason: str | None, force: bool, changes: dict) -> GuardChanged:
+    new = guardstore.GUARDS.proposed(old, changes)
+    if guardstore.fields_of(new) == guardstore.fields_of(old):
+        return GuardChanged(old, old, None)
+    _no_twin(conn, new)
+    table = guardstore.load(conn, include_disabled=True)
+    after = [new if g.id == old.id else g for g in table]
+    impact = _refuse_unless(judge_guards(conn, table, after), force)
+    return GuardChanged(old, guardstore.replace(conn, old, new, author, reason), impact)
+
+
+def change_guard(
+    engine: Engine, guard_id: int, author: str, reason: str | None = None, force: bool = False, **changes: Any
+) -> GuardChanged:
+    """Change a guard's fields (position, cue, kind, scope, not_within, enabled, note) as a new version."""
+    require_author(author)
+    with engine.begin() as conn:
+        return _change(conn, guardstore.get(conn, guard_id), author, reason, force, changes)
+
+
+def set_guard_enabled(
+    engine: Engine, guard_id: int, enabled: bool, author: str, reason: str | None = None, force: bool = False
+) -> GuardChanged:
+    return change_guard(engine, guard_id, author, reason, force, enabled=enabled)
+
+
+def change_guard_at(
+    engine: Engine,
+    guard_id: int,
+    version: int | None,
+    author: str,
+    reason: str | None = None,
+    force: bool = False,
+    **changes: Any,
+) -> GuardChanged:
+    """change_guard from a form shown at `version`: StaleForm if the guard changed since."""
+    require_author(author)
+    with engine.begin() as conn:
+        row = conn.execute(select(guard_table).where(guard_table.c.id == guard_id).with_for_update()).first()
+        if row is None:
+            raise NotFound(f"no guard with id {guard_id}")
+        old = guardstore.GUARDS.from_row(row)
+        if version is not None and old.version != version:
+            later = [h for h in guardstore.history(conn, guard_id) if h["version"] > version]
+            raise StaleForm("guard", guard_id, version, old.version, later)
+        return _change(conn, old, author, reason, force, changes)
+
+
+def list_guards(engine: Engine, include_disabled: bool = True) -> list[Guard]:
+    with engine.connect() as conn:
+        return guardstore.load(conn, include_disabled=include_disabled)
+
+
+def show_guard(engine: Engine, guard_id: int) -> Shown:
+    with engine.connect() as conn:
+        return Shown(guardstore.get(conn, guard_id), guardstore.history(conn, guard_id))
+
+
+def plan_and_judge(conn: Connection, path: str | Path, required: bool = True) -> tuple[sheet.GuardPlan | None, Any]:
+    """The plan of a file's guards (None when an optional sheet is absent) and the tables before and after."""
+    rows = sheet.guards_sheet(path, required=required)
+    if rows is None:
+        return None, None
+    plan = sheet.plan_guards(conn, rows)
+    stored = guardstore.load(conn, include_disabled=True)
+    return plan, (stored, sheet.table_after(stored, plan))
+
+
+def write_plan(
+    conn: Connection, plan: sheet.GuardPlan, tables, author: str, reason: str | None, rb_version: int, force: bool
+) -> Impact:
+    """Judge a plan (refused unless forced) and write it at `rb_version`, in the caller's transaction."""
+    impact = _refuse_unless(judge_guards(conn, *tables), force)
+    sheet.apply_plan(conn, plan, author, reason, rb_version)
+    return impact
+
+
+def import_guards(
+    engine: Engine, path: str | Path, author: str, reason: str | None, dry_run: bool = False, force: bool = False
+) -> tuple[sheet.GuardPlan, Impact | None]:
+    """The guards from a .csv or a workbook's guards sheet, checked whole, judged, all or nothing."""
+    author = require_author(author)
+    with engine.begin() as conn:
+        plan, tables = plan_and_judge(conn, path)
+        if not plan:
+            return plan, None
+        if dry_run:
+            return plan, judge_guards(conn, *tables)
+        return plan, write_plan(conn, plan, tables, author, reason, bump_rulebase_version(conn), force)
+
+
+def export_guards(engine: Engine, path: str | Path) -> int:
+    """Write every guard to a .csv (or, for .xlsx, a workbook with the guards sheet); the number written."""
+    path = Path(path)
+    guards = list_guards(engine)
+    rows = sheet.guard_rows(guards)
+    if path.suffix.lower() == ".csv":
+        try:
+            with path.open("w", newline="", encoding="utf-8-sig") as f:
+                w = csv.writer(f)
+                w.writerow(sheet.COLUMNS)
+                w.writerows(["" if v is None else v for v in r] for r in rows)
+        except OSError as exc:
+            raise IcdCoderError(f"{path}: cannot be written ({exc.strerror or exc})") from None
+    elif path.suffix.lower() == ".xlsx":
+        from coder.imports.tabular import write_workbook
+
+        write_workbook(path, [(sheet.SHEET, sheet.COLUMNS, rows)], widths=sheet.WIDTHS, choices=sheet.CHOICES)
+    else:
+        raise IcdCoderError(f"{path}: guards are exported as .csv or .xlsx")
+    return len(rows)

@@ -135,7 +135,7 @@ def _reorder(text: str, rng: random.Random) -> tuple[str, bool]:
         joint = rng.choice(("", " ", "("))
         return f"{m.group(2)}{joint}{m.group(1)}{')' if joint == '(' else ''}", True
     m = re.match(r"^(急性|慢性|复发性|多发性|原发性)(.+)$", text)
-    if m:
+    if m and not m.group(2).startswith(("阻塞", "加重")):  # 慢性阻塞性肺疾病 is one word
         return f"{m.group(2)}({m.group(1)})", True
     m = re.match(r"^(高血压病?)(\d级)(.*)$", text)
     if m:
@@ -146,14 +146,17 @@ def _reorder(text: str, rng: random.Random) -> tuple[str, bool]:
 class Writer:
     """How this hospital's clinicians write a disease: the rates of each variation."""
 
-    def __init__(self, novelty: float = 0.0):
+    def __init__(self, novelty: float = 0.0, late: bool = False):
         self.novelty = novelty  # later months: more variation per line (new variants appear)
+        self.late = late  # later months: the forms that came into use late are written as often as the rest
 
-    def write(self, d: Disease, rng: random.Random, others: Sequence[Disease] | None = None) -> tuple[str, tuple]:
+    def write(self, d: Disease, rng: random.Random) -> tuple[str, tuple]:
         kinds: list[str] = []
         boost = 1 + 2 * self.novelty if rng.random() < self.novelty else 1
         if len(d.forms) > 1 and rng.random() < 0.45:
             weights = [1 / (i + 1) for i in range(len(d.forms) - 1)]
+            if not self.late and is_late(d):
+                weights[-1] *= 0.03
             text = rng.choices(d.forms[1:], weights)[0]
             kinds.append("form")
         else:
@@ -176,7 +179,7 @@ class Writer:
             text, did = _reorder(text, rng)
             if did:
                 kinds.append("order")
-        if rng.random() < 0.04 * boost:
+        if rng.random() < 0.025 * boost:
             text, did = _typo(text, rng)
             if did:
                 kinds.append("typo")
@@ -195,7 +198,15 @@ def _noise(text: str, rng: random.Random) -> str:
     if r < 0.85 and len(text) > 2:
         i = rng.randrange(1, len(text))
         return text[:i] + rng.choice((" ", "\u3000", "  ")) + text[i:]
+    if r < 0.92 and re.search("[A-Z]", text):
+        return text.lower()
     return text.replace("(", "（").replace(")", "）") + rng.choice(("", "\t"))
+
+
+def is_late(d: Disease) -> bool:
+    """A form that came into use late (a new colleague's abbreviation): the last form of every
+    third disease with at least three forms. The history rarely shows it; later months do."""
+    return len(d.forms) >= 3 and sum(map(ord, d.code)) % 3 == 0
 
 
 # --- the hospital -----------------------------------------------------------------------------
@@ -232,9 +243,10 @@ class Hospital:
 
     def sibling(self, d: Disease, rng: random.Random) -> Disease:
         """A disease a coder might give instead: same category if it has one, else a neighbour."""
-        same = [s for s in self.by_category[d.code[:3]] if s.code != d.code]
+        same = sorted((s for s in self.by_category[d.code[:3]] if s.code != d.code), key=lambda s: len(s.code))
         if same:
-            return rng.choice(same)
+            # most disagreement is the more general code (J18.900 for J18.903), the rest any sibling
+            return same[0] if rng.random() < 0.6 else rng.choice(same)
         i = self.diseases.index(d)
         return self.diseases[(i + 1) % len(self.diseases)]
 
@@ -289,7 +301,7 @@ def history(seed: int = HISTORY_SEED, lines: int = 30_000) -> list[Example]:
 
 def stream(seed: int = STREAM_SEED, lines: int = 10_000, novelty: float = 0.15) -> list[Line]:
     """Later months of the same hospital: the same frequencies, new variants appear (`novelty`)."""
-    rng, h, w = random.Random(seed), hospital(), Writer(novelty)
+    rng, h, w = random.Random(seed), hospital(), Writer(novelty, late=True)
     return [h.line(rng, w, runon=RUNON) for _ in range(lines)]
 
 
@@ -298,7 +310,7 @@ def unseen(
 ) -> list[Line]:
     """Distinct held-out lines whose normalized text never appears in `history` (nor twice here): the
     new texts of a stream like `stream`'s (its own seed), so the long tail's variations dominate."""
-    rng, h, w = random.Random(seed), hospital(), Writer(novelty)
+    rng, h, w = random.Random(seed), hospital(), Writer(novelty, late=True)
     seen = {e.text for e in history}
     out: list[Line] = []
     tries = 0

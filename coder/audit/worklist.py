@@ -7,8 +7,10 @@ harmless.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -19,7 +21,7 @@ from coder.imports.tabular import read_sheet, write_workbook
 from .actions import ACTIONS, CONFIRM, QUEUE_COLUMNS, Outcome, apply_action, queue, queue_row
 
 SHEET = "worklist"
-COLUMNS = (*QUEUE_COLUMNS, "decision", "correct_code", "comment")
+COLUMNS = (*QUEUE_COLUMNS, "suggestions", "decision", "correct_code", "comment")
 # The rows are applied through apply_action, which checks each decision; the schema holds the header.
 MAX_ID = 2**31 - 1  # ids are 32-bit integers in PostgreSQL and Oracle
 
@@ -42,6 +44,7 @@ SCHEMA = Schema(
             unique="diagnosis {value} appears twice",
         ),
         *(Column(c) for c in QUEUE_COLUMNS[1:]),
+        Column("suggestions", ignored=True),  # for reading; a file without it imports the same
         Column("decision", _decision, required=True),
         Column("correct_code", text()),
         Column("comment", text(500)),
@@ -56,23 +59,42 @@ WIDTHS = {
     "auto_code_name": 24,
     "reason": 11,
     "candidates": 28,
+    "suggestions": 40,
     "decision": 10,
     "correct_code": 14,
     "comment": 30,
 }
 
 
-def export_worklist(engine: Engine, path: str | Path, **filters) -> int:
+def _suggested(item: dict[str, Any]) -> str | None:
+    return "; ".join(f"{s['code']} {s['name'] or ''}".strip() for s in item.get("suggestions") or ()) or None
+
+
+def export_worklist(
+    engine: Engine,
+    path: str | Path,
+    suggest: Callable[[list[dict[str, Any]]], None] | None = None,
+    **filters,
+) -> int:
+    """The queue as a workbook. `suggest` puts `suggestions` into the failures' items
+    (services.suggestions): shown with their names, and offered in correct_code's drop-down."""
     path = Path(path)
     if path.suffix.lower() != ".xlsx":
         raise IcdCoderError(f"{path}: the worklist is written as .xlsx")
     items = queue(engine, **filters)
-    rows = [queue_row(i) + [None, None, None] for i in items]
+    if suggest is not None:
+        suggest(items)
+    rows = [queue_row(i) + [_suggested(i), None, None, None] for i in items]
     help_rows = [
         (
             "decision",
             "confirm: the auto code is right. correct: it is wrong, put the right one in correct_code. "
             "code: a failure (no auto code), put the code in correct_code. Leave empty to skip the row.",
+        ),
+        (
+            "suggestions",
+            "codes persons gave similar descriptions, best first; correct_code offers them in a drop-down, "
+            "and any other code may be typed. A suggestion is never applied unless you put it in correct_code.",
         ),
         (
             "import",
@@ -85,6 +107,7 @@ def export_worklist(engine: Engine, path: str | Path, **filters) -> int:
         [(SHEET, COLUMNS, rows), ("instructions", ("topic", "text"), help_rows)],
         widths={**WIDTHS, "topic": 12, "text": 110},
         choices={"decision": ACTIONS},
+        row_choices={"correct_code": [[s["code"] for s in i.get("suggestions") or ()] for i in items]},
     )
     return len(rows)
 

@@ -18,6 +18,7 @@ from ..services.audit import (
     write_feedback_xlsx,
     write_report_xlsx,
 )
+from ..services.suggestions import add_suggestions, failure_suggestions, suggestion_line
 from .edit_cmds import edits_queue_option
 from .options import ID, db_option, echo_json, echo_table, json_option, limit_option, open_db, system_option
 from .rule_cmds import rules_group
@@ -52,21 +53,35 @@ def audit_group() -> None:
     """Review auto-codes and failures; a person's code is final."""
 
 
+no_suggest_option = click.option(
+    "--no-suggest", "no_suggest", is_flag=True, help="Skip the suggested codes of failures (they read the history)."
+)
+
+
 @audit_group.command("queue")
 @edits_queue_option
 @_filters
 @limit_option
+@no_suggest_option
 @db_option
 @json_option
-def queue_cmd(status, reason, run_id, system, limit, db_url, as_json) -> None:
-    """What awaits review, oldest first."""
-    items = queue(open_db(db_url), status=status, reason=reason, run=run_id, limit=limit, system=system)
+def queue_cmd(status, reason, run_id, system, limit, no_suggest, db_url, as_json) -> None:
+    """What awaits review, oldest first; failures with up to five codes suggested from similar
+    audited descriptions (never applied)."""
+    engine = open_db(db_url)
+    items = queue(engine, status=status, reason=reason, run=run_id, limit=limit, system=system)
+    if not no_suggest:
+        add_suggestions(engine, items, only_failed=True)
     if as_json:
         echo_json(items)
         return
+    suggest = [] if no_suggest else ["suggest"]
     echo_table(
-        ["id", "record", "kind", "description", "normalized", "auto_code", "name", "reason", "candidates"],
-        [[r[0], r[1], i["kind"], *r[2:]] for i, r in ((i, queue_row(i)) for i in items)],
+        ["id", "record", "kind", "description", "normalized", "auto_code", "name", "reason", "candidates", *suggest],
+        [
+            [r[0], r[1], i["kind"], *r[2:], *([suggestion_line(i["suggestions"])] if suggest else [])]
+            for i, r in ((i, queue_row(i)) for i in items)
+        ],
     )
 
 
@@ -110,10 +125,14 @@ def code_cmd(diagnosis_id, code, person, comment, db_url) -> None:
 @click.argument("path", type=click.Path(dir_okay=False))
 @_filters
 @limit_option
+@no_suggest_option
 @db_option
-def export_cmd(path, status, reason, run_id, system, limit, db_url) -> None:
-    """Write the queue as an .xlsx worklist with a decision column to fill in."""
-    n = export_worklist(open_db(db_url), path, status=status, reason=reason, run=run_id, limit=limit, system=system)
+def export_cmd(path, status, reason, run_id, system, limit, no_suggest, db_url) -> None:
+    """Write the queue as an .xlsx worklist with a decision column to fill in; failures' suggested
+    codes are offered in correct_code's drop-down."""
+    engine = open_db(db_url)
+    suggest = None if no_suggest else failure_suggestions(engine)
+    n = export_worklist(engine, path, suggest, status=status, reason=reason, run=run_id, limit=limit, system=system)
     click.echo(f"{n} diagnoses written to {path}")
 
 

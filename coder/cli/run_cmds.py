@@ -11,6 +11,7 @@ from rulebase.engine import DEFAULT_TIMEOUT
 
 from ..services.diagnoses import list_failures, list_runs, show_run
 from ..services.run import COUNT_KEYS, ENGINES, RunResult, pending_count, run_coding, run_workers, watch
+from ..services.suggestions import add_suggestions, suggestion_line
 from .options import (
     ID,
     columns,
@@ -218,23 +219,34 @@ def failures_group() -> None:
 @click.option("--run", "run_id", type=ID, default=None, help="Only failures of this run.")
 @system_option
 @limit_option
+@click.option("--no-suggest", "no_suggest", is_flag=True, help="Skip the suggested codes (they read the history).")
 @db_option
 @json_option
 def failures_list(
-    reason: str | None, run_id: int | None, system: str | None, limit: int | None, db_url: str | None, as_json: bool
+    reason: str | None,
+    run_id: int | None,
+    system: str | None,
+    limit: int | None,
+    no_suggest: bool,
+    db_url: str | None,
+    as_json: bool,
 ) -> None:
-    """List failure log rows, oldest first, with the candidate codes of ambiguous ones."""
-    rows = list_failures(open_db(db_url), reason=reason, run=run_id, limit=limit, system=system)
+    """List failure log rows, oldest first, with the candidate codes of ambiguous ones and up to
+    five codes suggested from similar audited descriptions (never applied)."""
+    engine = open_db(db_url)
+    rows = list_failures(engine, reason=reason, run=run_id, limit=limit, system=system)
+    if not no_suggest:
+        add_suggestions(engine, rows)
     if as_json:
         echo_json(rows)
         return
     echo_rows(
         columns(
             "diagnosis=diagnosis_id run=run_id reason candidates=candidate_rules now=status_now "
-            "record=record_id description"
+            "record=record_id description" + ("" if no_suggest else " suggest=suggestions")
         ),
         rows,
-        {"candidate_rules": _candidate_rules},
+        {"candidate_rules": _candidate_rules, "suggestions": lambda r: suggestion_line(r["suggestions"])},
     )
 
 

@@ -218,11 +218,14 @@ def write_workbook(
     sheets: list[tuple[str, Sequence[str], Iterable[Sequence]]],
     widths: dict[str, int] | None = None,
     choices: dict[str, Sequence[str]] | None = None,
+    row_choices: dict[str, Sequence[Sequence[str]]] | None = None,
 ) -> None:
     """Write sheets of text with a bold, frozen header; formula-like text is quote-prefixed.
 
     `choices` maps a column name to the values its drop-down offers (an Excel data validation);
     a "sheet:column" key is for that sheet's column only, and wins over the column name.
+    `row_choices` maps a column name to the values offered on each data row (in row order; empty:
+    none): a drop-down that still lets any other value be typed.
     """
     from openpyxl import Workbook
     from openpyxl.styles import Font
@@ -263,6 +266,8 @@ def write_workbook(
                 )
                 ws.add_data_validation(dv)
                 dv.add(f"{letter}2:{letter}1048576")
+            if row_choices and h in row_choices:
+                _add_row_choices(ws, letter, row_choices[h])
     try:
         wb.save(path)
     except OSError as exc:
@@ -270,3 +275,22 @@ def write_workbook(
             f"{path}: cannot be written ({exc.strerror or exc}); check the folder and that the "
             "file is not open in Excel"
         ) from None
+
+
+def _add_row_choices(ws, letter: str, per_row: Sequence[Sequence[str]]) -> None:
+    """One list validation per distinct set of values, on the rows offering it; no error stop, so
+    a value not offered can still be typed (the import checks it)."""
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    rows_of: dict[tuple[str, ...], list[int]] = {}
+    for r, values in enumerate(per_row, start=2):
+        if values:
+            rows_of.setdefault(tuple(values), []).append(r)
+    for values, rows in rows_of.items():
+        listed = ",".join(values)
+        if len(listed) > 255 or any("," in v or '"' in v for v in values):  # Excel's limit for a listed formula
+            continue
+        dv = DataValidation(type="list", formula1=f'"{listed}"', allow_blank=True, showErrorMessage=False)
+        ws.add_data_validation(dv)
+        for r in rows:
+            dv.add(f"{letter}{r}")

@@ -22,9 +22,9 @@ import math
 import threading
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from difflib import SequenceMatcher
 from typing import Any
 
+from rapidfuzz.distance import LCSseq
 from sqlalchemy import Connection, Engine, exists, false, func, literal, null, or_, select, union_all
 
 from coder.audit.actions import CODE, CONFIRM, CORRECT, Outcome, apply_action
@@ -40,6 +40,7 @@ from coder.db.models import (
 )
 from coder.errors import ActionRefused, IcdCoderError, NotFound
 from coder.services.dictionary import search_codes
+from coder.services.suggestions import REFRESH, LineText, suggest_lines
 from coder.store.codes import ALIAS_JOIN, ascii_lower, lines_of
 from rulebase.codes import SYSTEMS, system_of_kind
 from rulebase.states import FAILURE_REASONS, Status
@@ -195,6 +196,8 @@ class LineView:
     may_confirm: bool
     may_correct: bool
     may_code: bool
+    # a failed line's codes learned from similar audited texts (services.suggestions), best first
+    suggestions: list[dict[str, Any]] = field(default_factory=list)
 
 
 # --- the worklist --------------------------------------------------------------------------------
@@ -634,6 +637,10 @@ def line(engine: Engine, line_id: int) -> LineView:
             run_names = {
                 r.id: r.started_at for r in conn.execute(select(coding_run).where(coding_run.c.id.in_(run_ids)))
             }
+        suggested = []
+        if row.status == FAILED:
+            text = LineText(row.id, row.kind, bad.normalized if bad is not None else None, row.description)
+            suggested = suggest_lines(conn, [text], stale_ok=REFRESH)[row.id]
     status, code = row.status, row.code
     success = None
     if ok is not None:
@@ -715,6 +722,7 @@ def line(engine: Engine, line_id: int) -> LineView:
         may_confirm=status not in (Status.PENDING, FAILED) and code is not None,
         may_correct=status not in (Status.PENDING, FAILED),
         may_code=status in (Status.PENDING, FAILED),
+        suggestions=suggested,
     )
 
 
@@ -802,9 +810,9 @@ def _dictionary(engine: Engine, system: str | None) -> _Dictionary:
 
 
 def _fuzzy(book: _Dictionary, query: str, limit: int, skip: set[str]) -> list[dict[str, Any]]:
-    """Codes whose name or alias holds most of the query's characters in order (difflib's matching
-    blocks), best first: 糖尿病肾病 finds 2型糖尿病性肾病. An index of characters picks the few entries
-    worth comparing."""
+    """Codes whose name or alias holds most of the query's characters in order (the longest common
+    subsequence, rapidfuzz's LCSseq), best first: 糖尿病肾病 finds 2型糖尿病性肾病. An index of
+    characters picks the few entries worth comparing."""
     q = query.translate(_ASCII_LOWER)
     chars = set(q)
     shared: Counter[int] = Counter()
@@ -814,10 +822,11 @@ def _fuzzy(book: _Dictionary, query: str, limit: int, skip: set[str]) -> list[di
     pool = [i for i, n in shared.most_common(400) if n >= need and book.codes[i] not in skip]
     best: dict[str, tuple[float, float]] = {}
     for i in pool:
-        m = SequenceMatcher(None, q, book.texts[i], autojunk=False)
-        cover = sum(b.size for b in m.get_matching_blocks()) / len(q)
+        text = book.texts[i]
+        common = LCSseq.similarity(q, text)
+        cover = common / len(q)
         if cover >= FUZZY_MIN:
-            score = (cover, m.ratio())
+            score = (cover, 2 * common / (len(q) + len(text)))  # difflib's ratio, of the longest match
             code = book.codes[i]
             if code not in best or score > best[code]:
                 best[code] = score

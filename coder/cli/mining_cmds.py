@@ -120,7 +120,8 @@ def evaluate_cmd(
     errors = data["errors"]
     if errors:
         shown = errors[:10]
-        click.echo(f"errors ({sum(e['count'] for e in errors)} lines, the {len(shown)} most frequent shown):")
+        more = f"; the {len(shown)} most frequent shown, all in --json and --xlsx" if len(errors) > len(shown) else ""
+        click.echo(f"errors: {sum(e['count'] for e in errors)} lines, {len(errors)} distinct{more}")
         echo_table(
             ["n", "kind", "description", "person", "engine", "rules"],
             [[e["count"], e["kind"], e["description"], e["person_code"], e["engine"], e["rules"]] for e in shown],

@@ -83,11 +83,18 @@ def mine_system(
     states: dict[str, CodeState],
     system: str,
 ) -> tuple[list[Proposal], int]:
-    """The miner on one system's history, against that system's current rules: the proposals whose
-    code a rule of `system` may give, and how many were dropped (the import would refuse them)."""
-    found = mine(examples, existing, options).proposals
+    """The miner on one system's history, against that system's current rules: the proposals that
+    are not rules already and whose code a rule of `system` may give, and how many were dropped for
+    their code (the import would refuse them)."""
+    stored = {(r.code, r.pattern, r.exclude) for r in existing if r.enabled}
+    found = [p for p in mine(examples, existing, options).proposals if _key(p.rule) not in stored]
     kept = [p for p in found if problem_with(p.rule.code, states, system) is None]
     return kept, len(found) - len(kept)
+
+
+def _key(rule: Rule) -> tuple:
+    # A proposal the rule base holds already (mined and imported before) is no proposal.
+    return (rule.code, rule.pattern, rule.exclude)
 
 
 def mine_rules(

@@ -41,6 +41,7 @@ from coder.db.models import (
 from coder.errors import ActionRefused, IcdCoderError, NotFound
 from coder.services.dictionary import search_codes
 from coder.services.suggestions import REFRESH, LineText, suggest_lines
+from coder.store import edits as edit_store
 from coder.store.codes import ALIAS_JOIN, ascii_lower, lines_of
 from rulebase.codes import SYSTEMS, system_of_kind
 from rulebase.states import FAILURE_REASONS, Status
@@ -156,6 +157,7 @@ class WorklistItem:
     run_id: int | None
     attempted_at: dt.datetime | None
     department: str | None
+    edits: tuple[str, ...] = ()  # the reasons of its open code edit marks
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,8 @@ class WorklistPage:
     offset: int = 0
     limit: int = 50
     filters: Filters = field(default_factory=Filters)
+    edit_count: int = 0  # lines a code edit marks (代码校验), whatever the filters
+    edits: bool = False  # this page lists those lines
 
     @property
     def has_next(self) -> bool:
@@ -198,6 +202,7 @@ class LineView:
     may_code: bool
     # a failed line's codes learned from similar audited texts (services.suggestions), best first
     suggestions: list[dict[str, Any]] = field(default_factory=list)
+    edits: list[dict[str, Any]] = field(default_factory=list)  # its open code edit marks (reasons)
 
 
 # --- the worklist --------------------------------------------------------------------------------
@@ -323,9 +328,11 @@ def worklist(
     system: str | None = None,
     offset: int = 0,
     limit: int = 50,
+    edits: bool = False,
 ) -> WorklistPage:
     """One page of what awaits review: the auto-codes to confirm, then the failures by reason, each
-    oldest attempt first; with the counts per status and reason under the other filters."""
+    oldest attempt first; with the counts per status and reason under the other filters.
+    `edits`: the lines a code edit marks instead (代码校验), any status, in id order."""
     f = Filters(status, reason, run, department, date_from, date_to, code, system).checked()
     if offset < 0 or not 1 <= limit <= MAX_PAGE:
         raise IcdCoderError(f"a page starts at 0 and holds 1 to {MAX_PAGE} lines")
@@ -343,8 +350,13 @@ def worklist(
             counts = _counts(conn, f)
             ids = _page_ids(conn, f, groups, counts, offset, limit)
         total = sum(_count_of(counts, g) for g in groups)
+        edit_count = edit_store.mark_counts(conn)["lines"]
+        if edits:
+            marked = edit_store.marked_lines_query().order_by(edit_store.edit_hit.c.diagnosis_id)
+            ids = list(conn.execute(marked.offset(offset).limit(limit)).scalars())
+            total = edit_count
         items = _items(conn, ids)
-    return WorklistPage(items, total, counts, offset, limit, f)
+    return WorklistPage(items, total, counts, offset, limit, f, edit_count, edits)
 
 
 def _latest_logs(conn: Connection, log, ids: list[int]) -> dict[int, Any]:
@@ -397,6 +409,7 @@ def _items(conn: Connection, ids: list[int]) -> list[WorklistItem]:
         conn,
         [r.code for r in rows.values()] + [c for f in bad.values() for c in _candidate_codes(f.candidates)],
     )
+    marks = edit_store.open_marks(conn, ids)
     items = []
     for i in ids:
         r = rows[i]
@@ -420,6 +433,7 @@ def _items(conn: Connection, ids: list[int]) -> list[WorklistItem]:
                 run_id=log.run_id if log is not None else None,
                 attempted_at=r.attempted_at,
                 department=depts.get(r.record_id),
+                edits=tuple(m["reason"] for m in marks.get(i, ())),
             )
         )
     return items
@@ -628,6 +642,7 @@ def line(engine: Engine, line_id: int) -> LineView:
         codes = [s.code for s in siblings] + [h.old_code for h in history] + [h.new_code for h in history]
         codes += _candidate_codes(bad.candidates if bad is not None else None) + ([ok.code] if ok else [])
         names = _names(conn, codes)
+        edit_marks = edit_store.open_marks(conn, [line_id]).get(line_id, [])
         rule = None
         if ok is not None:
             rule = conn.execute(select(coding_rule).where(coding_rule.c.id == ok.rule_id)).first()
@@ -723,6 +738,7 @@ def line(engine: Engine, line_id: int) -> LineView:
         may_correct=status not in (Status.PENDING, FAILED),
         may_code=status in (Status.PENDING, FAILED),
         suggestions=suggested,
+        edits=edit_marks,
     )
 
 

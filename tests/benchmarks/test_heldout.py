@@ -139,7 +139,7 @@ def test_the_quality_script_prints_its_tables():
 def test_the_quality_script_speaks_json():
     out = json.loads(_run("--curve", "0.95", "--json"))
     assert out["history"]["lines"] == 3000
-    assert set(out["scores"]) == {"unseen", "unseen1", "stream", "stream5", "who"}
+    assert set(out["scores"]) == {"unseen", "unseen1", "unseen5", "stream", "stream5", "who"}
     assert out["scores"]["unseen"]["lines"] == 200
     assert [c["min_precision"] for c in out["curve"]] == [0.95]
     assert 0 <= out["suggestions"]["p_at_5"] <= 1 and out["suggestions"]["p_at_1"] <= out["suggestions"]["p_at_5"]

@@ -36,6 +36,10 @@ class SchemaOutOfDate(IcdCoderError):
     """The database has not been migrated to this version of icdcoder."""
 
 
+class SchemaMigrationFailed(IcdCoderError):
+    """A migration could not complete; the database keeps the revision it had."""
+
+
 class ConfigError(IcdCoderError):
     """The database URL or configuration is unusable."""
 

@@ -6,6 +6,8 @@ the installed package, so a wheel install migrates as well as a checkout does.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
@@ -13,10 +15,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 import icdcoder_migrations
-from coder.errors import SchemaOutOfDate
+from coder.errors import SchemaMigrationFailed, SchemaOutOfDate
 
 from .connect import masked
 
@@ -41,11 +43,42 @@ class Upgrade(NamedTuple):
     after: str
 
 
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[Connection]:
+    """One transaction for the whole migration, DDL included, so a failure leaves the database at
+    the revision it had, with nothing half-made.
+
+    SQLite: Python's sqlite3 module commits each CREATE/ALTER/DROP on its own unless a transaction
+    was opened explicitly, so it is opened here. Foreign keys are off while tables are rebuilt
+    (Alembic's batch mode copies a table and drops the original, which rows referencing it would
+    refuse), checked before the commit, and on again after."""
+    with engine.connect() as conn:
+        if engine.dialect.name != "sqlite":
+            with conn.begin():
+                yield conn
+            return
+        conn.exec_driver_sql("PRAGMA foreign_keys=OFF")  # outside any transaction, or it is ignored
+        conn.commit()
+        try:
+            conn.exec_driver_sql("BEGIN")
+            yield conn
+            broken = conn.exec_driver_sql("PRAGMA foreign_key_check").first()
+            if broken is not None:
+                raise SchemaMigrationFailed(f"a migration left table {broken[0]} referencing rows that do not exist")
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+            conn.commit()
+
+
 def upgrade_db(engine: Engine, revision: str = "head") -> Upgrade:
-    """Migrate to `revision`."""
+    """Migrate to `revision`, all or nothing."""
     before = current_revision(engine)
     cfg = alembic_config()
-    with engine.begin() as conn:
+    with _migrating(engine) as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
     return Upgrade(before, current_revision(engine))
@@ -53,7 +86,7 @@ def upgrade_db(engine: Engine, revision: str = "head") -> Upgrade:
 
 def downgrade_db(engine: Engine, revision: str) -> None:
     cfg = alembic_config()
-    with engine.begin() as conn:
+    with _migrating(engine) as conn:
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, revision)
 

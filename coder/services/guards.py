@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from dataclasses import replace as dc_replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, select
 
@@ -19,9 +19,11 @@ from coder.errors import ChangeRefused, IcdCoderError, NotFound
 from coder.imports import guards as sheet
 from coder.services.rules import StaleForm
 from coder.store import guards as guardstore
+from coder.store import normalization as normstore
 from coder.store import rules as rulestore
 from coder.store.history import Shown, bump_rulebase_version, require_author
 from rulebase.codes import SYSTEMS
+from rulebase.decision import Decision
 from rulebase.engine import RuleSet
 from rulebase.guards import Guard, Guards
 from rulebase.states import Outcome
@@ -167,6 +169,37 @@ def change_guard_at(
             later = [h for h in guardstore.history(conn, guard_id) if h["version"] > version]
             raise StaleForm("guard", guard_id, version, old.version, later)
         return _change(conn, old, author, reason, force, changes)
+
+
+class GuardPreview(NamedTuple):
+    """A proposed guard (changed or new), what the table with it does to `text` (None without a
+    text; decided by the diagnosis rules), and the change judged against the audited history."""
+
+    guard: Guard
+    decision: Decision | None
+    impact: Impact
+
+
+def preview_guard(engine: Engine, text: str | None, guard_id: int | None = None, **fields: Any) -> GuardPreview:
+    """The table with guard `guard_id` changed by `fields` (or, without an id, a new guard of
+    `fields`), validated and judged as a save would; writes nothing."""
+    with engine.connect() as conn:
+        table = guardstore.load(conn, include_disabled=True)
+        if guard_id is None:
+            item = Guard(**fields)
+            if item.position == 0:
+                item = dc_replace(item, position=guardstore.next_position(conn))
+            after = table + [item]
+        else:
+            item = guardstore.GUARDS.proposed(guardstore.get(conn, guard_id), fields)
+            after = [item if g.id == guard_id else g for g in table]
+        _no_twin(conn, item)
+        impact = judge_guards(conn, table, after)
+        decision = None
+        if text:
+            rules = rulestore.load_rules(conn, system=SYSTEMS[0])
+            decision = RuleSet(rules, normalizer=normstore.normalizer(conn), guards=after).decide(text)
+        return GuardPreview(item, decision, impact)
 
 
 def list_guards(engine: Engine, include_disabled: bool = True) -> list[Guard]:

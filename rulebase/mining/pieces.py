@@ -27,12 +27,12 @@ MAX_GAP = 8  # characters a pair's modifier and head may be apart
 MAX_PAIRS_PER_TEXT = 40
 MAX_SHARERS = 20  # codes a piece may be shared within and still be indexed
 
-_META = re.compile(r"([.\[\](){}*+?|^$\\])")
+_ESCAPED = str.maketrans({c: "\\" + c for c in ".[](){}*+?|^$\\"})
 
 
 def escape(text: str) -> str:
     """A literal in the dialect: every META character escaped."""
-    return _META.sub(r"\\\1", text)
+    return text.translate(_ESCAPED)
 
 
 class Corpus:
@@ -61,6 +61,11 @@ class Cand:
     correct: int = 0  # lines coded `code`
     positives: int = 0  # matched texts whose major code is `code`
     gap: int = 0  # a pair's largest gap
+    # Characters allowed before the first piece and after the last (None: any number). A core
+    # bounded by what its own texts carry around it (qualifiers, 3级, (右)) does not match a line
+    # that runs another diagnosis into it, which then stays uncoded instead of coded on a guess.
+    before: int | None = None
+    after: int | None = None
     exclude: tuple[str, ...] = ()
     priority: int = 0
     extra: dict = field(default_factory=dict)
@@ -70,11 +75,38 @@ class Cand:
         return self.correct / self.support if self.support else 0.0
 
     def pattern(self) -> str:
+        found = self.extra.get("pattern")
+        if found is None:
+            found = self.extra["pattern"] = self._pattern()
+        return found
+
+    def _pattern(self) -> str:
         if self.kind == "exact":
             return "^" + escape(self.pieces[0]) + "$"
         if len(self.pieces) == 2:
-            return escape(self.pieces[0]) + ".{0," + str(self.gap) + "}" + escape(self.pieces[1])
-        return escape(self.pieces[0])
+            core = escape(self.pieces[0]) + ".{0," + str(self.gap) + "}" + escape(self.pieces[1])
+        else:
+            core = escape(self.pieces[0])
+        if self.before is not None:
+            core = ("^" if self.before == 0 else "^.{0," + str(self.before) + "}") + core
+        if self.after is not None:
+            core += "$" if self.after == 0 else ".{0," + str(self.after) + "}$"
+        return core
+
+    def bound(self, corpus: Corpus, own: list[int], slack: int) -> Cand:
+        """This candidate with its context bounded by its own texts' (plus `slack`), re-counted."""
+        texts = corpus.texts
+        first, last = self.pieces[0], self.pieces[-1]
+        before = after = 0
+        for i in own:
+            t = texts[i]
+            before = max(before, t.find(first))
+            after = max(after, len(t) - t.rfind(last) - len(last))
+        bounded = Cand(self.kind, self.code, self.pieces, [], gap=self.gap, exclude=self.exclude)
+        bounded.before, bounded.after = min(before + slack, 255), min(after + slack, 255)
+        rx = re.compile(bounded.pattern())
+        bounded.texts = [i for i in self.texts if rx.search(texts[i])]
+        return score(corpus, bounded)
 
     def exclude_pattern(self) -> str | None:
         if not self.exclude:
@@ -83,9 +115,10 @@ class Cand:
             return escape(self.exclude[0])
         return "(" + "|".join(escape(e) for e in self.exclude) + ")"
 
-    def key(self) -> tuple[str, str]:
-        """Identity across folds: the same code and pattern is the same proposal."""
-        return (self.code, self.pattern())
+    def key(self) -> tuple:
+        """Identity across folds: the same code and pieces is the same proposal (its bounds and
+        exclusions, learned from the texts at hand, may differ from fold to fold)."""
+        return (self.code, self.pieces)
 
 
 def _usable(piece: str) -> bool:

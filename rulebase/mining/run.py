@@ -11,7 +11,7 @@ from ..states import Outcome
 from . import Example, MiningOptions, MiningResult, Proposal, ProposalKind
 from .evidence import gather
 from .pieces import Cand, Corpus
-from .select import EXACT_LAYER, build
+from .select import EXACT_LAYER
 from .validate import cross_validate, cv_precision, exact_cv, to_rule
 
 MAX_PRIORITY = 1000
@@ -56,10 +56,8 @@ def run(history: Sequence[Example], existing: Sequence[Rule], options: MiningOpt
     target = options.min_precision
     folds = max(2, options.folds)
     fold_support = options.min_support * (folds - 1) / folds
-    own, cls, coded, right = cross_validate(corpus, folds, options.seed, target, fold_support, base)
+    own, cls, coded, right, picks = cross_validate(corpus, folds, options.seed, target, fold_support, base)
     overall = right / coded if coded else 0.0
-
-    picks = build(corpus, range(len(texts)), target, base)
     scored: list[tuple[Cand, float]] = [(c, cv_precision(c, own, cls, overall)) for c in picks]
 
     # Exact texts where the cores that would be accepted do not give the majority code.

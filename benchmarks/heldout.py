@@ -188,6 +188,8 @@ class Writer:
         if rng.random() < 0.06 * boost:
             text = _noise(text, rng)
             kinds.append("noise")
+        if rng.random() < 0.5:  # the Chinese input method's brackets, which NFKC folds to ASCII
+            text = text.replace("(", "（").replace(")", "）")
         return text, tuple(kinds)
 
 

@@ -167,6 +167,7 @@ def test_worklist_round_trip_is_all_or_nothing_and_harmless_twice(reviewed, tmp_
         "auto_code_name",
         "reason",
         "candidates",
+        "suggestions",
         "decision",
         "correct_code",
         "comment",
@@ -280,8 +281,8 @@ def test_cli_worklist_feedback_and_report_files(reviewed, db_url, monkeypatch, t
     ws = wb["worklist"]
     for r in range(2, ws.max_row + 1):
         if ws.cell(row=r, column=2).value in ("d5", "d6"):
-            ws.cell(row=r, column=9).value = "code"
-            ws.cell(row=r, column=10).value = "K80.200"
+            ws.cell(row=r, column=10).value = "code"  # decision, after the suggestions column
+            ws.cell(row=r, column=11).value = "K80.200"
     wb.save(path)
     r = run("audit", "import", str(path), "--by", "李娜")
     assert (r.exit_code, r.output) == (

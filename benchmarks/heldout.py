@@ -13,7 +13,10 @@ abbreviation or synonym, numerals as 2, ２, II, Ⅱ or 二, a side or a qualifi
 change the code, another word order, a homophone or look-alike slip, numbering, blanks and
 punctuation, and sometimes two diagnoses run together on one line (whose right answer is no single
 code: `Line.code` is None). The history has coder disagreement (a sibling code for a small share of
-a text's lines); held-out lines carry the catalogue's code.
+a text's lines, mostly the more general one); held-out lines carry the catalogue's code.
+
+Frequencies are Zipf-like over the catalogue (the most frequent discharge diagnoses first), then a
+long tail of rare codes: WHO titles in the national shape, most with a few history lines or none.
 
 Texts are normalized as the product does: `rulebase.normalize.Normalizer` with the bundled demo
 table `coder/sample/normalization.csv` (梗塞→梗死, 综合症→综合征, II型→2型, 慢阻肺→...).

@@ -173,7 +173,7 @@ class Data(NamedTuple):
 
 
 def load(args: argparse.Namespace) -> Data:
-    k = args.seed_offset
+    k = 10 * args.seed_offset  # the four seeds stay apart
     history = heldout.history(heldout.HISTORY_SEED + k, lines=args.history)
     per_code = heldout.code_lines(history)
     stream = heldout.stream(heldout.STREAM_SEED + k, lines=args.stream)
@@ -307,7 +307,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--curve", default=",".join(f"{p:.2f}" for p in CURVE), help="min-precision values; '' for none")
     ap.add_argument("--suggest-sample", type=int, default=500, help="failed lines to rank suggestions for")
     ap.add_argument("--errors", type=int, default=12, help="wrong codes to list")
-    ap.add_argument("--seed-offset", type=int, default=0, help="added to every data seed (another sample)")
+    ap.add_argument("--seed-offset", type=int, default=0, help="another sample: every data seed + 10 × N")
     ap.add_argument("--jobs", type=int, default=2, help="processes mining the curve's points (default 2)")
     ap.add_argument("--json", action="store_true", help="the figures as JSON on stdout")
     args = ap.parse_args(argv)

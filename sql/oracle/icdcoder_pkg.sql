@@ -13,6 +13,11 @@
 -- several: ambiguous; none: no_match; blank: invalid_input), write statuses, code_log and fail_log
 -- rows and the run's counts, commit per batch.
 --
+-- GUARDS ARE NOT APPLIED YET: this package does not read the guard table (README "Matching
+-- semantics" point 6), so it auto-codes lines such as 疑似肺炎 or 排除心肌梗死 that `icdcoder run`
+-- (either engine) and sql/postgresql/icdcoder_run.sql fail as uncertain / negated. Until it does,
+-- run icdcoder itself on Oracle (`icdcoder run`, or `--engine sql`, which applies the guards).
+--
 -- Normalization: Oracle has no NFKC. normalize_text applies TO_SINGLE_BYTE (full-width letters,
 -- digits, punctuation and the ideographic space), spells out Roman numerals and circled numbers
 -- as NFKC does (Ⅱ -> II, ① -> 1), folds blanks and applies the normalization table. Rarer NFKC

@@ -7,13 +7,57 @@
 -- It does what `icdcoder run --engine sql` does, with the same tables and meaning: normalize
 -- (NFKC, blanks, the normalization table), find matching rules with ~ and the (?p) flag, resolve
 -- by priority (one code: coded by its lowest rule id; several: ambiguous; none: no_match; blank:
--- invalid_input) among the rules of the line's code system whose code is active, write the statuses, code_log and fail_log rows and the run's counts, and commit
+-- invalid_input) among the rules of the line's code system whose code is active, apply the guard
+-- table to a line that would be coded (icdcoder_guard: uncertain / negated, README "Matching
+-- semantics" point 6), write the statuses, code_log and fail_log rows and the run's counts, and commit
 -- per batch. A crash rolls back only the current batch. The tests run it against the real server
 -- and compare every outcome and log row with the Python engine's.
 --
 -- Differences from `icdcoder run`: no per-pattern timeout (set statement_timeout instead); a lock
 -- left by a dead run is taken over only after 15 minutes without a heartbeat (a database cannot
 -- see whether a client process still lives).
+
+-- The guard table on a line that would be coded, its winner's words at [p_start, p_end) (0-based,
+-- in characters, as code_log keeps them): the kind of the first enabled guard, in seq_no, id order,
+-- whose cue stands wholly before the words (scope before, any) or wholly after them (after, any)
+-- and not inside one of its not_within words; NULL when none does (rulebase.decision.guard).
+CREATE OR REPLACE FUNCTION icdcoder_guard(p_text text, p_start integer, p_end integer) RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    g record;
+    w text;
+    found_at integer;
+    s0 integer;
+    e0 integer;
+    covered boolean;
+BEGIN
+    FOR g IN SELECT cue, kind, scope, not_within FROM guard WHERE enabled = 1 ORDER BY seq_no, id LOOP
+        found_at := 0;
+        LOOP
+            s0 := strpos(substr(p_text, found_at + 1), g.cue);
+            EXIT WHEN s0 = 0;
+            s0 := found_at + s0 - 1;  -- 0-based start of this occurrence
+            e0 := s0 + length(g.cue);
+            found_at := s0 + 1;  -- the next search starts one character on: occurrences may overlap
+            covered := false;
+            IF g.not_within IS NOT NULL THEN
+                FOREACH w IN ARRAY string_to_array(g.not_within, '|') LOOP
+                    FOR q IN GREATEST(0, e0 - length(w))..s0 LOOP
+                        IF substr(p_text, q + 1, length(w)) = w THEN
+                            covered := true;
+                            EXIT;
+                        END IF;
+                    END LOOP;
+                    EXIT WHEN covered;
+                END LOOP;
+            END IF;
+            IF NOT covered AND ((e0 <= p_start AND g.scope <> 'after') OR (s0 >= p_end AND g.scope <> 'before')) THEN
+                RETURN g.kind;
+            END IF;
+        END LOOP;
+    END LOOP;
+    RETURN NULL;
+END $$;
 
 CREATE OR REPLACE FUNCTION icdcoder_normalize(p_text text) RETURNS text
 LANGUAGE plpgsql STABLE AS $$
@@ -114,24 +158,35 @@ BEGIN
               FROM per_code GROUP BY diagnosis_id),
         winner AS (
             SELECT DISTINCT ON (diagnosis_id) diagnosis_id, rule_id, code, version, pattern
-              FROM best ORDER BY diagnosis_id, rule_id)
-        SELECT t.diagnosis_id, t.normalized,
-               CASE WHEN t.normalized = '' THEN 'invalid_input'
-                    WHEN p.diagnosis_id IS NULL THEN 'no_match'
-                    WHEN p.n_codes > 1 THEN 'ambiguous'
-                    ELSE 'coded' END AS outcome,
-               p.candidates, w.rule_id, w.code, w.version, w.pattern
-          FROM match_text t
-          LEFT JOIN per_diag p ON p.diagnosis_id = t.diagnosis_id
-          LEFT JOIN winner w ON w.diagnosis_id = t.diagnosis_id
-         WHERE t.run_id = p_run_id;
+              FROM best ORDER BY diagnosis_id, rule_id),
+        decided AS (
+            SELECT t.diagnosis_id, t.normalized,
+                   CASE WHEN t.normalized = '' THEN 'invalid_input'
+                        WHEN p.diagnosis_id IS NULL THEN 'no_match'
+                        WHEN p.n_codes > 1 THEN 'ambiguous'
+                        ELSE 'coded' END AS outcome,
+                   p.candidates, w.rule_id, w.code, w.version, w.pattern
+              FROM match_text t
+              LEFT JOIN per_diag p ON p.diagnosis_id = t.diagnosis_id
+              LEFT JOIN winner w ON w.diagnosis_id = t.diagnosis_id
+             WHERE t.run_id = p_run_id),
+        placed AS (
+            SELECT d.*,
+                   CASE WHEN outcome = 'coded' THEN regexp_instr(normalized, pattern, 1, 1, 0, 'p') - 1 END AS m_start,
+                   CASE WHEN outcome = 'coded' THEN regexp_instr(normalized, pattern, 1, 1, 1, 'p') - 1 END AS m_end
+              FROM decided d)
+        SELECT diagnosis_id, normalized,
+               CASE WHEN outcome = 'coded' THEN coalesce(icdcoder_guard(normalized, m_start, m_end), 'coded')
+                    ELSE outcome END AS outcome,
+               candidates, rule_id, code, version, pattern, m_start, m_end
+          FROM placed;
 
         INSERT INTO code_log (run_id, diagnosis_id, code, rule_id, rule_version, normalized, match_start, match_end, logged_at)
-        SELECT p_run_id, diagnosis_id, code, rule_id, version, normalized,
-               regexp_instr(normalized, pattern, 1, 1, 0, 'p') - 1, regexp_instr(normalized, pattern, 1, 1, 1, 'p') - 1, v_now
+        SELECT p_run_id, diagnosis_id, code, rule_id, version, normalized, m_start, m_end, v_now
           FROM icdcoder_decision WHERE outcome = 'coded';
         INSERT INTO fail_log (run_id, diagnosis_id, reason, candidates, normalized, logged_at)
-        SELECT p_run_id, diagnosis_id, outcome, CASE WHEN outcome = 'ambiguous' THEN candidates END,
+        SELECT p_run_id, diagnosis_id, outcome,
+               CASE WHEN outcome IN ('ambiguous', 'uncertain', 'negated') THEN candidates END,
                NULLIF(normalized, ''), v_now
           FROM icdcoder_decision WHERE outcome <> 'coded';
         UPDATE diagnosis d
@@ -145,11 +200,14 @@ BEGIN
         SELECT count(*) AS considered, count(*) FILTER (WHERE outcome = 'coded') AS coded,
                count(*) FILTER (WHERE outcome = 'no_match') AS no_match,
                count(*) FILTER (WHERE outcome = 'ambiguous') AS ambiguous,
-               count(*) FILTER (WHERE outcome = 'invalid_input') AS invalid_input
+               count(*) FILTER (WHERE outcome = 'invalid_input') AS invalid_input,
+               count(*) FILTER (WHERE outcome = 'uncertain') AS uncertain,
+               count(*) FILTER (WHERE outcome = 'negated') AS negated
           INTO v_counts FROM icdcoder_decision;
         UPDATE coding_run SET considered = considered + v_counts.considered, coded = coded + v_counts.coded,
                no_match = no_match + v_counts.no_match, ambiguous = ambiguous + v_counts.ambiguous,
-               invalid_input = invalid_input + v_counts.invalid_input, heartbeat_at = v_now
+               invalid_input = invalid_input + v_counts.invalid_input,
+               uncertain = uncertain + v_counts.uncertain, negated = negated + v_counts.negated, heartbeat_at = v_now
          WHERE id = p_run_id;
         UPDATE run_lock SET heartbeat_at = v_now WHERE name = 'coding' AND run_id = p_run_id;
         DELETE FROM match_text WHERE run_id = p_run_id;

@@ -2,10 +2,12 @@
 
 from pathlib import Path
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
-from coder.db.models import coding_run, norm_rule, utcnow
+from benchmarks.workload import make_rules
+from coder.db.models import coding_run, diagnosis, norm_rule, utcnow
 from coder.run.loop import run_coding
+from rulebase.engine import RuleSet
 from tests.coder.run.test_sql_engine import _load, _outcomes, _reset
 
 SQL = Path(__file__).resolve().parents[2] / "sql" / "postgresql"
@@ -25,6 +27,18 @@ def _call(engine, script: str, call: str):
 def test_plpgsql_run_equals_the_python_engine(pg_engine):
     _load(pg_engine, n_rules=600, n_texts=1500, seed=5)
     with pg_engine.begin() as conn:
+        # Lines the starter guards stop (migration 0011), before, after and inside not_within words.
+        rule_set = RuleSet(make_rules(600, seed=5))  # the rules _load stored: cue the lines they code
+        texts = [t for t in conn.execute(select(diagnosis.c.description)).scalars() if rule_set.decide(t).code]
+        cued = [c + t for c in ("疑似", "排除", "不排除", "待排除") for t in texts[:20]]
+        cued += [t + c for c in ("?", "待排", "除外", "不除外") for t in texts[20:40]]
+        conn.execute(
+            insert(diagnosis),
+            [
+                {"record_id": f"G{i}", "seq_no": 1, "kind": "discharge", "status": "pending", "description": t}
+                for i, t in enumerate(cued)
+            ],
+        )
         conn.execute(
             insert(norm_rule),
             [
@@ -53,9 +67,11 @@ def test_plpgsql_run_equals_the_python_engine(pg_engine):
     first = run_coding(pg_engine, batch_size=200)
     expected = _outcomes(pg_engine)
     assert first.coded > 50 and first.ambiguous > 0 and len(expected[1]) == first.coded
+    assert first.uncertain > 30 and first.negated > 5  # t + 除外 stays coded: 除外 is `before`
     _reset(pg_engine)
     (run_id,) = _call(pg_engine, (SQL / "icdcoder_run.sql").read_text(encoding="utf-8"), "CALL icdcoder_run(200, NULL)")
     assert _outcomes(pg_engine) == expected
     with pg_engine.connect() as conn:
         run = conn.execute(coding_run.select().where(coding_run.c.id == run_id)).one()
-    assert (run.status, run.engine, run.considered) == ("finished", "plpgsql", 1500)
+    assert (run.status, run.engine, run.considered) == ("finished", "plpgsql", 1500 + len(cued))
+    assert (run.uncertain, run.negated) == (first.uncertain, first.negated)

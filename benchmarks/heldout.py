@@ -369,8 +369,14 @@ ABBREVIATIONS = (
     ("十二指肠", "十二指肠球部"),
 )
 # what a clinician leaves out of a WHO title
-DROPS = ("未特指的", "未特指", "，不可归类在他处者", "不可归类在他处者", "其他特指的", "的", "，")
-QUALIFIERS = ("急性", "慢性", "左侧", "右侧", "双侧", "复发性")
+_DROPPED = (r"，?未特指的?", r"，?不可归类在他处者", r"其他特指的", r"(?<=.)的(?=.)", r"，", r"\[[^]]*\]")
+DROPS = tuple(re.compile(p) for p in _DROPPED)
+# a qualifier is written where it makes sense: a side on a paired organ or a limb, 急性/慢性 on an
+# inflammation or an infection, 复发性 on what recurs
+_PAIRED = re.compile("眼|耳|肺|肾|乳|膝|髋|肩|肘|腕|踝|手|足|腿|臂|股|胫|腓|桡|尺|肱|卵巢|输卵管|睾丸|腹股沟")
+_ACUTE = re.compile("炎$|感染$|炎症$|溃疡$")
+QUALIFIERS = (("左侧", _PAIRED), ("右侧", _PAIRED), ("双侧", _PAIRED), ("急性", _ACUTE), ("慢性", _ACUTE))
+QUALIFIERS += (("复发性", re.compile("溃疡$|感染$|炎$|疝$")),)
 
 
 @cache
@@ -396,19 +402,19 @@ def perturb(title: str, rng: random.Random) -> tuple[str, tuple[str, ...]]:
         a, b = rng.choice(hits)
         text = text.replace(a, b, 1)
         kinds.append("form")
-    drops = [d for d in DROPS if d in text]
+    drops = [d for d in DROPS if d.search(text)]
     if drops and rng.random() < 0.5:
-        text = text.replace(rng.choice(drops), "", 1)
+        text = rng.choice(drops).sub("", text, count=1)
         kinds.append("drop")
     if rng.random() < 0.5:
         text, did = _numeral(text, rng, rng.choice(("roman", "roman_u", "full", "chinese")))
         if did:
             kinds.append("numeral")
-    if rng.random() < 0.2:
-        q = rng.choice(QUALIFIERS)
-        if q not in text:
-            text = q + text if rng.random() < 0.8 else f"{text}({q})"
-            kinds.append("qualifier")
+    fits = [q for q, where in QUALIFIERS if where.search(text) and not re.search("急性|慢性|左|右|双", text)]
+    if fits and rng.random() < 0.3:
+        q = rng.choice(fits)
+        text = q + text if rng.random() < 0.8 else f"{text}({q})"
+        kinds.append("qualifier")
     if rng.random() < 0.15:
         text, did = _reorder(text, rng)
         if did:
@@ -441,9 +447,9 @@ def who_tail(n: int, taken: set[str], diseases: Sequence[Disease]) -> list[Disea
     for code in random.Random(TAIL).sample(sorted(titles), min(n * 2, len(titles))):
         national = code + "0" * (7 - len(code))  # A15.0 -> A15.000, as the national version extends it
         title = titles[code]
-        short = title
-        for drop in ("，未特指的", "未特指的", "，不可归类在他处者", "不可归类在他处者"):
-            short = short.replace(drop, "")
+        short = re.sub(r"\[[^]]*\]", "", title)  # what a clinician leaves out: 未特指的, 不可归类在他处者, [eponyms]
+        for drop in DROPS[:2]:
+            short = drop.sub("", short)
         forms = tuple(dict.fromkeys(f for f in (short, title) if f))
         if national in taken or any(norm(f) in texts for f in forms) or not forms:
             continue

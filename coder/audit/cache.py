@@ -5,13 +5,15 @@ thousand lines normalized. A long-lived process (the workbench) judges change af
 same rule base, so it keeps them and checks before each use, with two index-only reads, that
 they still hold:
 - the rules by the rule-base version and its time (a change bumps both; a change refused and
-  rolled back leaves the old ones, so the time tells a version written again apart) and the
-  dictionary's last change (a code set inactive takes its rules out);
+  rolled back leaves the old ones, so the time tells a version written again apart), by the rule
+  table's count, last id and last change (a change is judged after the bump and before its rules
+  are written: the version alone would keep the rule base as it was under the new version), and by
+  the dictionary's last change (a code set inactive takes its rules out);
 - the history by that, plus how many audited lines there are and the latest action on one (an
   audit action stamps updated_at; an import of coded lines adds lines).
-A read inside a transaction that has already changed the rule base sees its own version, which
-no other transaction can see; it is kept under that version's key, which a later change cannot
-take again (its time differs).
+A read inside a transaction that is changing the rule base is kept under what that transaction
+sees; once it commits or rolls back, the key read next differs, so nothing of it is used again
+unless it is what was committed.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 
-from coder.db.models import audited, diagnosis, icd_code, rulebase_state
+from coder.db.models import audited, coding_rule, diagnosis, icd_code, rulebase_state
 from coder.store import rules as rulestore
 from rulebase.engine import RuleSet
 from rulebase.rule import Rule
@@ -34,8 +36,10 @@ _kept: weakref.WeakKeyDictionary[Engine, dict[Any, tuple[Any, Any]]] = weakref.W
 
 def _rules_key(conn: Connection) -> tuple:
     version = conn.execute(select(rulebase_state.c.version, rulebase_state.c.changed_at)).first()
+    c = coding_rule.c
+    rules = conn.execute(select(func.count(), func.max(c.id), func.max(c.changed_at))).first()
     codes = conn.execute(select(func.max(icd_code.c.updated_at), func.count())).first()
-    return (tuple(version or ()), tuple(codes))
+    return (tuple(version or ()), tuple(rules), tuple(codes))
 
 
 def _history_key(conn: Connection) -> tuple:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from coder.audit import cache
 from coder.db.models import audited, diagnosis, homepage
@@ -43,6 +44,37 @@ class Audited:
     @property
     def total(self) -> int:
         return sum(self.codes.values())
+
+
+class History:
+    """The audited texts with what judging one change after another reads of them again: each
+    code's texts and lines, and the texts joined into one string, so that finding the texts a
+    changed rule may match is one automaton pass (normalized text holds no line break)."""
+
+    def __init__(self, texts: Sequence[Audited]):
+        self.texts = list(texts)
+        self.code_totals: Counter = Counter()
+        self.by_code: dict[str, list[int]] = {}
+        starts, at = [], 0
+        for i, a in enumerate(self.texts):
+            self.code_totals.update(a.codes)
+            for code in a.codes:
+                self.by_code.setdefault(code, []).append(i)
+            starts.append(at)
+            at += len(a.text) + 1
+        self.starts = starts
+        self.joined = "\n".join(a.text for a in self.texts)
+
+    def holding(self, sets: Sequence[RuleSet]) -> list[int] | None:
+        """The texts (by index, in order) that a rule of these sets may match: those holding one of
+        their automaton's words; None when a set has a rule without one (every text is tried)."""
+        if any(s.always for s in sets):
+            return None
+        found: set[int] = set()
+        for s in sets:
+            for _, start, _ in s.find(self.joined, True):
+                found.add(bisect_right(self.starts, start) - 1)
+        return sorted(found)
 
 
 def line_day():
@@ -205,7 +237,7 @@ def _correct(d: Decision, code: str) -> bool:
 
 
 def evaluate(
-    audited: Sequence[Audited],
+    audited: Sequence[Audited] | History,
     others: Iterable[Rule],
     old: Sequence[Rule],
     new: Sequence[Rule],
@@ -223,30 +255,25 @@ def evaluate(
     started = time.perf_counter()
     new_live = [r for r in new if r.enabled]
     reports = {id(r): RuleReport(r) for r in new_live}
-    code_totals: Counter = Counter()
-    for a in audited:
-        code_totals.update(a.codes)
+    history = audited if isinstance(audited, History) else History(audited)
+    code_totals = history.code_totals
     impact = Impact(sum(code_totals.values()), list(reports.values()))
-    if not audited:  # a first import into an empty history: nothing to judge, no rule set to build
+    if not history.texts:  # a first import into an empty history: nothing to judge, no rule set to build
         impact.seconds = time.perf_counter() - started
         return impact
     same = lambda s: s  # noqa: E731 - audited texts are normalized already
     old_set = RuleSet([r for r in old if r.enabled], normalizer=same)
     new_set = RuleSet(new_live, normalizer=same)
-    new_by_code: dict[str, list[Rule]] = {}
-    for r in new_live:
-        new_by_code.setdefault(r.code, []).append(r)
     others_set: RuleSet | None = None  # the rest of the rule base, built when a changed rule first matches
     by_id = {r.id: r for r in old if r.id is not None}
     by_id.update({r.id: r for r in new_live if r.id is not None})
-    for a in audited:
+    hit_texts: dict[int, set[int]] = {id(r): set() for r in new_live}  # texts each new rule matches
+    maybe = history.holding([old_set, new_set])  # only these can change
+    for i in range(len(history.texts)) if maybe is None else maybe:
+        a = history.texts[i]
         old_hits, new_hits = old_set.matching(a.text), new_set.matching(a.text)
-        hit = {id(r) for r in new_hits}
-        for code in a.codes:
-            for r in new_by_code.get(code, ()):
-                rep = reports[id(r)]
-                if id(r) not in hit and len(rep.fn_examples) < examples:
-                    rep.fn_examples.append(a.example)
+        for r in new_hits:
+            hit_texts[id(r)].add(i)
         if not old_hits and not new_hits:
             continue
         if base is not None:
@@ -286,10 +313,22 @@ def evaluate(
                     impact.broken_examples.append(f"{a.example} ({code})")
             elif now and not was:
                 impact.fixed += n
+    for r in new_live:  # the first texts of its code that it does not match
+        rep = reports[id(r)]
+        for i in history.by_code.get(r.code, ()):
+            if len(rep.fn_examples) >= examples:
+                break
+            if i not in hit_texts[id(r)]:
+                rep.fn_examples.append(history.texts[i].example)
     for rep in impact.reports:
         rep.false_negatives = code_totals.get(rep.rule.code, 0) - rep.true_positives
     impact.seconds = time.perf_counter() - started
     return impact
+
+
+def _stored_of(conn: Connection, system: str, rules: list[Rule]) -> list[Rule]:
+    systems = systems_of(conn, [r.code for r in rules])
+    return [r for r in rules if systems[r.code] == system]
 
 
 def judge(
@@ -310,17 +349,13 @@ def judge(
     def of(s: str, rules: Sequence[Rule], always: bool = False) -> list[Rule]:
         return [r for r in rules if always or system[r.code] == s]
 
-    def stored_of(s: str, rules: list[Rule]) -> list[Rule]:
-        systems = systems_of(conn, [r.code for r in rules])
-        return [r for r in rules if systems[r.code] == s]
-
     touched = [s for s in SYSTEMS if any(system[r.code] == s for r in (*old, *new))]
     parts = []
     for s in SYSTEMS if every_system else touched or [SYSTEMS[0]]:  # the other systems' lines cannot change
         old_s, new_s = of(s, old), of(s, new, every_system)
         if others is None:
-            history = cache.history(conn, s, lambda s=s: load_audited(conn, s))
-            base = cache.rule_set(conn, s, lambda rules, s=s: stored_of(s, rules))
+            history = cache.history(conn, s, lambda s=s: History(load_audited(conn, s)))
+            base = cache.rule_set(conn, s, lambda rules, s=s: _stored_of(conn, s, rules))
             parts.append(evaluate(history, (), old_s, new_s, base=base, left_out=left_out))
         else:
             parts.append(evaluate(load_audited(conn, s), of(s, others), old_s, new_s))
@@ -377,3 +412,12 @@ def check_change(conn: Connection, old: Sequence[Rule], new: Sequence[Rule], for
             impact=impact,
         )
     return impact
+
+
+def warm(engine: Engine) -> None:
+    """Read the stored rule base and audited history into `audit.cache` ahead of the first rule
+    change (the workbench does this when it starts, so its first 试验 is as quick as the next)."""
+    with engine.connect() as conn:
+        for s in SYSTEMS:
+            cache.history(conn, s, lambda s=s: History(load_audited(conn, s)))
+            cache.rule_set(conn, s, lambda rules, s=s: _stored_of(conn, s, rules))

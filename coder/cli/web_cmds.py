@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 import click
 
@@ -28,10 +29,22 @@ def serve_cmd(host: str, port: int, threads: int, secure_cookies: bool, verbose:
 
     from ..web import create_app
 
-    app = create_app(open_db(db_url), secure_cookies=secure_cookies)
+    engine = open_db(db_url)
+    app = create_app(engine, secure_cookies=secure_cookies)
+    # The rule base and audited history a rule edit is tested on, read while the first page loads.
+    threading.Thread(target=_warm, args=(engine,), name="icdcoder-warm", daemon=True).start()
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     click.echo(f"icdcoder workbench on http://{host}:{port}/ (Ctrl-C stops it)", err=True)
     serve(app, host=host, port=port, threads=threads, ident="icdcoder")
+
+
+def _warm(engine) -> None:
+    from ..audit.ruletest import warm
+
+    try:
+        warm(engine)
+    except Exception:  # noqa: BLE001 - only a head start: the first rule test reads them itself
+        logging.getLogger("icdcoder.web").warning("could not read the rule base ahead of the first rule test")
 
 
 COMMANDS = [serve_cmd]

@@ -31,7 +31,7 @@ def serve_cmd(host: str, port: int, threads: int, secure_cookies: bool, verbose:
 
     engine = open_db(db_url)
     app = create_app(engine, secure_cookies=secure_cookies)
-    # The rule base and audited history a rule edit is tested on, read while the first page loads.
+    # The rule base and audited history (rule tests, suggestions), read while the first page loads.
     threading.Thread(target=_warm, args=(engine,), name="icdcoder-warm", daemon=True).start()
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     click.echo(f"icdcoder workbench on http://{host}:{port}/ (Ctrl-C stops it)", err=True)
@@ -39,12 +39,18 @@ def serve_cmd(host: str, port: int, threads: int, secure_cookies: bool, verbose:
 
 
 def _warm(engine) -> None:
+    from rulebase.codes import SYSTEMS
+
     from ..audit.ruletest import warm
+    from ..services.suggestions import suggester
 
     try:
         warm(engine)
-    except Exception:  # noqa: BLE001 - only a head start: the first rule test reads them itself
-        logging.getLogger("icdcoder.web").warning("could not read the rule base ahead of the first rule test")
+        with engine.connect() as conn:
+            for system in SYSTEMS:
+                suggester(conn, system)
+    except Exception:  # noqa: BLE001 - only a head start: the first page that needs them reads them itself
+        logging.getLogger("icdcoder.web").warning("could not read the rule base and history ahead of the first use")
 
 
 COMMANDS = [serve_cmd]

@@ -284,6 +284,12 @@ def errors(lines: Sequence[Line], given: Sequence[str | None], n: int) -> list[d
     return out
 
 
+def grouped_errors(lines: Sequence[Line], given: Sequence[str | None], n: int) -> list[dict]:
+    """The stream's wrong codes, the most frequent (text, right, given) first."""
+    wrong = Counter((x.text, x.code, g) for x, g in zip(lines, given, strict=True) if g is not None and g != x.code)
+    return [{"text": t, "right": r, "given": g, "lines": k} for (t, r, g), k in wrong.most_common(n)]
+
+
 def pct(x: float) -> str:
     return f"{100 * x:5.1f}%"
 
@@ -368,6 +374,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "unseen_by_kind": {k: v.as_dict() for k, v in by_kind(data.unseen, unseen_given).items()},
             "suggestions": sugg,
             "errors": errors(data.unseen, unseen_given, args.errors),
+            "stream_errors": grouped_errors(data.stream, stream_given, args.errors),
             "fails": fails,
         }
         print(json.dumps(out, ensure_ascii=False, indent=1))
@@ -437,6 +444,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("wrong codes on unseen texts (first few):")
         for e in wrong:
             print(f"  {e['text']}  right {e['right'] or 'none (two diagnoses)'}  given {e['given']}  {e['kinds']}")
+    stream_wrong = grouped_errors(data.stream, stream_given, args.errors)
+    if stream_wrong:
+        print("wrong codes on the stream (most lines first):")
+        for e in stream_wrong:
+            print(f"  {e['lines']} × {e['text']}  right {e['right'] or 'none (two diagnoses)'}  given {e['given']}")
     print()
     if fails:
         print("FAILS the targets: " + "; ".join(fails))

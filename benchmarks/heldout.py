@@ -171,7 +171,7 @@ class Writer:
             if did:
                 kinds.append("numeral")
         if d.side_free and rng.random() < 0.4 * boost:
-            side = _choice(rng, SIDES)
+            side = _choice(rng, SIDES if d.bilateral else [s for s in SIDES if not s[0].startswith("双")])
             text = f"{side}{text}" if rng.random() < 0.8 else f"{text}({side})"
             kinds.append("side")
         if d.qualifiers and rng.random() < 0.25 * boost:

@@ -8,6 +8,7 @@ ways of writing them are what a Chinese discharge homepage shows. One line per c
 The first form is the title; the others are what clinicians also write (abbreviations, synonyms,
 another word order). A digit before 型/级/期/度 is a numeral the generator writes as 2, ２, II, Ⅱ
 or 二. Flags: `S` — a side (左侧/右侧/双侧) may be written without changing the code;
+`L` — only 左侧/右侧 (双侧 is a sibling with its own code, as for 双侧腹股沟疝 K40.200);
 `+急性` — that qualifier may be written without changing the code.
 
 Families are generated below the list: fractures by side (左/右 code differently here, as a
@@ -145,8 +146,9 @@ K72.900 肝功能衰竭|肝衰竭
 K85.900 急性胰腺炎
 K85.100 急性胆源性胰腺炎|胆源性胰腺炎
 K86.100 慢性胰腺炎
-K40.900 腹股沟疝|腹股沟斜疝 S
-K40.901 复发性腹股沟疝 S
+K40.900 腹股沟疝|腹股沟斜疝 L
+K40.901 复发性腹股沟疝 L
+K40.200 双侧腹股沟疝|双侧腹股沟斜疝
 K43.900 切口疝|腹壁切口疝
 K42.900 脐疝
 K21.000 反流性食管炎|胃食管反流病|GERD
@@ -260,8 +262,10 @@ G70.000 重症肌无力
 G93.100 缺氧缺血性脑病
 G91.900 脑积水
 G44.200 紧张型头痛|紧张性头痛
-M17.900 膝关节骨性关节炎|膝骨关节炎|膝关节骨关节炎|膝关节退行性病变 S
-M16.900 髋关节骨关节炎|髋骨关节炎 S
+M17.900 膝关节骨性关节炎|膝骨关节炎|膝关节骨关节炎|膝关节退行性病变 L
+M17.000 双侧膝关节骨性关节炎|双膝骨关节炎|双侧膝骨关节炎
+M16.900 髋关节骨关节炎|髋骨关节炎 L
+M16.000 双侧髋关节骨关节炎|双髋骨关节炎
 M51.202 腰椎间盘突出症|腰椎间盘突出|腰间盘突出
 M50.201 颈椎间盘突出症|颈椎间盘突出
 M47.802 颈椎病
@@ -510,6 +514,7 @@ class Disease(NamedTuple):
     code: str
     forms: tuple[str, ...]  # the title first
     side_free: bool = False  # a side may be written without changing the code
+    bilateral: bool = True  # ... 双侧 too (False: 双侧 codes elsewhere)
     qualifiers: tuple[str, ...] = ()  # qualifiers that may be written without changing the code
     family: str = ""  # what generated it, for the report
 
@@ -522,7 +527,8 @@ def _listed(block: str, family: str) -> list[Disease]:
             Disease(
                 code,
                 tuple(forms.split("|")),
-                "S" in flags,
+                "S" in flags or "L" in flags,
+                "L" not in flags,
                 tuple(f[1:] for f in flags if f.startswith("+")),
                 family,
             )

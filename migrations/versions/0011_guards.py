@@ -7,8 +7,9 @@ Create Date: 2026-12-02 03:30:00
 A guarded line (疑似肺炎, 肺部阴影待查, 排除心肌梗死) fails as uncertain or negated instead of being
 auto-coded; the run counts them in two new coding_run columns. The starter set is written here,
 as it stands on this day (rulebase.guards.STARTER is held equal to it by a test), with a history
-row each and one new rule-base version, so a fresh `icdcoder db upgrade` never auto-codes 疑似肺炎
-and an upgraded database retries its failures under the guards.
+row each at the current rule-base version, so a fresh `icdcoder db upgrade` never auto-codes 疑似肺炎.
+The version is not bumped: guards only turn would-be codes into failures, so retrying an upgraded
+database's failures could gain nothing (its coded lines are never retried).
 """
 
 import datetime
@@ -89,9 +90,6 @@ def upgrade() -> None:
 def _insert_starter_set() -> None:
     conn = op.get_bind()
     now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
-    conn.execute(
-        sa.text("UPDATE rulebase_state SET version = version + 1, changed_at = :now WHERE id = 1"), {"now": now}
-    )
     rb_version = conn.execute(sa.text("SELECT version FROM rulebase_state WHERE id = 1")).scalar_one()
     guard = sa.table(
         "guard",

@@ -107,6 +107,11 @@ SIDES = (("左侧", 12), ("右侧", 12), ("双侧", 6), ("左", 5), ("右", 5))
 NEUTRAL_SUFFIX = ("(首次)", "(初发)", "(复查)")
 PREFIXES = ("1.", "1、", "(1)", "①", "2.", "主要诊断:")
 SUFFIXES = ("。", ";", "，", "?", " ", "！")
+# later months bring a new template and new colleagues: annotations the history never shows
+LATE_NEUTRAL_SUFFIX = ("(好转)", "(治愈)", "(再发)")
+LATE_PREFIXES = ("3.", "4、", "⑵", "出院诊断:", "诊断：", "#")
+LATE_SUFFIXES = ("。。", "；；", " 。", "…")
+LATE_SHARE = 0.3  # of the annotations a later line carries, the share from the new ones
 JOINERS = ("，", "、", ";", " ", "及", ",")
 
 
@@ -178,7 +183,8 @@ class Writer:
             text = rng.choice(d.qualifiers) + text
             kinds.append("qualifier")
         elif rng.random() < 0.02 * boost:
-            text += rng.choice(NEUTRAL_SUFFIX)
+            late = self.late and rng.random() < LATE_SHARE
+            text += rng.choice(LATE_NEUTRAL_SUFFIX if late else NEUTRAL_SUFFIX)
             kinds.append("qualifier")
         if rng.random() < 0.06 * boost:
             text, did = _reorder(text, rng)
@@ -189,19 +195,19 @@ class Writer:
             if did:
                 kinds.append("typo")
         if rng.random() < 0.06 * boost:
-            text = _noise(text, rng)
+            text = _noise(text, rng, self.late and rng.random() < LATE_SHARE)
             kinds.append("noise")
         if rng.random() < 0.5:  # the Chinese input method's brackets, which NFKC folds to ASCII
             text = text.replace("(", "（").replace(")", "）")
         return text, tuple(kinds)
 
 
-def _noise(text: str, rng: random.Random) -> str:
+def _noise(text: str, rng: random.Random, late: bool = False) -> str:
     r = rng.random()
     if r < 0.35:
-        return rng.choice(PREFIXES) + text
+        return rng.choice(LATE_PREFIXES if late else PREFIXES) + text
     if r < 0.7:
-        return text + rng.choice(SUFFIXES)
+        return text + rng.choice(LATE_SUFFIXES if late else SUFFIXES)
     if r < 0.85 and len(text) > 2:
         i = rng.randrange(1, len(text))
         return text[:i] + rng.choice((" ", "\u3000", "  ")) + text[i:]

@@ -99,6 +99,9 @@ def test_later_months_bring_forms_the_history_rarely_shows(small_history):
     late_forms = {heldout.normalizer()(d.forms[-1]) for d in late}
     new = {x.text for x in lines if x.text in late_forms} - texts
     assert new
+    # and a new template's annotations, which the history never shows
+    assert not any("(好转)" in t or "出院诊断" in t for t in texts)
+    assert any("(好转)" in x.text for x in lines) and any(x.text.startswith("出院诊断:") for x in lines)
 
 
 def test_who_titles_are_read_and_perturbed():

@@ -70,6 +70,10 @@ def demo_cmd(path: str, as_json: bool) -> None:
         )
         click.echo(f"  icdcoder report --by month --from {h.first}-01 --db {db}")
         click.echo(f"  icdcoder rules feedback --db {db}")
+        year = h.last[:4]
+        click.echo("Learn rules from that history, and see what going live in October would have given:")
+        click.echo(f"  icdcoder rules mine --until {year}-09-30 --out mined.xlsx --db {db}")
+        click.echo(f"  icdcoder evaluate --split-date {year}-10-01 --mine --db {db}")
     click.echo(
         f"\nLook around:\n  icdcoder failures list --run {r.run_id} --db {db}\n"
         f"  icdcoder diagnoses list --status coded --system icd9cm3 --db {db}\n"

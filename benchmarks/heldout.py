@@ -277,7 +277,7 @@ class Hospital:
         code: str | None = d.code
         if rng.random() < runon:
             other = self.pick(rng)
-            while other.code == d.code:
+            while other.code[:3] == d.code[:3]:  # 高血压 高血压病3级极高危 is one diagnosis written twice
                 other = self.pick(rng)
             second, _ = writer.write(other, rng)
             shown = f"{shown}{rng.choice(JOINERS)}{second}"

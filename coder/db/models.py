@@ -214,6 +214,41 @@ edit_hit = Table(
     Index("ix_edit_hit_diagnosis_id", "diagnosis_id"),
 )
 
+# Combination codes (rulebase.combinations.Combination): when one record's lines of a kind hold all
+# of `codes` ("E11.900,G63.2*"), their auto-codes become `code` (E11.401+G63.2*). A change does not
+# bump the rule-base version (no line's own decision changes); its history rows carry the current one.
+combination = Table(
+    "combination",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("codes", String(500), nullable=False),
+    Column("code", CODE, nullable=False),
+    Column("enabled", Flag, nullable=False, default=True),
+    Column("version", Integer, nullable=False, default=1),
+    Column("author", PERSON, nullable=False),
+    Column("changed_at", DateTime, nullable=False, default=utcnow),
+    Column("note", String(500), nullable=True),
+    _flag_check("enabled"),
+)
+
+combo_history = _history_table("combo_history", "combo_id", "combination.id")
+
+# A combination a person's code stood in the way of: the auto-coded lines it would have replaced,
+# marked for review (one row per line and combination, open until cleared_at), like edit_hit.
+combo_hit = Table(
+    "combo_hit",
+    metadata,
+    Column("id", Integer, Identity(), primary_key=True),
+    Column("diagnosis_id", Integer, ForeignKey("diagnosis.id"), nullable=False),
+    Column("combo_id", Integer, ForeignKey("combination.id"), nullable=False),
+    Column("combo_version", Integer, nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("found_at", DateTime, nullable=False, default=utcnow),
+    Column("cleared_at", DateTime, nullable=True),
+    Index("ix_combo_hit_open", "cleared_at", "diagnosis_id"),
+    Index("ix_combo_hit_diagnosis_id", "diagnosis_id"),
+)
+
 # One row (id = 1): the rule-base version, bumped by every change to the rules. A diagnosis
 # remembers the version it was attempted with, so a new rule retries old failures.
 rulebase_state = Table(
@@ -358,6 +393,12 @@ code_log = Table(
     Column("match_start", Integer, nullable=False),
     Column("match_end", Integer, nullable=False),
     Column("logged_at", DateTime, nullable=False, default=utcnow),
+    # A combination code (coder.store.combinations): the row and version that gave it, the lines it
+    # combined ("12,13", the first holds it) and this line's own code before.
+    Column("combination_id", Integer, nullable=True),
+    Column("combination_version", Integer, nullable=True),
+    Column("source_ids", String(200), nullable=True),
+    Column("source_code", CODE, nullable=True),
     UniqueConstraint("run_id", "diagnosis_id", name="uq_code_log_run_diag"),
     Index("ix_code_log_diagnosis_id", "diagnosis_id"),
 )

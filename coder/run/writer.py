@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, DateTime, Engine, bindparam, select, update
 
 from coder.db.models import RUN_COUNTS, code_log, coding_run, diagnosis, fail_log, utcnow
+from coder.store import combinations as combination_store
 from coder.store import edits as edit_store
 from rulebase.decision import Decision
 from rulebase.states import AUTO, Outcome, Status
@@ -185,6 +186,7 @@ class BatchWriter:
         self.tally = tally if tally is not None else Tally()  # what committed batches wrote
         self.guard_locked = guard.with_for_update() if dialect.name != "sqlite" else guard
         self.edits = None  # (checker, the dictionary's active codes), read by the first batch
+        self.combinations = None  # the enabled combination table, read by the first batch
 
     def write(self, conn: Connection, decisions: dict[int, Decision], locked: bool = False) -> Tally:
         """Store one batch of decisions: statuses, log rows and run counts, in the caller's transaction.
@@ -233,6 +235,11 @@ class BatchWriter:
         if failures:
             self.failure.execute(conn, failures)
         if still_ours:
+            # The combination codes: the batch's records, all their lines, in this transaction,
+            # before the edits check the codes they leave.
+            if self.combinations is None:
+                self.combinations = combination_store.compiled(conn)
+            combination_store.apply_to_batch(conn, self.combinations, run_id, still_ours, now)
             # The code edits: the records of the batch's lines checked again, all their lines, in this
             # transaction; an edit marks a line for review and changes no code.
             if self.edits is None:

@@ -1,0 +1,226 @@
+"""Combination codes: when one record's lines hold all of a row's source codes, the row's code
+replaces them (2型糖尿病 E11.900 + 糖尿病性周围神经病变 G63.2* -> E11.401+G63.2*; 胃溃疡 K25.900 +
+上消化道出血 K92.200 -> 胃溃疡伴出血 K25.400).
+
+`Combination` is one validated row of the hospital's table; `Combinations` is the enabled table
+ready to apply to a record's lines: `apply` says, for the lines of one record and one kind, which
+lines a combination replaces and which combinations a person's code stands in the way of. It
+writes nothing; coder.store.combinations stores what it says.
+
+Rules of application (README, "Combination codes"):
+- only the lines of one kind of one record combine (discharge with discharge), never procedures;
+- a line counts with the code it holds; each line serves at most one combination; the rows with
+  the most source codes go first (the more specific), then by id;
+- every line of an applied combination takes its code: the first (lowest seq) is the line the
+  code belongs to, the others say which line they were combined into (code_log.source_ids);
+- a person's code (confirmed, corrected, manual) is never replaced: a combination whose source
+  codes are held partly by a person's lines is not applied, and its auto-coded lines are marked
+  for review instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any, NamedTuple
+
+from .codes import ICD10, PROCEDURE, form_problem
+from .errors import RuleInvalid
+
+SEPARATOR = ","
+MAX_CODES = 500  # the comma-joined source codes, as stored
+MAX_NOTE = 500
+
+
+class CombinationInvalid(RuleInvalid):
+    """A combination (or a row of a combinations sheet) is not acceptable."""
+
+
+def split_codes(value: Any) -> tuple[str, ...]:
+    """Source codes from a comma-joined string (as stored and in a sheet) or a sequence, in the
+    order written, each once; blanks around them dropped (full-width commas too)."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        parts = value.replace("，", SEPARATOR).split(SEPARATOR)
+    else:
+        parts = list(value)
+    out: list[str] = []
+    for p in parts:
+        p = p.strip() if isinstance(p, str) else p
+        if p and p not in out:
+            out.append(p)
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Combination:
+    """One combination, validated on construction: an invalid one cannot exist.
+
+    `codes` is kept comma-joined (the stored and exported form); `sources` is its codes."""
+
+    codes: str
+    code: str
+    enabled: bool = True
+    id: int | None = None
+    version: int = 1
+    note: str | None = None
+    where: str | None = field(default=None, compare=False, repr=False)
+
+    KEYS = ("id", "codes", "code", "enabled", "note", "version")
+
+    def __post_init__(self) -> None:
+        where = self.label
+        if self.codes is not None and not isinstance(self.codes, (str, list, tuple)):
+            raise CombinationInvalid(f"{where}: codes must be codes joined by {SEPARATOR!r}")
+        sources = split_codes(self.codes)
+        for c in sources:
+            if not isinstance(c, str):
+                raise CombinationInvalid(f"{where}: codes must be codes joined by {SEPARATOR!r}")
+            problem = form_problem(c, ICD10)
+            if problem:
+                raise CombinationInvalid(f"{where}: source {problem}")
+        if len(sources) < 2:
+            raise CombinationInvalid(
+                f"{where}: a combination needs at least two source codes joined by {SEPARATOR!r} "
+                f"(e.g. E11.900,G63.2*), not {self.codes!r}"
+            )
+        joined = SEPARATOR.join(sources)
+        if len(joined) > MAX_CODES:
+            raise CombinationInvalid(f"{where}: codes are longer than {MAX_CODES} characters")
+        object.__setattr__(self, "codes", joined)
+        code = self.code.strip() if isinstance(self.code, str) else self.code
+        if not isinstance(code, str) or not code:
+            raise CombinationInvalid(f"{where}: the combination code is empty")
+        problem = form_problem(code, ICD10)
+        if problem:
+            raise CombinationInvalid(f"{where}: combination {problem}")
+        if code in sources:
+            raise CombinationInvalid(f"{where}: the combination code {code} is one of its own source codes")
+        object.__setattr__(self, "code", code)
+        if not isinstance(self.enabled, bool):
+            object.__setattr__(self, "enabled", bool(self.enabled))
+        if self.note is not None and len(self.note) > MAX_NOTE:
+            raise CombinationInvalid(f"{where}: note is longer than {MAX_NOTE} characters")
+
+    @property
+    def label(self) -> str:
+        if self.where:
+            return self.where
+        return f"combination {self.id}" if self.id is not None else "new combination"
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return split_codes(self.codes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.KEYS}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str | None = None) -> Combination:
+        unknown = sorted(set(data) - set(cls.KEYS))
+        if unknown:
+            raise CombinationInvalid(
+                f"{where or 'combination'}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(cls.KEYS)}"
+            )
+        known = {f.name for f in fields(cls) if f.init}
+        return cls(where=where, **{k: v for k, v in data.items() if k in known and v is not None})
+
+
+class Line(NamedTuple):
+    """One line of a record as a combination reads it."""
+
+    id: int
+    kind: str
+    seq: int
+    code: str | None
+    auto: bool  # coded by a run (may be combined); False: a person's code, or no code yet
+
+
+class Applied(NamedTuple):
+    """A combination applied: its lines (first: lowest seq) and the codes they held."""
+
+    combination: Combination
+    line_ids: tuple[int, ...]
+    old_codes: tuple[str, ...]
+
+
+class Blocked(NamedTuple):
+    """A combination a person's code stands in the way of: its auto-coded lines go to review."""
+
+    combination: Combination
+    auto_ids: tuple[int, ...]
+    person_ids: tuple[int, ...]
+
+
+class Outcome(NamedTuple):
+    applied: list[Applied]
+    blocked: list[Blocked]
+
+
+def ordered(items: Iterable[Combination]) -> list[Combination]:
+    """The enabled combinations in the order they are tried: most source codes first, then id."""
+    enabled = (c for c in items if c.enabled)
+    return sorted(enabled, key=lambda c: (-len(c.sources), c.id if c.id is not None else 1 << 62))
+
+
+class Combinations:
+    """The enabled table, indexed by source code, so a record without any costs a set lookup a line."""
+
+    def __init__(self, items: Iterable[Combination] = ()):
+        self.items = tuple(ordered(items))
+        by_code: dict[str, list[int]] = {}
+        for i, c in enumerate(self.items):
+            for s in c.sources:
+                by_code.setdefault(s, []).append(i)
+        self.by_code = {k: tuple(v) for k, v in by_code.items()}
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def touches(self, code: str | None) -> bool:
+        return code in self.by_code
+
+    def apply(self, lines: Sequence[Line]) -> Outcome:
+        """What the table does to one record's lines (all kinds; each kind combines on its own)."""
+        applied: list[Applied] = []
+        blocked: list[Blocked] = []
+        by_kind: dict[str, list[Line]] = {}
+        for line in lines:
+            if line.code is not None and line.kind != PROCEDURE and line.code in self.by_code:
+                by_kind.setdefault(line.kind, []).append(line)
+        for same in by_kind.values():
+            if len(same) < 2:
+                continue
+            same.sort(key=lambda ln: ln.seq)
+            self._apply_kind(same, applied, blocked)
+        return Outcome(applied, blocked)
+
+    def _apply_kind(self, lines: list[Line], applied: list[Applied], blocked: list[Blocked]) -> None:
+        tried = sorted({i for ln in lines for i in self.by_code[ln.code]})
+        used: set[int] = set()
+        for i in tried:
+            combo = self.items[i]
+            picked: list[Line] = []
+            for source in combo.sources:
+                free = [ln for ln in lines if ln.code == source and ln.id not in used]
+                if not free:
+                    break
+                # An auto-coded line before a person's: the person's code stays whatever happens.
+                picked.append(next((ln for ln in free if ln.auto), free[0]))
+            else:
+                auto = tuple(ln.id for ln in picked if ln.auto)
+                if not auto:
+                    continue  # a person coded every source line: theirs to decide
+                if len(auto) < len(picked):
+                    blocked.append(Blocked(combo, auto, tuple(ln.id for ln in picked if not ln.auto)))
+                    continue
+                picked.sort(key=lambda ln: ln.seq)
+                used.update(ln.id for ln in picked)
+                applied.append(Applied(combo, tuple(ln.id for ln in picked), tuple(ln.code for ln in picked)))
+
+
+NO_COMBINATIONS = Combinations()

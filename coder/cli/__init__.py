@@ -44,6 +44,7 @@ def cli() -> None:
 def _register() -> None:
     from . import (
         audit_cmds,
+        combination_cmds,
         db_cmds,
         demo_cmd,
         diagnosis_cmds,
@@ -64,6 +65,7 @@ def _register() -> None:
         rule_cmds,
         norm_cmds,
         guard_cmds,
+        combination_cmds,
         edit_cmds,
         diagnosis_cmds,
         run_cmds,

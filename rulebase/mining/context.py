@@ -38,17 +38,42 @@ def _split(text: str, c: Cand) -> tuple[str, str]:
     return text[:at], text[end:]
 
 
-def char_class(chars: set[str]) -> str:
-    """A portable class of `chars` ('' when none is left): '-' last, '^' never first."""
+def char_class(chars: set[str]) -> tuple[str, frozenset[str]]:
+    """A portable class of `chars` ('' when none is left): '-' last, '^' never first; and the
+    characters it holds."""
     usable = sorted(ch for ch in chars if ch not in _UNFIT)
+    if usable == ["^"]:
+        usable = []
     if "-" in usable:
         usable.remove("-")
         usable.append("-")
     if usable and usable[0] == "^":
-        if len(usable) == 1:
-            return ""
         usable[0], usable[1] = usable[1], usable[0]
-    return "[" + "".join(usable) + "]" if usable else ""
+    return ("[" + "".join(usable) + "]" if usable else ""), frozenset(usable)
+
+
+def fits(text: str, c: Cand, before: frozenset[str], after: frozenset[str]) -> bool:
+    """Whether `text` matches the bounded pattern of `c` (what `re` would say, without compiling
+    one regex per candidate: CJK classes cost ~2 ms each to compile)."""
+    first, last = c.pieces[0], c.pieces[-1]
+    a, b = c.before or 0, c.after or 0
+    start = text.find(first)
+    while 0 <= start <= a:
+        if all(ch in before for ch in text[:start]):
+            head = start + len(first)
+            if len(c.pieces) == 1:
+                ends = [head]
+            else:
+                ends = []
+                at = text.find(last, head)
+                while 0 <= at <= head + c.gap:
+                    ends.append(at + len(last))
+                    at = text.find(last, at + 1)
+            for end in ends:
+                if len(text) - end <= b and all(ch in after for ch in text[end:]):
+                    return True
+        start = text.find(first, start + 1)
+    return False
 
 
 def bound(corpus: Corpus, idx: Sequence[int], picks: list[Cand]) -> list[Cand]:
@@ -94,21 +119,28 @@ def bound(corpus: Corpus, idx: Sequence[int], picks: list[Cand]) -> list[Cand]:
         contexts.append((before, after))
     floor = max(NEUTRAL_MIN, NEUTRAL_SHARE * len({c.code for c in picks}))
     neutral = [[ctx for ctx, codes in seen.items() if len(codes) >= floor] for seen in seen_with]
+    neutral_chars = [frozenset(ch for ctx in n for ch in ctx) for n in neutral]
+    neutral_longest = [sorted((len(x) for x in n), reverse=True)[:2] for n in neutral]
+    made: dict[tuple, tuple[str, frozenset[str], int]] = {}  # many cores share their sides
     out: list[Cand] = []
     for c, own in zip(picks, contexts, strict=True):
         sides = []
         for k in (0, 1):
-            allowed = set(own[k]) | set(neutral[k])
-            cls = char_class({ch for ctx in allowed for ch in ctx})
-            longest = sorted((len(x) for x in allowed), reverse=True)[:2]
-            sides.append((cls, min(sum(longest), 255) if cls else 0))
+            mine = frozenset(own[k])
+            side = made.get((k, mine))
+            if side is None:
+                chars = neutral_chars[k].union(*mine) if mine else neutral_chars[k]
+                cls, usable = char_class(chars)
+                longest = sorted([*neutral_longest[k], *(len(x) for x in mine)], reverse=True)[:2]
+                side = made[(k, mine)] = (cls, usable, min(sum(longest), 255) if cls else 0)
+            sides.append(side)
         out.append(_bounded(corpus, c, sides))
     return out
 
 
-def _bounded(corpus: Corpus, c: Cand, sides: list[tuple[str, int]]) -> Cand:
+def _bounded(corpus: Corpus, c: Cand, sides: list[tuple[str, frozenset[str], int]]) -> Cand:
     b = Cand(c.kind, c.code, c.pieces, [], gap=c.gap, exclude=c.exclude, priority=c.priority)
-    (b.before_class, b.before), (b.after_class, b.after) = sides
-    rx = b.regex()
-    b.texts = [i for i in c.texts if rx.search(corpus.texts[i])]
+    (b.before_class, before, b.before), (b.after_class, after, b.after) = sides
+    texts = corpus.texts
+    b.texts = [i for i in c.texts if fits(texts[i], b, before, after)]
     return score(corpus, b)

@@ -17,7 +17,8 @@ from ..decision import merge
 from ..engine import RuleSet
 from ..rule import Rule
 from ..states import Outcome
-from .pieces import Corpus
+from .apply import Applier
+from .pieces import Cand, Corpus
 
 
 class Evidence(NamedTuple):
@@ -36,19 +37,21 @@ def _same(s: str) -> str:
 
 
 def gather(
-    corpus: Corpus, shown: Sequence[str], rules: Sequence[Rule], existing: Sequence[Rule], examples: int
+    corpus: Corpus,
+    shown: Sequence[str],
+    rules: Sequence[Rule],
+    cands: Sequence[Cand],
+    existing: Sequence[Rule],
+    examples: int,
 ) -> list[Evidence]:
-    """Evidence for each of `rules` (no ids needed), in their order."""
-    numbered = [
-        Rule(code=r.code, pattern=r.pattern, exclude=r.exclude, priority=r.priority, id=k + 1)
-        for k, r in enumerate(rules)
-    ]
+    """Evidence for each of `rules` (no ids needed; `cands[k]` is the candidate `rules[k]` was
+    made from, matched by `Applier` as the engine would match the rule), in their order."""
     matched: dict[int, list[int]] = defaultdict(list)
-    rs = RuleSet(numbered, normalizer=_same)
+    applier = Applier(cands)
     texts = corpus.texts
     for i, t in enumerate(texts):
-        for r in rs.matching(t):
-            matched[r.id - 1].append(i)
+        for k in applier.matching(t):
+            matched[k].append(i)
     live = [r for r in existing if r.enabled]
     base = RuleSet(live, normalizer=_same) if live else None
     by_id = {r.id: r for r in live}

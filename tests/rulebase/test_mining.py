@@ -273,3 +273,46 @@ def test_context_bounds_keep_every_variant_the_history_shows():
     for e in history:
         d = rs.decide(e.text)
         assert d.outcome == Outcome.CODED and d.code == next(iter(e.codes)), e.text
+
+
+def test_the_context_check_says_what_the_bounded_pattern_says():
+    from rulebase.mining.context import char_class, fits
+    from rulebase.mining.pieces import Cand
+
+    before, chars_before = char_class(set("左右侧1、-^"))
+    after, chars_after = char_class(set("()首次-"))
+    rng = random.Random(13)
+    alphabet = "左右侧1、-^()首次阑尾炎股骨颈骨折 x"
+    for pieces, gap in ((("阑尾炎",), 0), (("股骨颈", "骨折"), 3)):
+        c = Cand("core", "K00", pieces, [], gap=gap, before=4, after=5, before_class=before, after_class=after)
+        Rule(code="K00.000", pattern=c.pattern())  # the dialect takes the classes as written
+        rx = regex.compile(c.pattern())
+        for _ in range(3000):
+            text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 5)))
+            text += rng.choice(["阑尾炎", "股骨颈", "股骨颈骨折", "股骨颈x骨折", ""])
+            text += "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6)))
+            assert fits(text, c, chars_before, chars_after) == bool(rx.search(text)), (c.pattern(), text)
+
+
+def test_the_miners_matcher_decides_as_the_engine():
+    from rulebase.mining.apply import Applier
+    from rulebase.mining.pieces import Corpus
+    from rulebase.mining.select import build
+    from rulebase.mining.validate import to_rule
+
+    rng = random.Random(14)
+    history = diabetes(rng) + variants("肺炎", "J18.900", 12, rng, lines=(40, 60))
+    history += variants("重症肺炎", "J18.903", 14, rng, lines=(1, 2))  # too many to exclude: a priority
+    corpus = Corpus([e.text for e in history], [e.codes for e in history])
+    picks = build(corpus, range(len(history)), 0.95)
+    assert any(c.exclude for c in picks) and len({c.priority for c in picks}) > 1
+    applier = Applier(picks)
+    rs = RuleSet([to_rule(c, k + 1) for k, c in enumerate(picks)], normalizer=lambda s: s)
+    texts = [e.text for e in history] + [t + "," + u for t in ("肺炎", "2型糖尿病") for u in ("阑尾炎", "痛风")]
+    texts += [f + core + b for core in ("重症肺炎", "2型糖尿病性肾病", "胃溃疡") for f in FRONT for b in BACK]
+    for t in texts:
+        d = rs.decide(t)
+        code, best = applier.decide(t)
+        assert code == (d.code if d.outcome == Outcome.CODED else None), t
+        assert {k + 1 for k in best} == {rid for c in d.candidates for rid in c.rule_ids} or code is None, t
+        assert [k + 1 for k in applier.matching(t)] == sorted(r.id for r in rs.matching(t)), t

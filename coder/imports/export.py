@@ -8,11 +8,16 @@ from sqlalchemy import Engine, select
 
 from coder.db.models import icd_code
 from coder.errors import IcdCoderError
+from coder.store import combinations as combostore
 from coder.store import guards as guardstore
 from coder.store import normalization as normstore
 from coder.store import rules as rulestore
 from rulebase.normalize import LITERAL, PATTERN, Replacement
 
+from .combinations import CHOICES as COMBINATION_CHOICES
+from .combinations import COLUMNS as COMBINATION_COLUMNS
+from .combinations import SHEET as COMBINATION_SHEET
+from .combinations import combination_rows
 from .guards import CHOICES as GUARD_CHOICES
 from .guards import COLUMNS as GUARD_COLUMNS
 from .guards import SHEET as GUARD_SHEET
@@ -76,6 +81,11 @@ INSTRUCTIONS = [
         "not_within: longer words, |-joined, in which the cue does not count (排除: 不排除|待排除). The first guard "
         "in position order that stands decides. Cues are literal text in normalized form (? not ？).",
     ),
+    (
+        "Combinations",
+        "The combinations sheet: when one record's lines (of one kind) hold all of codes (comma-joined: "
+        "E11.900,G63.2*), their auto-codes become code (E11.401+G63.2*); a person's code is never replaced.",
+    ),
     ("Examples", "^(急性)?(化脓性)?阑尾炎$   急性阑尾炎, 急性化脓性阑尾炎, 阑尾炎 - the whole description"),
     ("", "冠(状动脉粥样硬化性)?心(脏)?病   冠心病, 冠状动脉粥样硬化性心脏病, anywhere in the description"),
     ("", "高血压(病)?.{0,2}3级   高血压病3级, 高血压 3级 (up to two characters between)"),
@@ -94,6 +104,7 @@ def export_rules(engine: Engine, path: str | Path, include_disabled: bool = True
         names = dict(conn.execute(select(icd_code.c.code, icd_code.c.name)).all())
         entries = normstore.load(conn, include_disabled=include_disabled)
         guards = guardstore.load(conn, include_disabled=include_disabled)
+        combos = combostore.load(conn, include_disabled=include_disabled)
     rows = []
     for r in rules:
         d = r.to_dict()
@@ -107,9 +118,10 @@ def export_rules(engine: Engine, path: str | Path, include_disabled: bool = True
             ("rules", RULE_COLUMNS, rows),
             (SHEET, Replacement.KEYS, norm_rows),
             (GUARD_SHEET, GUARD_COLUMNS, guard_rows(guards)),
+            (COMBINATION_SHEET, COMBINATION_COLUMNS, combination_rows(combos)),
             ("instructions", ("topic", "text"), INSTRUCTIONS),
         ],
         widths={**GUARD_WIDTHS, **WIDTHS, "find": 24, "replace": 32, "kind": 9, "topic": 12, "text": 120},
-        choices={"enabled": ("1", "0"), "kind": (LITERAL, PATTERN), **GUARD_CHOICES},
+        choices={"enabled": ("1", "0"), "kind": (LITERAL, PATTERN), **GUARD_CHOICES, **COMBINATION_CHOICES},
     )
     return len(rows)

@@ -54,6 +54,8 @@ class RulePlan:
     normalization: Any = None  # an imports.normalization.NormPlan when the workbook has that sheet
     guards: Any = None  # an imports.guards.GuardPlan when the workbook has that sheet
     guard_impact: Any = None  # the guard changes judged (an audit.ruletest.Impact)
+    combinations: Any = None  # an imports.combinations.CombinationPlan when the workbook has that sheet
+    combination_impact: Any = None  # the combination changes judged (an audit.combotest.ComboImpact)
     impact: Any = None  # an audit.ruletest.Impact: the change judged against the audited history
     stored: dict[int, Rule] = field(default_factory=dict, repr=False)  # the rule base the plan was made against
     not_accepted: int | None = None  # a mined workbook's rows with accept = 0 (None: not a mined workbook)

@@ -102,6 +102,7 @@ def import_rules(
 
     A dry run judges the rule changes in memory and writes nothing.
     """
+    from coder.services import combinations as comboservice  # it imports this module (StaleForm)
     from coder.services import guards as guardservice  # it imports this module (StaleForm)
 
     author = rulestore.require_author(author)
@@ -124,11 +125,17 @@ def import_rules(
             guard_plan, guard_tables = guardservice.plan_and_judge(conn, path, required=False)
         except ImportRejected as exc:
             problems += exc.problems
+        combo_plan = combo_tables = None
+        try:
+            combo_plan, combo_tables = comboservice.plan_and_judge(conn, path, required=False)
+        except ImportRejected as exc:
+            problems += exc.problems
         if problems:
             raise ImportRejected(problems)
         plan.normalization = norm
         plan.guards = guard_plan
-        if not (plan.added or plan.changed or plan.normalization or plan.guards):
+        plan.combinations = combo_plan
+        if not (plan.added or plan.changed or plan.normalization or plan.guards or plan.combinations):
             return plan
         stored = plan.stored  # read in the same transaction
         old = [stored[c.rule_id] for c in plan.changed]
@@ -141,6 +148,8 @@ def import_rules(
             plan.impact = check_change(conn, old, new, force=True)
             if plan.guards:
                 plan.guard_impact = guardservice.judge_guards(conn, *guard_tables)
+            if plan.combinations:
+                plan.combination_impact = comboservice.judge_combinations(conn, *combo_tables)
             return plan
         rb_version = rulestore.bump_rulebase_version(conn)
         if plan.normalization:
@@ -148,6 +157,10 @@ def import_rules(
         if plan.guards:
             plan.guard_impact = guardservice.write_plan(
                 conn, plan.guards, guard_tables, author, reason, rb_version, force
+            )
+        if plan.combinations:
+            plan.combination_impact = comboservice.write_plan(
+                conn, plan.combinations, combo_tables, author, reason, force
             )
         plan.impact = check_change(conn, old, new, force=force)
         for rule in plan.added:

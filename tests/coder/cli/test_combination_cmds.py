@@ -77,3 +77,32 @@ def test_errors_name_the_row_and_write_nothing(migrated_invoke, tmp_path):
     assert json.loads(invoke("combinations", "list", "--json").output) == []
     r = invoke("combinations", "add", "--codes", "E11.900,g63.2*", "--code", "E11.401+G63.2*", "--author", "a")
     assert r.exit_code != 0 and "lower-case" in r.output
+
+
+def test_the_rules_workbook_carries_the_combinations_sheet(migrated_invoke, tmp_path):
+    from openpyxl import load_workbook
+
+    invoke = migrated_invoke
+    invoke("dict", "import", str(write_csv(tmp_path / "codes.csv", ["code", "name"], CODES)))
+    invoke("combinations", "add", "--codes", "E11.900,G63.2*", "--code", "E11.401+G63.2*", "--author", "王芳")
+    book = tmp_path / "rules.xlsx"
+    assert invoke("rules", "export", str(book)).exit_code == 0
+    wb = load_workbook(book)
+    ws = wb["combinations"]
+    assert [c.value for c in ws[1]] == ["id", "codes", "code", "enabled", "note", "version"]
+    assert [c.value for c in ws[2]][1:3] == ["E11.900,G63.2*", "E11.401+G63.2*"]
+    ws.append([None, "K25.900,K92.200", "K25.400", 1, "胃溃疡伴出血", None])
+    ws.cell(row=2, column=4).value = 0  # disable the first
+    wb.save(book)
+    r = invoke("rules", "import", str(book), "--author", "王芳")
+    assert r.exit_code == 0, r.output
+    listed = json.loads(invoke("combinations", "list", "--json").output)
+    assert [(c["codes"], c["enabled"], c["version"]) for c in listed] == [
+        ("E11.900,G63.2*", False, 2),
+        ("K25.900,K92.200", True, 1),
+    ]
+    # a bad row in the sheet rejects the whole workbook, with its place
+    ws.append([None, "K25.900", "K25.400", 1, None, None])
+    wb.save(book)
+    r = invoke("rules", "import", str(book), "--author", "王芳")
+    assert r.exit_code != 0 and "sheet combinations" in r.output and "at least two source codes" in r.output

@@ -27,7 +27,7 @@ from rulebase.decision import Decision
 from rulebase.mining import Example
 from rulebase.states import Outcome
 
-from .report import chapter, metrics
+from .report import chapter, code_sets, metrics
 from .ruletest import DATED, audited_where, line_day
 
 
@@ -118,21 +118,13 @@ def record_figures(judged: Iterable[Judged]) -> dict[str, Any]:
         gold[j.line.record_id].add(j.line.code)
         if j.decision.outcome == Outcome.CODED:
             auto[j.line.record_id].add(j.decision.code)
-    both = sum(len(gold[r] & auto[r]) for r in gold)
-    engine_only = sum(len(auto[r] - gold[r]) for r in gold)
-    person_only = sum(len(gold[r] - auto[r]) for r in gold)
-    m = metrics(both, engine_only, person_only, 0)
-    exact = sum(1 for r in gold if gold[r] == auto[r])
+    sets = code_sets(gold, auto)  # the rule, said once, with the audited report's
     return {
-        "records": len(gold),
-        "exact": exact,
-        "exact_share": round(exact / len(gold), 4) if gold else None,
-        "codes_both": both,
-        "codes_engine_only": engine_only,
-        "codes_person_only": person_only,
-        "precision": m["precision"],
-        "recall": m["recall"],
-        "f_measure": m["f_measure"],
+        "records": sets["count"],
+        **{k: sets[k] for k in ("exact", "exact_share", "codes_both", "codes_engine_only", "codes_person_only")},
+        "precision": sets["precision"],
+        "recall": sets["recall"],
+        "f_measure": sets["f1"],
     }
 
 

@@ -227,13 +227,22 @@ def report_cmd(date_from, date_to, by, xlsx_path, system, db_url, as_json) -> No
         f"accuracy {_pct(data['accuracy'])}, coverage {_pct(data['coverage'])}, "
         f"auto-codes confirmed (coder time saved) {data['time_saved']}"
     )
+    rec = data["records"]
+    click.echo(
+        f"records: {rec['count']}, code set exactly right {rec['exact']} ({_pct(rec['exact_share'])}); "
+        f"micro precision {_pct(rec['precision'])}, recall {_pct(rec['recall'])}, F1 {_pct(rec['f1'])}; "
+        f"macro precision {_pct(rec['macro_precision'])}, recall {_pct(rec['macro_recall'])}, "
+        f"F1 {_pct(rec['macro_f1'])}"
+    )
     marks = data["code_edits"]
     kinds = ", ".join(f"{k} {n}" for k, n in marks["by_kind"].items())
     click.echo(f"lines with code edits {marks['lines']}" + (f" ({kinds})" if kinds else ""))
     for g in by:
         rows = data[f"by_{g}"]
+        monthly = g == "month"  # the records of each month beside its lines
         echo_table(
-            [g, "TP", "FP", "FN", "TN", "P", "R", "F", "A", "coverage"],
+            [g, "TP", "FP", "FN", "TN", "P", "R", "F", "A", "coverage"]
+            + (["records", "exact", "record P", "record R", "record F1"] if monthly else []),
             [
                 [
                     r[g],
@@ -247,6 +256,17 @@ def report_cmd(date_from, date_to, by, xlsx_path, system, db_url, as_json) -> No
                     _pct(r["accuracy"]),
                     _pct(r["coverage"]),
                 ]
+                + (
+                    [
+                        r["records"]["count"],
+                        _pct(r["records"]["exact_share"]),
+                        _pct(r["records"]["precision"]),
+                        _pct(r["records"]["recall"]),
+                        _pct(r["records"]["f1"]),
+                    ]
+                    if monthly
+                    else []
+                )
                 for r in rows
             ],
         )

@@ -1,6 +1,7 @@
-"""/reports: precision, recall, F, accuracy and coverage of the audited diagnoses, with the monthly
-chart, by chapter and by code; /reports.xlsx: the same period as the workbook `icdcoder report
---xlsx` writes. Both read coder.services.audit.report, over the period and code system of the form."""
+"""/reports: precision, recall, F, accuracy and coverage of the audited diagnoses, the records' code
+sets (按病案), the monthly chart, by chapter and by code; /reports.xlsx: the same period as the
+workbook `icdcoder report --xlsx` writes. Both read coder.services.audit.report, over the period
+and code system of the form."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ the table is then absent and the script stores none.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 import tempfile
 from collections import Counter
@@ -19,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import insert, inspect  # noqa: E402
+from sqlalchemy import insert  # noqa: E402
 
 from benchmarks.workload import make_descriptions, make_rules, store  # noqa: E402
 from coder.db.connect import make_engine  # noqa: E402
@@ -60,7 +61,7 @@ def main() -> None:
                 ],
             )
         stored = 0
-        if a.combinations and "combination" in inspect(engine).get_table_names():
+        if a.combinations and importlib.util.find_spec("coder.store.combinations") is not None:
             stored = _store_combinations(engine, rules, texts, a.combinations)
         result = run_coding(engine)
         combined = 0
@@ -89,10 +90,12 @@ def _store_combinations(engine, rules, texts, n: int) -> int:
         d = rs.decide(t)
         if d.outcome is Outcome.CODED:
             counts[d.code] += 1
-    top = [c for c, _ in counts.most_common(2 * n + 1)]
+    top = [c for c, _ in counts.most_common(3 * n)]
+    n = min(n, len(top) // 3)
     with engine.begin() as conn:
         for i in range(n):
-            first, second, target = top[2 * i], top[2 * i + 1], top[-1 - i]
+            # sources among the most frequent codes, the target a code none of them is
+            first, second, target = top[2 * i], top[2 * i + 1], top[2 * n + i]
             item = Combination(codes=f"{first},{second}", code=target)
             combostore.add(conn, item, "bench", None)
     return n

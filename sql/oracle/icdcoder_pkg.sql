@@ -18,6 +18,9 @@
 -- (either engine) and sql/postgresql/icdcoder_run.sql fail as uncertain / negated. Until it does,
 -- run icdcoder itself on Oracle (`icdcoder run`, or `--engine sql`, which applies the guards).
 --
+-- COMBINATION CODES ARE NOT APPLIED YET: the combination table (E11.900 + G63.2* -> E11.401+G63.2*)
+-- is not read; such a record keeps both codes. `icdcoder run` (either engine) applies it.
+--
 -- Normalization: Oracle has no NFKC. normalize_text applies TO_SINGLE_BYTE (full-width letters,
 -- digits, punctuation and the ideographic space), spells out Roman numerals and circled numbers
 -- as NFKC does (Ⅱ -> II, ① -> 1), folds blanks and applies the normalization table. Rarer NFKC

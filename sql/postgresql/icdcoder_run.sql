@@ -16,6 +16,9 @@
 -- Differences from `icdcoder run`: no per-pattern timeout (set statement_timeout instead); a lock
 -- left by a dead run is taken over only after 15 minutes without a heartbeat (a database cannot
 -- see whether a client process still lives).
+--
+-- Not done yet: the combination table (E11.900 + G63.2* -> E11.401+G63.2*, README "Combination
+-- codes") is not applied; such a record keeps both codes. `icdcoder run` (either engine) applies it.
 
 -- The guard table on a line that would be coded, its winner's words at [p_start, p_end) (0-based,
 -- in characters, as code_log keeps them): the kind of the first enabled guard, in seq_no, id order,

@@ -43,9 +43,9 @@ def create_app(engine: Engine, secure_cookies: bool = False) -> Flask:
     app.jinja_env.globals.update(csrf_token=csrf_token, CSRF_FIELD=CSRF_FIELD, may=may)
     app.jinja_env.autoescape = True
 
-    from .views import auth, diagnoses, guards, normalization, reports, rules, runs, worklist
+    from .views import auth, combinations, diagnoses, guards, normalization, reports, rules, runs, worklist
 
-    for module in (auth, worklist, diagnoses, rules, normalization, guards, reports, runs):
+    for module in (auth, worklist, diagnoses, rules, normalization, guards, combinations, reports, runs):
         app.register_blueprint(module.bp)
 
     app.before_request(_before)

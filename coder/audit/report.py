@@ -340,13 +340,19 @@ def report(
     date_to: str | None = None,
     by: tuple[str, ...] = (),
     system: str | None = None,
+    records_by_month: bool = True,
 ) -> dict[str, Any]:
+    """The line figures, `records` (code_sets) and each grouping; by month, each month's `records`
+    too unless `records_by_month` is False (the page and the workbook show only the period's: they
+    skip the second pass over the records)."""
     for g in by:
         if g not in GROUPINGS:
             raise IcdCoderError(f"unknown grouping {g!r}; choose from {', '.join(GROUPINGS)}")
     rows = classify(engine, date_from, date_to, system)
     out: dict[str, Any] = {"from": date_from, "to": date_to, "system": system, **_tally(rows)}
-    out["records"], record_months = record_figures(engine, date_from, date_to, system, by_month="month" in by)
+    out["records"], record_months = record_figures(
+        engine, date_from, date_to, system, by_month=records_by_month and "month" in by
+    )
     for g in by:
         groups: dict[str, list[Classified]] = defaultdict(list)
         for r in rows:

@@ -217,7 +217,7 @@ def report_cmd(date_from, date_to, by, xlsx_path, system, db_url, as_json) -> No
     engine = open_db(db_url)
     data = report(engine, date_from, date_to, tuple(by), system)
     if xlsx_path:
-        write_report_xlsx(report(engine, date_from, date_to, GROUPINGS, system), xlsx_path)
+        write_report_xlsx(report(engine, date_from, date_to, GROUPINGS, system, records_by_month=False), xlsx_path)
     if as_json:
         echo_json(data)
         return

@@ -112,6 +112,7 @@ def _report(form: dict[str, str]) -> dict[str, Any]:
         form["to"] or None,
         by=("month", "chapter", "code"),
         system=form["system"] or None,
+        records_by_month=False,  # the page and the workbook show the period's records only
     )
 
 

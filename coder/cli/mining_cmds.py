@@ -21,7 +21,7 @@ min_precision_option = click.option(
     "--min-precision",
     type=SHARE,
     default=None,
-    help="Cross-validated precision a proposal must reach to be pre-accepted (default: the miner's, 0.95).",
+    help="Cross-validated precision a proposal must reach to be pre-accepted (default: the miner's, 0.90).",
 )
 
 

@@ -121,7 +121,7 @@ def mine_review_import(history, tmp_path) -> None:
     accepted = [row for row in rows if row["accept"] == 1]
     assert accepted and {row["system"] for row in accepted} == {"icd10", "icd9cm3"}
     gallstones = [row for row in accepted if row["code"] == "K80.200x003"]
-    assert gallstones and all(row["cv_precision"] >= 0.95 and row["support"] >= 5 for row in gallstones)
+    assert gallstones and all(row["cv_precision"] >= 0.90 and row["support"] >= 5 for row in gallstones)
     instructions = " ".join(str(v) for row in wb["instructions"].iter_rows(values_only=True) for v in row if v)
     assert "icdcoder rules import FILE --author 王芳" in instructions and "审核" in instructions
     assert "accept = 1" in instructions

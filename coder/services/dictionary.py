@@ -13,7 +13,7 @@ from coder.imports import gnuhealth
 from coder.imports.columns import parse_mapping
 from coder.imports.dictionary import DictPlan, plan_dictionary, plan_sheet, write_dictionary
 from coder.services import planned_import
-from coder.store.codes import find_codes
+from coder.store.codes import find_codes, names_of
 from rulebase.codes import ICD10
 
 __all__ = ["SOURCES", "import_dictionary", "import_gnuhealth", "list_codes", "parse_mapping", "search_codes"]
@@ -60,3 +60,9 @@ def list_codes(engine: Engine, system: str | None = None, limit: int | None = No
     """The dictionary by system and code."""
     with engine.connect() as conn:
         return find_codes(conn, system=system, limit=limit)
+
+
+def code_names(engine: Engine, codes) -> dict[str, str]:
+    """The names of these codes, for labelling a page's rows (only the codes it shows)."""
+    with engine.connect() as conn:
+        return names_of(conn, codes)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, NamedTuple
 
@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine, func, select
 from coder.audit.ruletest import load_audited
 from coder.db.models import audit_action, diagnosis, icd_code
 from coder.store import normalization as normstore
-from coder.store.codes import lines_of
+from coder.store.codes import lines_of, names_of
 from coder.store.history import rulebase_version
 from rulebase.codes import system_of_kind
 from rulebase.mining import Example
@@ -91,15 +91,6 @@ def forget() -> None:
         _kept.clear()
 
 
-def _names(conn: Connection, codes: Iterable[str]) -> dict[str, str]:
-    wanted = sorted(set(codes))
-    out: dict[str, str] = {}
-    for i in range(0, len(wanted), 500):
-        part = wanted[i : i + 500]
-        out.update(conn.execute(select(icd_code.c.code, icd_code.c.name).where(icd_code.c.code.in_(part))).all())
-    return out
-
-
 def as_dict(s: Suggestion, names: dict[str, str]) -> dict[str, Any]:
     return {
         "code": s.code,
@@ -138,7 +129,7 @@ def suggest_lines(
             continue
         found = suggester(conn, system, stale_ok).suggest_many([texts[ln.id] for ln in wanted], k)
         ranked.update((ln.id, s) for ln, s in zip(wanted, found, strict=True))
-    names = _names(conn, (s.code for ss in ranked.values() for s in ss))
+    names = names_of(conn, (s.code for ss in ranked.values() for s in ss))
     return {ln.id: [as_dict(s, names) for s in ranked.get(ln.id, ())] for ln in lines}
 
 

@@ -42,7 +42,7 @@ from coder.errors import ActionRefused, IcdCoderError, NotFound
 from coder.services.dictionary import search_codes
 from coder.services.suggestions import REFRESH, LineText, suggest_lines
 from coder.store import edits as edit_store
-from coder.store.codes import ALIAS_JOIN, ascii_lower, lines_of
+from coder.store.codes import ALIAS_JOIN, ascii_lower, lines_of, names_of
 from rulebase.codes import SYSTEMS, system_of_kind
 from rulebase.states import FAILURE_REASONS, Status
 
@@ -375,14 +375,6 @@ def _chunks(values: list, size: int = 500):
         yield values[i : i + size]
 
 
-def _names(conn: Connection, codes) -> dict[str, str]:
-    codes = sorted({c for c in codes if c})
-    out: dict[str, str] = {}
-    for chunk in _chunks(codes):
-        out.update(conn.execute(select(icd_code.c.code, icd_code.c.name).where(icd_code.c.code.in_(chunk))).all())
-    return out
-
-
 def _candidates(raw: str | None, names: dict[str, str]) -> tuple[Candidate, ...]:
     cands = json.loads(raw) if raw else []
     return tuple(Candidate(c["code"], names.get(c["code"]), tuple(c.get("rule_ids", ()))) for c in cands)
@@ -405,7 +397,7 @@ def _items(conn: Connection, ids: list[int]) -> list[WorklistItem]:
                 select(homepage.c.record_id, homepage.c.department).where(homepage.c.record_id.in_(chunk))
             ).all()
         )
-    names = _names(
+    names = names_of(
         conn,
         [r.code for r in rows.values()] + [c for f in bad.values() for c in _candidate_codes(f.candidates)],
     )
@@ -546,7 +538,7 @@ def failure_groups(
             if text and not text.isspace():
                 found.setdefault((system_of_kind(kind), text), []).append(line_id)
         ranked = sorted(found.items(), key=lambda kv: (-len(kv[1]), kv[0][1], kv[0][0]))[:limit]
-        names = _names(conn, [c for _, ids in ranked for c in _candidate_codes(latest[ids[0]][4])])
+        names = names_of(conn, [c for _, ids in ranked for c in _candidate_codes(latest[ids[0]][4])])
         descriptions = dict(conn.execute(select(d.id, d.description).where(d.id.in_([i[0] for _, i in ranked]))).all())
     return [
         FailureGroup(
@@ -641,7 +633,7 @@ def line(engine: Engine, line_id: int) -> LineView:
         ).all()
         codes = [s.code for s in siblings] + [h.old_code for h in history] + [h.new_code for h in history]
         codes += _candidate_codes(bad.candidates if bad is not None else None) + ([ok.code] if ok else [])
-        names = _names(conn, codes)
+        names = names_of(conn, codes)
         edit_marks = edit_store.open_marks(conn, [line_id]).get(line_id, [])
         rule = None
         if ok is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, String, case, or_, select
@@ -137,6 +138,16 @@ def find_codes(
     ]
 
 
+def names_of(conn: Connection, codes: Iterable[str | None]) -> dict[str, str]:
+    """The dictionary's names of these codes (those it holds), read in chunks of the IN list."""
+    wanted = sorted({c for c in codes if c})
+    out: dict[str, str] = {}
+    for i in range(0, len(wanted), 500):
+        part = wanted[i : i + 500]
+        out.update(conn.execute(select(icd_code.c.code, icd_code.c.name).where(icd_code.c.code.in_(part))).all())
+    return out
+
+
 __all__ = [
     "CodeState",
     "code_problem",
@@ -144,6 +155,7 @@ __all__ = [
     "codes_of",
     "find_codes",
     "lines_of",
+    "names_of",
     "problem_with",
     "system_of_kind",
     "systems_of",

@@ -15,7 +15,7 @@ from typing import Any
 from flask import Blueprint, render_template, request, send_file, url_for
 
 from coder.services.audit import report, write_report_xlsx
-from coder.services.dictionary import list_codes
+from coder.services.dictionary import code_names
 from rulebase.codes import ICD9CM3, ICD10
 
 from ..app import engine
@@ -138,7 +138,7 @@ def page():
     pages = max(1, math.ceil(len(codes) / CODES_PER_PAGE))
     page_no = min(page_no, pages)
     shown = codes[(page_no - 1) * CODES_PER_PAGE : page_no * CODES_PER_PAGE]
-    names = {c["code"]: c["name"] for c in list_codes(engine(), form["system"] or None)} if shown else {}
+    names = code_names(engine(), [r["code"] for r in shown]) if shown else {}
     chapters = sorted(
         data["by_chapter"], key=lambda r: (CHAPTER_ORDER.get(r["chapter"], len(CHAPTER_ORDER)), r["chapter"])
     )

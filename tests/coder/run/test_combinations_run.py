@@ -109,10 +109,11 @@ def test_the_issues_example_from_a_homepage_export(db, tmp_path):
     assert kinds == [(second.id, "duplicate")]
 
 
-def test_gastric_ulcer_with_bleeding_and_records_that_do_not_combine(db):
+@pytest.mark.parametrize("engine_name", ["python", "sql"])
+def test_gastric_ulcer_with_bleeding_and_records_that_do_not_combine(db, engine_name):
     _add(db, "K25.900,K92.200", "K25.400")
     _insert(db, {"A": ["上消化道出血", "高血压", "胃溃疡"], "B": ["胃溃疡"], "C": ["上消化道出血"]})
-    run_coding(db)
+    run_coding(db, engine_name=engine_name)  # --engine sql writes through the same batch writer
     a = _lines(db, "A")
     assert [ln.code for ln in a] == ["K25.400", "I10.x00", "K25.400"]
     assert _logs(db, a[0].id)[0].source_ids == f"{a[0].id},{a[2].id}"  # in seq order

@@ -21,11 +21,12 @@ Rules of application (README, "Combination codes"):
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from .codes import ICD10, PROCEDURE, form_problem
 from .errors import RuleInvalid
+from .versioned import VersionedItem, distinct
 
 SEPARATOR = ","
 MAX_CODES = 500  # the comma-joined source codes, as stored
@@ -45,16 +46,11 @@ def split_codes(value: Any) -> tuple[str, ...]:
         parts = value.replace("，", SEPARATOR).split(SEPARATOR)
     else:
         parts = list(value)
-    out: list[str] = []
-    for p in parts:
-        p = p.strip() if isinstance(p, str) else p
-        if p and p not in out:
-            out.append(p)
-    return tuple(out)
+    return distinct(parts)
 
 
 @dataclass(frozen=True)
-class Combination:
+class Combination(VersionedItem):
     """One combination, validated on construction: an invalid one cannot exist.
 
     `codes` is kept comma-joined (the stored and exported form); `sources` is its codes."""
@@ -68,6 +64,8 @@ class Combination:
     where: str | None = field(default=None, compare=False, repr=False)
 
     KEYS = ("id", "codes", "code", "enabled", "note", "version")
+    NOUN = "combination"
+    INVALID = CombinationInvalid
 
     def __post_init__(self) -> None:
         where = self.label
@@ -104,27 +102,8 @@ class Combination:
             raise CombinationInvalid(f"{where}: note is longer than {MAX_NOTE} characters")
 
     @property
-    def label(self) -> str:
-        if self.where:
-            return self.where
-        return f"combination {self.id}" if self.id is not None else "new combination"
-
-    @property
     def sources(self) -> tuple[str, ...]:
         return split_codes(self.codes)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.KEYS}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], where: str | None = None) -> Combination:
-        unknown = sorted(set(data) - set(cls.KEYS))
-        if unknown:
-            raise CombinationInvalid(
-                f"{where or 'combination'}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(cls.KEYS)}"
-            )
-        known = {f.name for f in fields(cls) if f.init}
-        return cls(where=where, **{k: v for k, v in data.items() if k in known and v is not None})
 
 
 class Line(NamedTuple):

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
-from typing import Any, NamedTuple
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .codes import PROCEDURE
 from .errors import RuleInvalid
 from .states import EditKind
+from .versioned import VersionedItem
 
 MAX_MESSAGE = 200
 MAX_CODES = 500
@@ -166,7 +167,7 @@ def age_words(days: int) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class CodeEdit:
+class CodeEdit(VersionedItem):
     """One configurable edit. Construction checks it: an invalid edit cannot exist.
 
     `codes`: the codes it is about (every code when empty, for the kinds that allow it);
@@ -192,6 +193,8 @@ class CodeEdit:
     KEYS = (
         "id", "kind", "codes", "other_codes", "sex", "min_days", "max_days", "message", "enabled", "note", "version",
     )  # fmt: skip
+    NOUN = "edit"
+    INVALID = EditInvalid
 
     def __post_init__(self) -> None:
         where = self.label
@@ -245,25 +248,8 @@ class CodeEdit:
         if others is not None and kind not in (EditKind.EXCLUSIVE, EditKind.ASTERISK_ALONE):
             raise EditInvalid(f"{where}: other_codes is only for an exclusive or asterisk_alone edit")
 
-    @property
-    def label(self) -> str:
-        if self.where:
-            return self.where
-        return f"edit {self.id}" if self.id is not None else "new edit"
-
     def covers(self, part: Part) -> bool:
         return self.covered is None or self.covered.covers(part)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.KEYS}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], where: str | None = None) -> CodeEdit:
-        unknown = sorted(set(data) - set(cls.KEYS))
-        if unknown:
-            raise EditInvalid(f"{where or 'edit'}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(cls.KEYS)}")
-        known = {f.name for f in fields(cls) if f.init}
-        return cls(where=where, **{k: v for k, v in data.items() if k in known and v is not None})
 
 
 # --- checking a record ----------------------------------------------------------------------------

@@ -16,7 +16,7 @@ them, so `？` is written `?`): a literal means the same in every engine, the da
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import ahocorasick_rs
@@ -24,6 +24,7 @@ import ahocorasick_rs
 from .errors import RuleInvalid
 from .normalize import normalize_text
 from .states import GuardKind, GuardScope
+from .versioned import VersionedItem, distinct
 
 MAX_CUE = 20
 MAX_NOT_WITHIN = 200  # the "|"-joined exception words, as stored
@@ -40,16 +41,11 @@ def _words(value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
     parts = value.split(SEPARATOR) if isinstance(value, str) else list(value)
-    out: list[str] = []
-    for p in parts:
-        p = p.strip() if isinstance(p, str) else p
-        if p and p not in out:
-            out.append(p)
-    return tuple(out)
+    return distinct(parts)
 
 
 @dataclass(frozen=True)
-class Guard:
+class Guard(VersionedItem):
     """One guard, validated on construction: an invalid guard cannot exist.
 
     `not_within` is kept "|"-joined (the stored and exported form); `exceptions` is its words.
@@ -68,6 +64,8 @@ class Guard:
 
     # The columns of the guards sheet, so Excel stays a thin adapter.
     KEYS = ("id", "position", "cue", "kind", "scope", "not_within", "enabled", "note", "version")
+    NOUN = "guard"
+    INVALID = GuardInvalid
 
     def __post_init__(self) -> None:
         where = self.label
@@ -105,27 +103,8 @@ class Guard:
             raise GuardInvalid(f"{where}: note is longer than {MAX_NOTE} characters")
 
     @property
-    def label(self) -> str:
-        if self.where:
-            return self.where
-        return f"guard {self.id}" if self.id is not None else "new guard"
-
-    @property
     def exceptions(self) -> tuple[str, ...]:
         return _words(self.not_within)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.KEYS}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], where: str | None = None) -> Guard:
-        unknown = sorted(set(data) - set(cls.KEYS))
-        if unknown:
-            raise GuardInvalid(
-                f"{where or 'guard'}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(cls.KEYS)}"
-            )
-        known = {f.name for f in fields(cls) if f.init}
-        return cls(where=where, **{k: v for k, v in data.items() if k in known and v is not None})
 
 
 def _normalized(text: str, what: str, where: str) -> None:

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, fields
-from typing import Any, NamedTuple
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import regex
 
 from .dialect import DEFAULT_TIMEOUT, parse
 from .errors import PatternInvalid, PatternTimeout, RuleInvalid
 from .states import ReplacementKind
+from .versioned import VersionedItem
 
 LITERAL, PATTERN = ReplacementKind.LITERAL, ReplacementKind.PATTERN
 MAX_TEXT = 200
@@ -42,7 +43,7 @@ class ReplacementInvalid(RuleInvalid):
 
 
 @dataclass(frozen=True)
-class Replacement:
+class Replacement(VersionedItem):
     """One row of the normalization table: every occurrence of `find` becomes `replace`.
 
     `kind` is "literal" (plain text) or "pattern" (the portable rule dialect). The replacement is
@@ -60,6 +61,8 @@ class Replacement:
     where: str | None = field(default=None, compare=False, repr=False)
 
     KEYS = ("id", "position", "kind", "find", "replace", "enabled", "note", "version")
+    NOUN = "normalization"
+    INVALID = ReplacementInvalid
 
     def __post_init__(self) -> None:
         where = self.label
@@ -94,12 +97,6 @@ class Replacement:
                 "so normalizing twice would change the text again"
             )
 
-    @property
-    def label(self) -> str:
-        if self.where:
-            return self.where
-        return f"normalization {self.id}" if self.id is not None else "new normalization"
-
     def _compiled(self) -> regex.Pattern:
         cached = self.__dict__.get("_regex")
         if cached is None:
@@ -121,19 +118,6 @@ class Replacement:
             return self._compiled().sub(lambda _m: replacement, text, timeout=timeout)
         except TimeoutError:
             raise PatternTimeout(f"{self.label}: pattern {self.find!r} ran out of its {timeout} s") from None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.KEYS}
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], where: str | None = None) -> Replacement:
-        unknown = sorted(set(data) - set(cls.KEYS))
-        if unknown:
-            raise ReplacementInvalid(
-                f"{where or 'normalization'}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(cls.KEYS)}"
-            )
-        known = {f.name for f in fields(cls) if f.init}
-        return cls(where=where, **{k: v for k, v in data.items() if k in known and v is not None})
 
 
 def ordered(entries: Iterable[Replacement]) -> list[Replacement]:

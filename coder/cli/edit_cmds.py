@@ -13,7 +13,6 @@ from .options import (
     ID,
     author_option,
     db_option,
-    dry_run_option,
     echo_json,
     echo_table,
     enabling_commands,
@@ -23,6 +22,7 @@ from .options import (
     reason_option,
     show_command,
 )
+from .versioned import export_command, import_command, list_command
 
 DAYS = click.IntRange(0, 200 * 366)
 
@@ -63,20 +63,15 @@ def _row(e) -> list:
     return [e.id, e.kind, e.codes, e.other_codes, e.sex, e.min_days, e.max_days, e.message, int(e.enabled), e.version]
 
 
-@edits_group.command("list")
-@click.option("--all", "include_disabled", is_flag=True, help="Include disabled edits.")
-@db_option
-@json_option
-def list_cmd(include_disabled, db_url, as_json) -> None:
-    """The edits, in id order."""
-    edits = service.list_edits(open_db(db_url), include_disabled=include_disabled)
-    if as_json:
-        echo_json([e.to_dict() for e in edits])
-        return
-    echo_table(
-        ["id", "kind", "codes", "other_codes", "sex", "min_days", "max_days", "message", "enabled", "version"],
-        [_row(e) for e in edits],
-    )
+list_command(
+    edits_group,
+    service.list_edits,
+    ["id", "kind", "codes", "other_codes", "sex", "min_days", "max_days", "message", "enabled", "version"],
+    _row,
+    "The edits, in id order.",
+    flag="--all",
+    flag_help="Include disabled edits.",
+)
 
 
 show_command(edits_group, "edit_id", service.show_edit, "An edit and its whole history.")
@@ -149,34 +144,22 @@ enabling_commands(
 )
 
 
-@edits_group.command("import")
-@click.argument("path", type=click.Path(dir_okay=False))
-@author_option
-@reason_option
-@db_option
-@dry_run_option
-def import_cmd(path, author, reason, db_url, dry_run) -> None:
-    """Import edits from a .csv or a workbook's edits sheet (all or nothing; a row with an id changes it)."""
-    plan = service.import_edits(open_db(db_url), path, author, reason, dry_run=dry_run)
-    if dry_run:
-        for e in plan.added:
-            click.echo(f"+ new  {e.kind} {e.codes or ''} {e.message}")
-        for old, new in plan.changed:
-            click.echo(f"~ change {old.id}  {old.kind} {old.codes or ''}  becomes  {new.kind} {new.codes or ''}")
-    s = plan.summary()
-    click.echo(
-        f"{'dry run, nothing written; ' if dry_run else ''}edits: {s['added']} added, "
-        f"{s['changed']} changed, {s['unchanged']} unchanged"
-    )
-
-
-@edits_group.command("export")
-@click.argument("path", type=click.Path(dir_okay=False))
-@db_option
-def export_cmd(path, db_url) -> None:
-    """Write every edit to a .xlsx (sheet edits) or .csv that imports back."""
-    n = service.export_edits(open_db(db_url), path)
-    click.echo(f"{n} edits written to {path}")
+import_command(
+    edits_group,
+    "edits",
+    service.import_edits,
+    lambda e: f"+ new  {e.kind} {e.codes or ''} {e.message}",
+    lambda old, new: f"~ change {old.id}  {old.kind} {old.codes or ''}  becomes  {new.kind} {new.codes or ''}",
+    "Import edits from a .csv or a workbook's edits sheet (all or nothing; a row with an id changes it).",
+    judged=False,
+)
+export_command(
+    edits_group,
+    "edits",
+    service.export_edits,
+    "Write every edit to a .xlsx (sheet edits) or .csv that imports back.",
+    with_json=False,
+)
 
 
 @edits_group.command("check")

@@ -12,15 +12,14 @@ from .options import (
     WHOLE,
     author_option,
     db_option,
-    dry_run_option,
     echo_json,
-    echo_table,
     enabling_commands,
     json_option,
     open_db,
     reason_option,
     show_command,
 )
+from .versioned import import_command, list_command
 
 kind_option = click.option(
     "--kind",
@@ -64,20 +63,15 @@ def _warn_stale(done: service.EntryChanged) -> None:
         )
 
 
-@normalize_group.command("list")
-@click.option("--all", "include_disabled", is_flag=True, help="Include disabled entries.")
-@db_option
-@json_option
-def list_cmd(include_disabled, db_url, as_json) -> None:
-    """The table in the order it is applied."""
-    entries = service.list_entries(open_db(db_url), include_disabled=include_disabled)
-    if as_json:
-        echo_json([e.to_dict() for e in entries])
-        return
-    echo_table(
-        ["id", "position", "kind", "find", "replace", "enabled", "version"],
-        [[e.id, e.position, e.kind, e.find, e.replace, int(e.enabled), e.version] for e in entries],
-    )
+list_command(
+    normalize_group,
+    service.list_entries,
+    ["id", "position", "kind", "find", "replace", "enabled", "version"],
+    lambda e: [e.id, e.position, e.kind, e.find, e.replace, int(e.enabled), e.version],
+    "The table in the order it is applied.",
+    flag="--all",
+    flag_help="Include disabled entries.",
+)
 
 
 @normalize_group.command("edit")
@@ -157,29 +151,18 @@ def test_cmd(text, db_url, as_json) -> None:
     click.echo(f"normalized: {' '.join(steps[-1].text.split())}")
 
 
-@normalize_group.command("import")
-@click.argument("path", type=click.Path(dir_okay=False))
-@author_option
-@reason_option
-@db_option
-@dry_run_option
-def import_cmd(path, author, reason, db_url, dry_run) -> None:
-    """Import the table from a .csv or a workbook's normalization sheet (all or nothing)."""
-    plan = service.import_normalization(open_db(db_url), path, author, reason, dry_run=dry_run)
-    for e in plan.added:
-        if dry_run:
-            click.echo(f"+ new  {e.find} -> {e.replace}  position {e.position}")
-    for old, new in plan.changed:
-        if dry_run:
-            click.echo(
-                f"~ change {old.id}  {old.find} -> {old.replace}  becomes  {new.find} -> {new.replace}"
-                f"{'' if new.enabled else ' (disabled)'}"
-            )
-    s = plan.summary()
-    click.echo(
-        f"{'dry run, nothing written; ' if dry_run else ''}normalization: {s['added']} added, "
-        f"{s['changed']} changed, {s['unchanged']} unchanged"
-    )
+import_command(
+    normalize_group,
+    "normalization",
+    service.import_normalization,
+    lambda e: f"+ new  {e.find} -> {e.replace}  position {e.position}",
+    lambda old, new: (
+        f"~ change {old.id}  {old.find} -> {old.replace}  becomes  {new.find} -> {new.replace}"
+        f"{'' if new.enabled else ' (disabled)'}"
+    ),
+    "Import the table from a .csv or a workbook's normalization sheet (all or nothing).",
+    judged=False,
+)
 
 
 COMMANDS = [normalize_group]

@@ -6,7 +6,6 @@ then all or nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,43 +15,26 @@ from coder.errors import ImportRejected, Problem
 from coder.store import combinations as combostore
 from rulebase.combinations import Combination, CombinationInvalid
 
-from .columns import CellInvalid, Changed, Column, FirstSeen, Schema, one_or_zero, text, whole_number
-from .tabular import Sheet, read_sheet
+from .columns import Changed, Column, FirstSeen, Schema, one_or_zero, text
+from .tabular import Sheet
+from .versioned import TablePlan, id_checks, id_column, row_place, sheet_rows, table_sheet, version_conflict
+from .versioned import table_after as table_after  # the services' name for the table after a plan
 
 SHEET = "combinations"
 
 
-@dataclass
-class CombinationPlan:
-    added: list[Combination] = field(default_factory=list)
-    changed: list[Changed] = field(default_factory=list)  # Combination before and after
-    unchanged: int = 0
-
-    def summary(self) -> dict[str, int]:
-        return {"added": len(self.added), "changed": len(self.changed), "unchanged": self.unchanged}
-
-    def __bool__(self) -> bool:
-        return bool(self.added or self.changed)
+class CombinationPlan(TablePlan):
+    """The combinations an import adds and changes."""
 
 
 def combinations_sheet(path: str | Path, required: bool) -> Sheet | None:
     """The sheet named combinations of a workbook, or a CSV file; None when an optional sheet is absent."""
-    path = Path(path)
-    if path.suffix.lower() == ".csv":
-        return read_sheet(path) if required else None
-    return read_sheet(path, SHEET, required=required)
-
-
-def _combination_id(value: str, name: str) -> int:
-    number = whole_number(value)
-    if number is None:
-        raise CellInvalid(f"no combination with id {value!r}; leave id empty to add one")
-    return number
+    return table_sheet(path, SHEET, required)
 
 
 SCHEMA = Schema(
     (
-        Column("id", _combination_id, unique="combination {value} appears twice"),
+        id_column("combination", "combination {value} appears twice"),
         Column("codes", text(), required=True, default=""),
         Column("code", text(), required=True, default=""),
         Column("enabled", one_or_zero, default=True),
@@ -73,24 +55,16 @@ def plan_combinations(conn: Connection, sheet: Sheet, known_codes: set[str] | No
     by_sources = {frozenset(c.sources): c for c in stored.values()}
     plan = CombinationPlan()
     seen = FirstSeen()
-    checks = {"id": lambda i: None if i in stored else f"no combination with id {str(i)!r}; leave id empty to add one"}
+    checks = id_checks(stored, "combination")
     for n, v, ok in SCHEMA.read(sheet, problems, checks):
         old = stored.get(v["id"])
-        if old is not None and v["version"]:
-            version = whole_number(v["version"])
-            if version is None or version < old.version:
-                problems.append(
-                    sheet.problem(
-                        n,
-                        "version",
-                        f"conflict: combination {old.id} is at version {old.version}, the file has "
-                        f"{v['version']!r}; export again and redo this row's edit",
-                    )
-                )
-                ok = False
+        conflict = version_conflict(sheet, n, "combination", old, v["version"])
+        if conflict is not None:
+            problems.append(conflict)
+            ok = False
         if not ok:
             continue
-        where = f"{sheet.file}, sheet {sheet.name}, row {n}" if sheet.name else f"{sheet.file}, row {n}"
+        where = row_place(sheet, n)
         try:
             item = Combination(
                 codes=v["codes"],
@@ -138,12 +112,6 @@ def plan_combinations(conn: Connection, sheet: Sheet, known_codes: set[str] | No
     return plan
 
 
-def table_after(stored: list[Combination], plan: CombinationPlan) -> list[Combination]:
-    """The whole table (disabled rows included) as it would be once `plan` is written."""
-    changed = {new.id: new for _, new in plan.changed}
-    return [changed.get(c.id, c) for c in stored] + list(plan.added)
-
-
 def apply_plan(conn: Connection, plan: CombinationPlan, author: str, reason: str | None) -> None:
     """Write a checked plan, each row with its history row, in the caller's transaction."""
     store = combostore.COMBINATIONS
@@ -155,4 +123,4 @@ def apply_plan(conn: Connection, plan: CombinationPlan, author: str, reason: str
 
 def combination_rows(items: list[Combination]) -> list[list[Any]]:
     """The sheet's rows, in COLUMNS order (flags as 1/0)."""
-    return [[int(v) if isinstance(v, bool) else v for v in (c.to_dict()[k] for k in COLUMNS)] for c in items]
+    return sheet_rows(items, COLUMNS)

@@ -7,7 +7,6 @@ Same contract as the other imports: every row checked, every problem reported wi
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import Connection
@@ -18,23 +17,15 @@ from rulebase.edits import CodeEdit, EditInvalid
 
 from .columns import Changed, whole_number
 from .tabular import Sheet, read_sheet, write_workbook
+from .versioned import TablePlan, row_place
 
 SHEET = "edits"
 COLUMNS = CodeEdit.KEYS  # id, kind, codes, other_codes, sex, min_days, max_days, message, enabled, note, version
 _NUMBERS = ("min_days", "max_days")
 
 
-@dataclass
-class EditPlan:
-    added: list[CodeEdit] = field(default_factory=list)
-    changed: list[Changed] = field(default_factory=list)  # CodeEdit before and after
-    unchanged: int = 0
-
-    def summary(self) -> dict[str, int]:
-        return {"added": len(self.added), "changed": len(self.changed), "unchanged": self.unchanged}
-
-    def __bool__(self) -> bool:
-        return bool(self.added or self.changed)
+class EditPlan(TablePlan):
+    """The code edits an import adds and changes."""
 
 
 def edits_sheet(path: str | Path) -> Sheet:
@@ -60,7 +51,7 @@ def plan_edits(conn: Connection, sheet: Sheet) -> EditPlan:
     seen_ids: dict[int, int] = {}
     for row in sheet.rows:
         n = row.number
-        where = f"{sheet.file}, sheet {sheet.name}, row {n}" if sheet.name else f"{sheet.file}, row {n}"
+        where = row_place(sheet, n)
         values: dict = {}
         ok = True
         for key in COLUMNS:

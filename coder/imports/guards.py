@@ -6,7 +6,6 @@ then all or nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,43 +16,26 @@ from coder.store import guards as guardstore
 from rulebase.guards import Guard, GuardInvalid
 from rulebase.states import GuardKind, GuardScope
 
-from .columns import CellInvalid, Changed, Column, FirstSeen, Schema, integer, one_or_zero, text, whole_number
-from .tabular import Sheet, read_sheet
+from .columns import Changed, Column, FirstSeen, Schema, integer, one_or_zero, text
+from .tabular import Sheet
+from .versioned import TablePlan, id_checks, id_column, row_place, sheet_rows, table_sheet, version_conflict
+from .versioned import table_after as table_after  # the services' name for the table after a plan
 
 SHEET = "guards"
 
 
-@dataclass
-class GuardPlan:
-    added: list[Guard] = field(default_factory=list)
-    changed: list[Changed] = field(default_factory=list)  # Guard before and after
-    unchanged: int = 0
-
-    def summary(self) -> dict[str, int]:
-        return {"added": len(self.added), "changed": len(self.changed), "unchanged": self.unchanged}
-
-    def __bool__(self) -> bool:
-        return bool(self.added or self.changed)
+class GuardPlan(TablePlan):
+    """The guards an import adds and changes."""
 
 
 def guards_sheet(path: str | Path, required: bool) -> Sheet | None:
     """The sheet named guards of a workbook, or a CSV file; None when an optional sheet is absent."""
-    path = Path(path)
-    if path.suffix.lower() == ".csv":
-        return read_sheet(path) if required else None
-    return read_sheet(path, SHEET, required=required)
-
-
-def _guard_id(value: str, name: str) -> int:
-    number = whole_number(value)
-    if number is None:
-        raise CellInvalid(f"no guard with id {value!r}; leave id empty to add one")
-    return number
+    return table_sheet(path, SHEET, required)
 
 
 SCHEMA = Schema(
     (
-        Column("id", _guard_id, unique="guard {value} appears twice"),
+        id_column("guard", "guard {value} appears twice"),
         Column("position", integer()),
         Column("cue", text(), required=True, default=""),
         Column("kind", text(), required=True, default=""),
@@ -81,26 +63,18 @@ def plan_guards(conn: Connection, sheet: Sheet) -> GuardPlan:
     plan = GuardPlan()
     cues = FirstSeen()
     next_pos = max([g.position for g in stored.values()] + [0]) + 10
-    checks = {"id": lambda i: None if i in stored else f"no guard with id {str(i)!r}; leave id empty to add one"}
+    checks = id_checks(stored, "guard")
     for n, v, ok in SCHEMA.read(sheet, problems, checks):
         guard_id = v["id"]
         old = stored.get(guard_id)
-        if old is not None and v["version"]:
-            version = whole_number(v["version"])
-            if version is None or version < old.version:
-                problems.append(
-                    sheet.problem(
-                        n,
-                        "version",
-                        f"conflict: guard {guard_id} is at version {old.version}, the file has "
-                        f"{v['version']!r}; export again and redo this row's edit",
-                    )
-                )
-                ok = False
+        conflict = version_conflict(sheet, n, "guard", old, v["version"])
+        if conflict is not None:
+            problems.append(conflict)
+            ok = False
         if not ok:
             continue
         position = v["position"] if v["position"] is not None else (old.position if old else next_pos)
-        where = f"{sheet.file}, sheet {sheet.name}, row {n}" if sheet.name else f"{sheet.file}, row {n}"
+        where = row_place(sheet, n)
         try:
             item = Guard(
                 cue=v["cue"],
@@ -147,12 +121,6 @@ def plan_guards(conn: Connection, sheet: Sheet) -> GuardPlan:
     return plan
 
 
-def table_after(stored: list[Guard], plan: GuardPlan) -> list[Guard]:
-    """The whole table (disabled guards included) as it would be once `plan` is written."""
-    changed = {new.id: new for _, new in plan.changed}
-    return [changed.get(g.id, g) for g in stored] + list(plan.added)
-
-
 def apply_plan(conn: Connection, plan: GuardPlan, author: str, reason: str | None, rb_version: int) -> None:
     """Write a checked plan, each guard with its history row, at `rb_version`."""
     store = guardstore.GUARDS
@@ -162,6 +130,6 @@ def apply_plan(conn: Connection, plan: GuardPlan, author: str, reason: str | Non
         store.replace(conn, old, store.proposed(old, store.fields_of(new)), author, reason, rb_version)
 
 
-def guard_rows(guards: list[Guard]) -> list[list[Any]]:
+def guard_rows(items: list[Guard]) -> list[list[Any]]:
     """The sheet's rows, in COLUMNS order (flags as 1/0)."""
-    return [[int(v) if isinstance(v, bool) else v for v in (g.to_dict()[c] for c in COLUMNS)] for g in guards]
+    return sheet_rows(items, COLUMNS)

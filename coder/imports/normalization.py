@@ -6,7 +6,6 @@ then all or nothing. The whole resulting table is checked for loops before anyth
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,43 +15,25 @@ from coder.errors import ImportRejected, Problem
 from coder.store import normalization as normstore
 from rulebase.normalize import LITERAL, Replacement, ReplacementInvalid, table_problems
 
-from .columns import CellInvalid, Changed, Column, FirstSeen, Schema, integer, one_or_zero, text, whole_number
-from .tabular import Sheet, read_sheet
+from .columns import Changed, Column, FirstSeen, Schema, integer, one_or_zero, text
+from .tabular import Sheet
+from .versioned import TablePlan, id_checks, id_column, row_place, table_sheet, version_conflict
 
 SHEET = "normalization"
 
 
-@dataclass
-class NormPlan:
-    added: list[Replacement] = field(default_factory=list)
-    changed: list[Changed] = field(default_factory=list)  # Replacement before and after
-    unchanged: int = 0
-
-    def summary(self) -> dict[str, int]:
-        return {"added": len(self.added), "changed": len(self.changed), "unchanged": self.unchanged}
-
-    def __bool__(self) -> bool:
-        return bool(self.added or self.changed)
+class NormPlan(TablePlan):
+    """The normalization entries an import adds and changes."""
 
 
 def norm_sheet(path: str | Path, required: bool) -> Sheet | None:
     """The sheet named normalization of a workbook, or a CSV file; None when an optional sheet is absent."""
-    path = Path(path)
-    if path.suffix.lower() == ".csv":
-        return read_sheet(path) if required else None
-    return read_sheet(path, SHEET, required=required)
-
-
-def _entry_id(value: str, name: str) -> int:
-    number = whole_number(value)
-    if number is None:
-        raise CellInvalid(f"no normalization entry with id {value!r}; leave id empty to add one")
-    return number
+    return table_sheet(path, SHEET, required)
 
 
 SCHEMA = Schema(
     (
-        Column("id", _entry_id, unique="entry {value} appears twice"),
+        id_column("normalization entry", "entry {value} appears twice"),
         Column("position", integer()),
         Column("kind", text(), default=LITERAL),
         Column("find", text(), required=True, default=""),
@@ -73,28 +54,18 @@ def plan_normalization(conn: Connection, sheet: Sheet) -> NormPlan:
     by_find = {(e.kind, e.find): e for e in stored.values()}
     result: dict[Any, Replacement] = dict(stored)  # the table as it would be after the import
     next_pos = max([e.position for e in stored.values()] + [0]) + 10
-    checks = {
-        "id": lambda i: None if i in stored else f"no normalization entry with id {str(i)!r}; leave id empty to add one"
-    }
+    checks = id_checks(stored, "normalization entry")
     for n, v, ok in SCHEMA.read(sheet, problems, checks):
         entry_id = v["id"]
         old = stored.get(entry_id)
-        if old is not None and v["version"]:
-            version = whole_number(v["version"])
-            if version is None or version < old.version:
-                problems.append(
-                    sheet.problem(
-                        n,
-                        "version",
-                        f"conflict: entry {entry_id} is at version {old.version}, the file has "
-                        f"{v['version']!r}; export again and redo this row's edit",
-                    )
-                )
-                ok = False
+        conflict = version_conflict(sheet, n, "entry", old, v["version"])
+        if conflict is not None:
+            problems.append(conflict)
+            ok = False
         if not ok:
             continue
         position = v["position"] if v["position"] is not None else (old.position if old else next_pos)
-        where = f"{sheet.file}, sheet {sheet.name}, row {n}" if sheet.name else f"{sheet.file}, row {n}"
+        where = row_place(sheet, n)
         try:
             entry = Replacement(
                 find=v["find"],

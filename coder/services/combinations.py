@@ -4,8 +4,6 @@ commits, like a rule change (refused when it turns correct codes wrong, unless f
 
 from __future__ import annotations
 
-import csv
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,25 +12,16 @@ from sqlalchemy import Connection, Engine, select
 from coder.audit.combotest import ComboImpact, judge_combinations
 from coder.db.models import combination as combination_table
 from coder.db.models import icd_code
-from coder.errors import ChangeRefused, IcdCoderError, NotFound
+from coder.errors import ChangeRefused, IcdCoderError
 from coder.imports import combinations as sheet
-from coder.services.rules import StaleForm
+from coder.services.versioned import JudgedChanges, TableChanged, export_rows
 from coder.store import combinations as combostore
 from coder.store.history import Shown, require_author
 from rulebase.combinations import Combination
 
 
-@dataclass(frozen=True)
-class CombinationChanged:
+class CombinationChanged(TableChanged):
     """A combination before (None for a new one) and after a change, and the change judged (None: nothing changed)."""
-
-    old: Combination | None
-    new: Combination
-    impact: ComboImpact | None
-
-    @property
-    def changed(self) -> bool:
-        return self.old is None or self.new.version != self.old.version
 
 
 def _refuse_unless(impact: ComboImpact, force: bool) -> ComboImpact:
@@ -76,32 +65,34 @@ def add_combination(
     item = Combination(codes=codes, code=code, note=note, enabled=enabled)
     require_author(author)
     with engine.begin() as conn:
-        _in_dictionary(conn, item)
-        _no_twin(conn, item)
+        _valid(conn, item)
         table = combostore.load(conn, include_disabled=True)
         impact = _refuse_unless(judge_combinations(conn, table, table + [item]), force)
         return CombinationChanged(None, combostore.add(conn, item, author, reason), impact)
 
 
-def _change(conn: Connection, old: Combination, author: str, reason, force: bool, changes: dict) -> CombinationChanged:
-    new = combostore.COMBINATIONS.proposed(old, changes)
-    if combostore.fields_of(new) == combostore.fields_of(old):
-        return CombinationChanged(old, old, None)
-    _in_dictionary(conn, new)
-    _no_twin(conn, new)
-    table = combostore.load(conn, include_disabled=True)
-    after = [new if c.id == old.id else c for c in table]
-    impact = _refuse_unless(judge_combinations(conn, table, after), force)
-    return CombinationChanged(old, combostore.replace(conn, old, new, author, reason), impact)
+def _valid(conn: Connection, item: Combination) -> None:
+    _in_dictionary(conn, item)
+    _no_twin(conn, item)
+
+
+_CHANGES = JudgedChanges(
+    combostore,
+    combostore.COMBINATIONS,
+    combination_table,
+    "combination",
+    _valid,
+    judge_combinations,
+    _refuse_unless,
+    CombinationChanged,
+)
 
 
 def change_combination(
     engine: Engine, combination_id: int, author: str, reason: str | None = None, force: bool = False, **changes: Any
 ) -> CombinationChanged:
     """Change a combination's fields (codes, code, enabled, note) as a new version."""
-    require_author(author)
-    with engine.begin() as conn:
-        return _change(conn, combostore.get(conn, combination_id), author, reason, force, changes)
+    return _CHANGES.change_by_id(engine, combination_id, author, reason, force, changes)
 
 
 def set_combination_enabled(
@@ -120,17 +111,7 @@ def change_combination_at(
     **changes: Any,
 ) -> CombinationChanged:
     """change_combination from a form shown at `version`: StaleForm if the row changed since."""
-    require_author(author)
-    with engine.begin() as conn:
-        q = select(combination_table).where(combination_table.c.id == combination_id).with_for_update()
-        row = conn.execute(q).first()
-        if row is None:
-            raise NotFound(f"no combination with id {combination_id}")
-        old = combostore.COMBINATIONS.from_row(row)
-        if version is not None and old.version != version:
-            later = [h for h in combostore.history(conn, combination_id) if h["version"] > version]
-            raise StaleForm("combination", combination_id, version, old.version, later)
-        return _change(conn, old, author, reason, force, changes)
+    return _CHANGES.change_at(engine, combination_id, version, author, reason, force, changes)
 
 
 def preview_combination(engine: Engine, combination_id: int | None = None, **fields: Any) -> CombinationChanged:
@@ -144,8 +125,7 @@ def preview_combination(engine: Engine, combination_id: int | None = None, **fie
             old = combostore.get(conn, combination_id)
             item = combostore.COMBINATIONS.proposed(old, fields)
             after = [item if c.id == combination_id else c for c in table]
-        _in_dictionary(conn, item)
-        _no_twin(conn, item)
+        _valid(conn, item)
         return CombinationChanged(old, item, judge_combinations(conn, table, after))
 
 
@@ -202,20 +182,4 @@ def import_combinations(
 
 def export_combinations(engine: Engine, path: str | Path) -> int:
     """Write every combination to a .csv (or, for .xlsx, a workbook with the combinations sheet)."""
-    path = Path(path)
-    rows = sheet.combination_rows(list_combinations(engine))
-    if path.suffix.lower() == ".csv":
-        try:
-            with path.open("w", newline="", encoding="utf-8-sig") as f:
-                w = csv.writer(f)
-                w.writerow(sheet.COLUMNS)
-                w.writerows(["" if v is None else v for v in r] for r in rows)
-        except OSError as exc:
-            raise IcdCoderError(f"{path}: cannot be written ({exc.strerror or exc})") from None
-    elif path.suffix.lower() == ".xlsx":
-        from coder.imports.tabular import write_workbook
-
-        write_workbook(path, [(sheet.SHEET, sheet.COLUMNS, rows)], widths=sheet.WIDTHS, choices=sheet.CHOICES)
-    else:
-        raise IcdCoderError(f"{path}: combinations are exported as .csv or .xlsx")
-    return len(rows)
+    return export_rows(path, sheet, sheet.combination_rows(list_combinations(engine)), "combinations")

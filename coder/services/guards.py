@@ -4,20 +4,18 @@ codes uncoded, unless forced)."""
 
 from __future__ import annotations
 
-import csv
 import time
-from dataclasses import dataclass
 from dataclasses import replace as dc_replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine
 
 from coder.audit.ruletest import EXAMPLES, Impact, load_audited
 from coder.db.models import guard as guard_table
-from coder.errors import ChangeRefused, IcdCoderError, NotFound
+from coder.errors import ChangeRefused, IcdCoderError
 from coder.imports import guards as sheet
-from coder.services.rules import StaleForm
+from coder.services.versioned import JudgedChanges, TableChanged, export_rows
 from coder.store import guards as guardstore
 from coder.store import normalization as normstore
 from coder.store import rules as rulestore
@@ -29,17 +27,8 @@ from rulebase.guards import Guard, Guards
 from rulebase.states import Outcome
 
 
-@dataclass(frozen=True)
-class GuardChanged:
+class GuardChanged(TableChanged):
     """A guard before (None for a new one) and after a change, and the change judged (None: nothing changed)."""
-
-    old: Guard | None
-    new: Guard
-    impact: Impact | None
-
-    @property
-    def changed(self) -> bool:
-        return self.old is None or self.new.version != self.old.version
 
 
 def judge_guards(conn: Connection, old: list[Guard], new: list[Guard]) -> Impact:
@@ -123,24 +112,16 @@ def _no_twin(conn: Connection, item: Guard) -> None:
             raise IcdCoderError(f"{item.label}: guard {g.id} already has the cue {item.cue!r}; change that one instead")
 
 
-def _change(conn: Connection, old: Guard, author: str, reason: str | None, force: bool, changes: dict) -> GuardChanged:
-    new = guardstore.GUARDS.proposed(old, changes)
-    if guardstore.fields_of(new) == guardstore.fields_of(old):
-        return GuardChanged(old, old, None)
-    _no_twin(conn, new)
-    table = guardstore.load(conn, include_disabled=True)
-    after = [new if g.id == old.id else g for g in table]
-    impact = _refuse_unless(judge_guards(conn, table, after), force)
-    return GuardChanged(old, guardstore.replace(conn, old, new, author, reason), impact)
+_CHANGES = JudgedChanges(
+    guardstore, guardstore.GUARDS, guard_table, "guard", _no_twin, judge_guards, _refuse_unless, GuardChanged
+)
 
 
 def change_guard(
     engine: Engine, guard_id: int, author: str, reason: str | None = None, force: bool = False, **changes: Any
 ) -> GuardChanged:
     """Change a guard's fields (position, cue, kind, scope, not_within, enabled, note) as a new version."""
-    require_author(author)
-    with engine.begin() as conn:
-        return _change(conn, guardstore.get(conn, guard_id), author, reason, force, changes)
+    return _CHANGES.change_by_id(engine, guard_id, author, reason, force, changes)
 
 
 def set_guard_enabled(
@@ -159,16 +140,7 @@ def change_guard_at(
     **changes: Any,
 ) -> GuardChanged:
     """change_guard from a form shown at `version`: StaleForm if the guard changed since."""
-    require_author(author)
-    with engine.begin() as conn:
-        row = conn.execute(select(guard_table).where(guard_table.c.id == guard_id).with_for_update()).first()
-        if row is None:
-            raise NotFound(f"no guard with id {guard_id}")
-        old = guardstore.GUARDS.from_row(row)
-        if version is not None and old.version != version:
-            later = [h for h in guardstore.history(conn, guard_id) if h["version"] > version]
-            raise StaleForm("guard", guard_id, version, old.version, later)
-        return _change(conn, old, author, reason, force, changes)
+    return _CHANGES.change_at(engine, guard_id, version, author, reason, force, changes)
 
 
 class GuardPreview(NamedTuple):
@@ -247,21 +219,4 @@ def import_guards(
 
 def export_guards(engine: Engine, path: str | Path) -> int:
     """Write every guard to a .csv (or, for .xlsx, a workbook with the guards sheet); the number written."""
-    path = Path(path)
-    guards = list_guards(engine)
-    rows = sheet.guard_rows(guards)
-    if path.suffix.lower() == ".csv":
-        try:
-            with path.open("w", newline="", encoding="utf-8-sig") as f:
-                w = csv.writer(f)
-                w.writerow(sheet.COLUMNS)
-                w.writerows(["" if v is None else v for v in r] for r in rows)
-        except OSError as exc:
-            raise IcdCoderError(f"{path}: cannot be written ({exc.strerror or exc})") from None
-    elif path.suffix.lower() == ".xlsx":
-        from coder.imports.tabular import write_workbook
-
-        write_workbook(path, [(sheet.SHEET, sheet.COLUMNS, rows)], widths=sheet.WIDTHS, choices=sheet.CHOICES)
-    else:
-        raise IcdCoderError(f"{path}: guards are exported as .csv or .xlsx")
-    return len(rows)
+    return export_rows(path, sheet, sheet.guard_rows(list_guards(engine)), "guards")

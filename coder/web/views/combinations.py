@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint
 
-from coder.errors import ChangeRefused, IcdCoderError, NotFound
+from coder.errors import ChangeRefused
 from coder.services import combinations as service
-from coder.services.rules import StaleForm
 from coder.store.users import Role
 
-from ..app import engine, person, requires
-from .forms import shown_version, stale_message
+from ..app import engine, requires
+from .versioned import JudgedTable
 
 bp = Blueprint("combinations", __name__)
 FIELDS = ("codes", "code", "note", "reason")
@@ -25,15 +24,6 @@ FIELDS = ("codes", "code", "note", "reason")
 
 def _blank_form() -> dict[str, Any]:
     return {"codes": "", "code": "", "note": "", "reason": "", "force": False}
-
-
-def _form_of_request(defaults: dict[str, Any]) -> dict[str, Any]:
-    out = dict(defaults)
-    for k in FIELDS:
-        if k in request.form:
-            out[k] = request.form.get(k, "")
-    out["force"] = request.form.get("force") in ("1", "on")
-    return out
 
 
 def _form_of(c) -> dict[str, Any]:
@@ -53,120 +43,53 @@ def _refusal(exc: ChangeRefused) -> str:
     return f"未保存：这一修改会使 {broken} 条原本编码正确的已审核诊断变为错误编码。请检查编码，或勾选“仍然保存”。"
 
 
+TABLE = JudgedTable(
+    noun="组合编码",
+    endpoint="combinations.show",
+    id_arg="combination_id",
+    fields=FIELDS,
+    blank_form=_blank_form,
+    form_of=_form_of,
+    values=_values,
+    refusal=_refusal,
+    preview=lambda combination_id, values: service.preview_combination(engine(), combination_id, **values),
+    add=service.add_combination,
+    change_at=service.change_combination_at,
+    fetch=service.show_combination,
+    show_template="combos_show.html",
+    item_name="combo",
+    list_template="combos_list.html",
+    list_context=lambda: {
+        "combos": service.list_combinations(engine()),
+        "review": service.review_lines(engine(), limit=200),
+    },
+    context=dict,
+)
+
+
 @bp.get("/combinations")
 def page():
-    return _list_page(_blank_form())
-
-
-def _list_page(form, error=None, status=200, impact=None, refused=False):
-    return (
-        render_template(
-            "combos_list.html",
-            combos=service.list_combinations(engine()),
-            review=service.review_lines(engine(), limit=200),
-            form=form,
-            impact=impact,
-            refused=refused,
-            error=error,
-        ),
-        status,
-    )
+    return TABLE.list_page(_blank_form())
 
 
 @bp.post("/combinations/new")
 @requires(Role.AUTHOR)
 def create():
-    form = _form_of_request(_blank_form())
-    try:
-        values = _values(form)
-        if request.form.get("action", "test") != "save":
-            return _list_page(form, impact=service.preview_combination(engine(), **values).impact)
-        done = service.add_combination(
-            engine(), author=person(), reason=form.get("reason") or None, force=form["force"], **values
-        )
-    except ChangeRefused as exc:
-        return _list_page(form, error=_refusal(exc), impact=exc.impact, refused=True, status=409)
-    except IcdCoderError as exc:
-        return _list_page(form, error=str(exc), status=422)
-    flash(f"组合编码 {done.new.id} 已添加（第 1 版）。")
-    return redirect(url_for("combinations.show", combination_id=done.new.id))
-
-
-def _show(combination_id: int, form=None, error=None, status=200, impact=None, refused=False):
-    try:
-        shown = service.show_combination(engine(), combination_id)
-    except NotFound:
-        abort(404)
-    return (
-        render_template(
-            "combos_show.html",
-            combo=shown.item,
-            history=shown.history,
-            form=form if form is not None else _form_of(shown.item),
-            impact=impact,
-            refused=refused,
-            error=error,
-        ),
-        status,
-    )
+    return TABLE.create()
 
 
 @bp.get("/combinations/<int:combination_id>")
 def show(combination_id: int):
-    return _show(combination_id)
+    return TABLE.show_page(combination_id)
 
 
 @bp.post("/combinations/<int:combination_id>")
 @requires(Role.AUTHOR)
 def edit(combination_id: int):
-    seen = shown_version()
-    form = {**_form_of_request(_blank_form()), "version": seen}
-    try:
-        values = _values(form)
-        if request.form.get("action", "test") != "save":
-            impact = service.preview_combination(engine(), combination_id, **values).impact
-            return _show(combination_id, form, impact=impact)
-        done = service.change_combination_at(
-            engine(), combination_id, seen, person(), form.get("reason") or None, form["force"], **values
-        )
-    except NotFound:
-        abort(404)
-    except StaleForm as exc:
-        form["version"] = exc.current
-        return _show(combination_id, form, error=stale_message(exc, "组合编码", "组合编码"), status=409)
-    except ChangeRefused as exc:
-        return _show(combination_id, form, error=_refusal(exc), impact=exc.impact, refused=True, status=409)
-    except IcdCoderError as exc:
-        return _show(combination_id, form, error=str(exc), status=422)
-    if not done.changed:
-        flash(f"组合编码 {combination_id} 没有变化（与当前版本相同），未保存。", "warning")
-    else:
-        flash(f"组合编码 {combination_id} 已保存为第 {done.new.version} 版。")
-    return redirect(url_for("combinations.show", combination_id=combination_id))
+    return TABLE.edit(combination_id)
 
 
 @bp.post("/combinations/<int:combination_id>/enabled")
 @requires(Role.AUTHOR)
 def toggle(combination_id: int):
-    enabled = request.form.get("enabled") in ("1", "on", "true")
-    reason = request.form.get("reason", "").strip() or None
-    force = request.form.get("force") in ("1", "on")
-    try:
-        done = service.change_combination_at(
-            engine(), combination_id, shown_version(), person(), reason, force, enabled=enabled
-        )
-    except NotFound:
-        abort(404)
-    except StaleForm as exc:
-        return _show(combination_id, error=stale_message(exc, "组合编码", "组合编码"), status=409)
-    except ChangeRefused as exc:
-        return _show(combination_id, error=_refusal(exc), impact=exc.impact, refused=True, status=409)
-    except IcdCoderError as exc:
-        return _show(combination_id, error=str(exc), status=422)
-    state = "启用" if enabled else "停用"
-    flash(
-        f"组合编码 {combination_id} 已{state}（第 {done.new.version} 版）。"
-        if done.changed
-        else f"组合编码 {combination_id} 本来就已{state}。"
-    )
-    return redirect(url_for("combinations.show", combination_id=combination_id))
+    return TABLE.toggle(combination_id)

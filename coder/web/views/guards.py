@@ -10,16 +10,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, request
 
-from coder.errors import ChangeRefused, IcdCoderError, NotFound, RuleInvalid
+from coder.errors import ChangeRefused, RuleInvalid
 from coder.services import guards as service
-from coder.services.rules import StaleForm
 from coder.store.users import Role
 from rulebase.states import GuardKind, GuardScope
 
-from ..app import engine, person, requires
-from .forms import shown_version, stale_message
+from ..app import engine, requires
+from .versioned import JudgedTable
 
 bp = Blueprint("guards", __name__)
 
@@ -47,15 +46,6 @@ def _blank_form() -> dict[str, Any]:
         "reason": "",
         "force": False,
     }
-
-
-def _form_of_request(defaults: dict[str, Any]) -> dict[str, Any]:
-    out = dict(defaults)
-    for k in FIELDS:
-        if k in request.form:
-            out[k] = request.form.get(k, "")
-    out["force"] = request.form.get("force") in ("1", "on")
-    return out
 
 
 def _form_of_guard(g) -> dict[str, Any]:
@@ -96,125 +86,50 @@ def _refusal(exc: ChangeRefused) -> str:
     )
 
 
+TABLE = JudgedTable(
+    noun="提示词",
+    endpoint="guards.show",
+    id_arg="guard_id",
+    fields=FIELDS,
+    blank_form=_blank_form,
+    form_of=_form_of_guard,
+    values=_values,
+    refusal=_refusal,
+    preview=lambda guard_id, values: service.preview_guard(engine(), _text(), guard_id, **values),
+    add=service.add_guard,
+    change_at=service.change_guard_at,
+    fetch=service.show_guard,
+    show_template="guards_show.html",
+    item_name="guard",
+    list_template="guards_list.html",
+    list_context=lambda: {"guards": service.list_guards(engine())},
+    context=lambda: {"kinds": KINDS, "scopes": SCOPES, "text": _text()},
+)
+
+
 @bp.get("/guards")
 def page():
-    return _list_page(_blank_form())
-
-
-def _list_page(form, preview=None, error=None, status=200, impact=None, refused=False):
-    guards = service.list_guards(engine())
-    return (
-        render_template(
-            "guards_list.html",
-            guards=guards,
-            form=form,
-            kinds=KINDS,
-            scopes=SCOPES,
-            text=_text(),
-            preview=preview,
-            impact=impact if impact is not None else (preview.impact if preview is not None else None),
-            refused=refused,
-            error=error,
-        ),
-        status,
-    )
+    return TABLE.list_page(_blank_form())
 
 
 @bp.post("/guards/new")
 @requires(Role.AUTHOR)
 def create():
-    form = _form_of_request(_blank_form())
-    try:
-        values = _values(form)
-        if request.form.get("action", "test") != "save":
-            return _list_page(form, preview=service.preview_guard(engine(), _text(), **values))
-        done = service.add_guard(
-            engine(), author=person(), reason=form.get("reason") or None, force=form["force"], **values
-        )
-    except ChangeRefused as exc:
-        return _list_page(form, error=_refusal(exc), impact=exc.impact, refused=True, status=409)
-    except IcdCoderError as exc:
-        return _list_page(form, error=str(exc), status=422)
-    flash(f"提示词 {done.new.id} 已添加（第 1 版）。")
-    return redirect(url_for("guards.show", guard_id=done.new.id))
-
-
-def _show(guard_id: int, form=None, preview=None, error=None, status=200, impact=None, refused=False):
-    try:
-        shown = service.show_guard(engine(), guard_id)
-    except NotFound:
-        abort(404)
-    return (
-        render_template(
-            "guards_show.html",
-            guard=shown.item,
-            history=shown.history,
-            form=form if form is not None else _form_of_guard(shown.item),
-            kinds=KINDS,
-            scopes=SCOPES,
-            text=_text(),
-            preview=preview,
-            impact=impact if impact is not None else (preview.impact if preview is not None else None),
-            refused=refused,
-            error=error,
-        ),
-        status,
-    )
+    return TABLE.create()
 
 
 @bp.get("/guards/<int:guard_id>")
 def show(guard_id: int):
-    return _show(guard_id)
+    return TABLE.show_page(guard_id)
 
 
 @bp.post("/guards/<int:guard_id>")
 @requires(Role.AUTHOR)
 def edit(guard_id: int):
-    seen = shown_version()
-    form = {**_form_of_request(_blank_form()), "version": seen}
-    try:
-        values = _values(form)
-        if request.form.get("action", "test") != "save":
-            return _show(guard_id, form, preview=service.preview_guard(engine(), _text(), guard_id, **values))
-        done = service.change_guard_at(
-            engine(), guard_id, seen, person(), form.get("reason") or None, form["force"], **values
-        )
-    except NotFound:
-        abort(404)
-    except StaleForm as exc:
-        form["version"] = exc.current
-        return _show(guard_id, form, error=stale_message(exc, "提示词", "提示词"), status=409)
-    except ChangeRefused as exc:
-        return _show(guard_id, form, error=_refusal(exc), impact=exc.impact, refused=True, status=409)
-    except IcdCoderError as exc:
-        return _show(guard_id, form, error=str(exc), status=422)
-    if not done.changed:
-        flash(f"提示词 {guard_id} 没有变化（与当前版本相同），未保存。", "warning")
-    else:
-        flash(f"提示词 {guard_id} 已保存为第 {done.new.version} 版。")
-    return redirect(url_for("guards.show", guard_id=guard_id))
+    return TABLE.edit(guard_id)
 
 
 @bp.post("/guards/<int:guard_id>/enabled")
 @requires(Role.AUTHOR)
 def toggle(guard_id: int):
-    enabled = request.form.get("enabled") in ("1", "on", "true")
-    reason = request.form.get("reason", "").strip() or None
-    force = request.form.get("force") in ("1", "on")
-    try:
-        done = service.change_guard_at(engine(), guard_id, shown_version(), person(), reason, force, enabled=enabled)
-    except NotFound:
-        abort(404)
-    except StaleForm as exc:
-        return _show(guard_id, error=stale_message(exc, "提示词", "提示词"), status=409)
-    except ChangeRefused as exc:
-        return _show(guard_id, error=_refusal(exc), impact=exc.impact, refused=True, status=409)
-    except IcdCoderError as exc:
-        return _show(guard_id, error=str(exc), status=422)
-    state = "启用" if enabled else "停用"
-    flash(
-        f"提示词 {guard_id} 已{state}（第 {done.new.version} 版）。"
-        if done.changed
-        else f"提示词 {guard_id} 本来就已{state}。"
-    )
-    return redirect(url_for("guards.show", guard_id=guard_id))
+    return TABLE.toggle(guard_id)

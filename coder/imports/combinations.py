@@ -17,7 +17,7 @@ from rulebase.combinations import Combination, CombinationInvalid
 
 from .columns import Changed, Column, FirstSeen, Schema, one_or_zero, text
 from .tabular import Sheet
-from .versioned import TablePlan, id_checks, id_column, row_place, sheet_rows, table_sheet, version_conflict
+from .versioned import TablePlan, checked_rows, id_column, sheet_rows, table_sheet
 from .versioned import table_after as table_after  # the services' name for the table after a plan
 
 SHEET = "combinations"
@@ -55,16 +55,7 @@ def plan_combinations(conn: Connection, sheet: Sheet, known_codes: set[str] | No
     by_sources = {frozenset(c.sources): c for c in stored.values()}
     plan = CombinationPlan()
     seen = FirstSeen()
-    checks = id_checks(stored, "combination")
-    for n, v, ok in SCHEMA.read(sheet, problems, checks):
-        old = stored.get(v["id"])
-        conflict = version_conflict(sheet, n, "combination", old, v["version"])
-        if conflict is not None:
-            problems.append(conflict)
-            ok = False
-        if not ok:
-            continue
-        where = row_place(sheet, n)
+    for n, v, old, where in checked_rows(sheet, SCHEMA, problems, stored, "combination", "combination"):
         try:
             item = Combination(
                 codes=v["codes"],

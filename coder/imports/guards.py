@@ -18,7 +18,7 @@ from rulebase.states import GuardKind, GuardScope
 
 from .columns import Changed, Column, FirstSeen, Schema, integer, one_or_zero, text
 from .tabular import Sheet
-from .versioned import TablePlan, id_checks, id_column, row_place, sheet_rows, table_sheet, version_conflict
+from .versioned import TablePlan, checked_rows, id_column, sheet_rows, table_sheet
 from .versioned import table_after as table_after  # the services' name for the table after a plan
 
 SHEET = "guards"
@@ -63,18 +63,9 @@ def plan_guards(conn: Connection, sheet: Sheet) -> GuardPlan:
     plan = GuardPlan()
     cues = FirstSeen()
     next_pos = max([g.position for g in stored.values()] + [0]) + 10
-    checks = id_checks(stored, "guard")
-    for n, v, ok in SCHEMA.read(sheet, problems, checks):
+    for n, v, old, where in checked_rows(sheet, SCHEMA, problems, stored, "guard", "guard"):
         guard_id = v["id"]
-        old = stored.get(guard_id)
-        conflict = version_conflict(sheet, n, "guard", old, v["version"])
-        if conflict is not None:
-            problems.append(conflict)
-            ok = False
-        if not ok:
-            continue
         position = v["position"] if v["position"] is not None else (old.position if old else next_pos)
-        where = row_place(sheet, n)
         try:
             item = Guard(
                 cue=v["cue"],

@@ -17,7 +17,7 @@ from rulebase.normalize import LITERAL, Replacement, ReplacementInvalid, table_p
 
 from .columns import Changed, Column, FirstSeen, Schema, integer, one_or_zero, text
 from .tabular import Sheet
-from .versioned import TablePlan, id_checks, id_column, row_place, table_sheet, version_conflict
+from .versioned import TablePlan, checked_rows, id_column, table_sheet
 
 SHEET = "normalization"
 
@@ -54,18 +54,9 @@ def plan_normalization(conn: Connection, sheet: Sheet) -> NormPlan:
     by_find = {(e.kind, e.find): e for e in stored.values()}
     result: dict[Any, Replacement] = dict(stored)  # the table as it would be after the import
     next_pos = max([e.position for e in stored.values()] + [0]) + 10
-    checks = id_checks(stored, "normalization entry")
-    for n, v, ok in SCHEMA.read(sheet, problems, checks):
+    for n, v, old, where in checked_rows(sheet, SCHEMA, problems, stored, "normalization entry", "entry"):
         entry_id = v["id"]
-        old = stored.get(entry_id)
-        conflict = version_conflict(sheet, n, "entry", old, v["version"])
-        if conflict is not None:
-            problems.append(conflict)
-            ok = False
-        if not ok:
-            continue
         position = v["position"] if v["position"] is not None else (old.position if old else next_pos)
-        where = row_place(sheet, n)
         try:
             entry = Replacement(
                 find=v["find"],

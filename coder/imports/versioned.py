@@ -4,14 +4,14 @@ catches an edit of an outdated export, and the rows an export writes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from coder.errors import Problem
 
-from .columns import CellInvalid, Changed, Column, whole_number
+from .columns import CellInvalid, Changed, Column, Schema, whole_number
 from .tabular import Sheet, read_sheet
 
 
@@ -79,6 +79,22 @@ def version_conflict(sheet: Sheet, n: int, noun: str, old: Any, version_text: st
 def row_place(sheet: Sheet, n: int) -> str:
     """Where row `n` stands, as an item built from it names itself in a message."""
     return f"{sheet.file}, sheet {sheet.name}, row {n}" if sheet.name else f"{sheet.file}, row {n}"
+
+
+def checked_rows(
+    sheet: Sheet, schema: Schema, problems: list[Problem], stored: dict[int, Any], noun: str, short: str
+) -> Iterator[tuple[int, dict[str, Any], Any, str]]:
+    """The rows whose cells, id (`noun`: what the id names) and version (`short`: the word in a
+    conflict) pass, each as (row number, values, the stored item it changes or None, its place);
+    the others' problems go to `problems`."""
+    for n, v, ok in schema.read(sheet, problems, id_checks(stored, noun)):
+        old = stored.get(v["id"])
+        conflict = version_conflict(sheet, n, short, old, v["version"])
+        if conflict is not None:
+            problems.append(conflict)
+            ok = False
+        if ok:
+            yield n, v, old, row_place(sheet, n)
 
 
 def table_after(stored: list[Any], plan: TablePlan) -> list[Any]:

@@ -13,7 +13,7 @@ import datetime as dt
 import time
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,13 +22,16 @@ from sqlalchemy import Connection, Engine, func, select
 from coder.audit import cache
 from coder.db.models import audited, diagnosis, homepage
 from coder.errors import ChangeRefused
+from coder.store import guards as guardstore
 from coder.store import normalization as normstore
 from coder.store.codes import lines_of, systems_of
 from rulebase.codes import SYSTEMS
-from rulebase.decision import Decision, Hit, merge, resolve
+from rulebase.decision import Decision, Hit, guard, merge, resolve
 from rulebase.engine import RuleSet
+from rulebase.guards import Guards
 from rulebase.rule import Rule
 from rulebase.states import Outcome
+from rulebase.verify import DEFAULT_TIMEOUT, compile_pattern
 
 EXAMPLES = 3
 
@@ -244,13 +247,16 @@ def evaluate(
     examples: int = EXAMPLES,
     base: RuleSet | None = None,
     left_out: frozenset[int] = frozenset(),
+    guards: Guards | None = None,
 ) -> Impact:
     """Judge replacing `old` rules by `new` ones in a rule base that also holds `others`.
 
     Only texts that an old or new rule matches can change; the rest of the rule base decides
     them once (`others`), and `merge` adds the changed rules with the engine's own semantics.
     `base`: the stored rule base already indexed (kept between changes, `audit.cache`); its rules
-    with ids in `left_out` (the changed ones) are not counted, and `others` is not read.
+    with ids in `left_out` (the changed ones) are not counted, and `others` is not read. `guards`:
+    the guard table a run applies, so a text the rules would code but a cue guards counts as the
+    failure it is (`decision.guard` on the winner's span).
     """
     started = time.perf_counter()
     new_live = [r for r in new if r.enabled]
@@ -285,6 +291,8 @@ def evaluate(
             rest = others_set.decide(a.text)
         rule_of = by_id.__getitem__ if base is None else lambda i: by_id[i] if i in by_id else base.by_id[i].rule
         before, after = merge(rest, old_hits, rule_of), merge(rest, new_hits, rule_of)
+        if guards:
+            before, after = _guarded(before, guards, rule_of, new_live), _guarded(after, guards, rule_of, new_live)
         after_codes = {c.code for c in after.candidates} if after.outcome == Outcome.AMBIGUOUS else set()
         for r in new_hits:
             rep = reports[id(r)]
@@ -326,6 +334,23 @@ def evaluate(
     return impact
 
 
+def _guarded(d: Decision, guards: Guards, rule_of: Callable[[int], Rule], new: Sequence[Rule]) -> Decision:
+    """`decision.guard` on a decision `merge` made (which carries no span): the winner's span found
+    first, only when a cue occurs in the text at all. A new rule has no id yet: the winner is the new
+    rule of the decided code."""
+    if d.outcome != Outcome.CODED or not guards.occurrences(d.normalized):
+        return d
+    if d.rule_id is not None:
+        winner = rule_of(d.rule_id)
+    else:
+        winner = next(r for r in new if r.id is None and r.code == d.code)
+    try:
+        span = compile_pattern(winner.parsed, winner.pattern, DEFAULT_TIMEOUT).span(d.normalized)
+    except TimeoutError:
+        return d._replace(outcome=Outcome.TIMEOUT, code=None, rule_id=None, rule_version=None)
+    return guard(d._replace(span=span), guards)
+
+
 def _stored_of(conn: Connection, system: str, rules: list[Rule]) -> list[Rule]:
     systems = systems_of(conn, [r.code for r in rules])
     return [r for r in rules if systems[r.code] == system]
@@ -350,15 +375,16 @@ def judge(
         return [r for r in rules if always or system[r.code] == s]
 
     touched = [s for s in SYSTEMS if any(system[r.code] == s for r in (*old, *new))]
+    guards = guardstore.compiled(conn)  # a run applies them to every system's lines
     parts = []
     for s in SYSTEMS if every_system else touched or [SYSTEMS[0]]:  # the other systems' lines cannot change
         old_s, new_s = of(s, old), of(s, new, every_system)
         if others is None:
             history = cache.history(conn, s, lambda s=s: History(load_audited(conn, s)))
             base = cache.rule_set(conn, s, lambda rules, s=s: _stored_of(conn, s, rules))
-            parts.append(evaluate(history, (), old_s, new_s, base=base, left_out=left_out))
+            parts.append(evaluate(history, (), old_s, new_s, base=base, left_out=left_out, guards=guards))
         else:
-            parts.append(evaluate(load_audited(conn, s), of(s, others), old_s, new_s))
+            parts.append(evaluate(load_audited(conn, s), of(s, others), old_s, new_s, guards=guards))
     impact = Impact(sum(p.audited for p in parts), [])
     for p in parts:
         impact.broken += p.broken

@@ -174,3 +174,18 @@ def test_judging_on_the_kept_rule_base_agrees_with_building_it_each_time(seeded,
         kept, plain = both(old, new)
         assert kept == plain, (old, new)
     assert any(both(old, new)[0]["broken"] for old, new in changes)  # the changes are not all harmless
+
+
+def test_a_rule_is_judged_as_the_run_would_decide_with_the_guards(invoke, tmp_path):
+    """A guarded text is a failure whatever the rules say: a rule that matches 疑似肺炎 does not
+    "fix" the person's J18.900 there, as the run would not code it (the starter guard 疑似)."""
+    f = write_csv(
+        tmp_path / "more.csv",
+        ["record_id", "description", "code", "coder"],
+        [["p1", "肺炎", "J18.900", "李娜"], ["p2", "肺炎", "J18.900", "李娜"], ["p3", "疑似肺炎", "J18.900", "李娜"]],
+    )
+    assert invoke("diagnoses", "import", str(f)).exit_code == 0
+    out = json.loads(invoke("rules", "test", "--pattern", "肺炎", "--code", "J18.900", "--json").output)
+    (rule,) = out["rules"]
+    assert (rule["matches"], rule["true_positives"]) == (3, 3)  # what the rule matches, guards aside
+    assert out["fixed"] == 2  # what the run would code right: not the guarded line

@@ -19,6 +19,7 @@ unless it is what was committed.
 from __future__ import annotations
 
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -31,7 +32,7 @@ from rulebase.engine import RuleSet
 from rulebase.rule import Rule
 
 _lock = threading.Lock()
-_kept: weakref.WeakKeyDictionary[Engine, dict[Any, tuple[Any, Any]]] = weakref.WeakKeyDictionary()
+_kept: weakref.WeakKeyDictionary[Engine, dict[Any, tuple[Any, Any, float]]] = weakref.WeakKeyDictionary()
 
 
 def _rules_key(conn: Connection) -> tuple:
@@ -47,34 +48,40 @@ def _history_key(conn: Connection) -> tuple:
     return (_rules_key(conn), tuple(lines))
 
 
-def _kept_value(conn: Connection, name: Any, key: tuple, build: Callable[[], Any]) -> Any:
+def kept(conn: Connection, name: Any, key: tuple, build: Callable[[], Any], stale_ok: float = 0.0) -> Any:
+    """The value kept under `name` for this engine while `key` holds, else `build()` kept anew.
+    `stale_ok`: a kept value `key` no longer holds may still serve that many seconds after it was
+    built (the workbench's suggestions: a day of audits does not rebuild them on every page)."""
     with _lock:
-        slot = _kept.setdefault(conn.engine, {})
-        found = slot.get(name)
-    if found is not None and found[0] == key:
+        found = _kept.setdefault(conn.engine, {}).get(name)
+    if found is not None and (found[0] == key or time.monotonic() - found[2] < stale_ok):
         return found[1]
     value = build()
     with _lock:
-        _kept.setdefault(conn.engine, {})[name] = (key, value)
+        _kept.setdefault(conn.engine, {})[name] = (key, value, time.monotonic())
     return value
 
 
 def live_rules(conn: Connection) -> list[Rule]:
     """`store.rules.load_rules(conn)`: the rules that code, as stored now."""
-    return _kept_value(conn, "rules", _rules_key(conn), lambda: rulestore.load_rules(conn))
+    return kept(conn, "rules", _rules_key(conn), lambda: rulestore.load_rules(conn))
 
 
 def rule_set(conn: Connection, system: str, rules_of: Callable[[list[Rule]], list[Rule]]) -> RuleSet:
     """The live rules of `system` (`rules_of` picks them from `live_rules`) indexed, on normalized text."""
     rules = live_rules(conn)
-    return _kept_value(
-        conn, ("set", system), _rules_key(conn), lambda: RuleSet(rules_of(rules), normalizer=lambda s: s)
-    )
+    return kept(conn, ("set", system), _rules_key(conn), lambda: RuleSet(rules_of(rules), normalizer=lambda s: s))
+
+
+def history_key(conn: Connection) -> tuple:
+    """What the audited history (as normalized and coded) depends on: the rule-base version (the
+    normalization table is part of it), the dictionary, the audited lines' count and latest action."""
+    return _history_key(conn)
 
 
 def history(conn: Connection, system: str, load: Callable[[], Any]) -> Any:
     """The audited history of `system` as `load()` reads it, kept while no line of it changed."""
-    return _kept_value(conn, ("history", system), _history_key(conn), load)
+    return kept(conn, ("history", system), _history_key(conn), load)
 
 
 def forget(engine: Engine) -> None:

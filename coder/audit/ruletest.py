@@ -351,6 +351,11 @@ def _guarded(d: Decision, guards: Guards, rule_of: Callable[[int], Rule], new: S
     return guard(d._replace(span=span), guards)
 
 
+def kept_history(conn: Connection, system: str) -> History:
+    """The audited history of `system`, kept between uses (`audit.cache`): rule tests and suggestions."""
+    return cache.history(conn, system, lambda: History(load_audited(conn, system)))
+
+
 def _stored_of(conn: Connection, system: str, rules: list[Rule]) -> list[Rule]:
     systems = systems_of(conn, [r.code for r in rules])
     return [r for r in rules if systems[r.code] == system]
@@ -380,7 +385,7 @@ def judge(
     for s in SYSTEMS if every_system else touched or [SYSTEMS[0]]:  # the other systems' lines cannot change
         old_s, new_s = of(s, old), of(s, new, every_system)
         if others is None:
-            history = cache.history(conn, s, lambda s=s: History(load_audited(conn, s)))
+            history = kept_history(conn, s)
             base = cache.rule_set(conn, s, lambda rules, s=s: _stored_of(conn, s, rules))
             parts.append(evaluate(history, (), old_s, new_s, base=base, left_out=left_out, guards=guards))
         else:
@@ -445,5 +450,5 @@ def warm(engine: Engine) -> None:
     change (the workbench does this when it starts, so its first 试验 is as quick as the next)."""
     with engine.connect() as conn:
         for s in SYSTEMS:
-            cache.history(conn, s, lambda s=s: History(load_audited(conn, s)))
+            kept_history(conn, s)
             cache.rule_set(conn, s, lambda rules, s=s: _stored_of(conn, s, rules))

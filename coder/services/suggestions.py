@@ -1,12 +1,12 @@
 """Suggestions for failed lines: up to five ranked codes learned from similar audited descriptions.
 
 The suggester of each code system is built from that system's audited history (lines with a
-person's status, `audit.ruletest.load_audited`), leaving out the codes the dictionary marks
+person's status, as rule tests read and keep it: `audit.ruletest.kept_history`), leaving out the codes the dictionary marks
 inactive: a procedure line gets ICD-9-CM-3 suggestions, every other line ICD-10 ones. Suggesting
 writes nothing; a person still codes the line.
 
-Building a suggester reads the whole audited history, so it is kept per database and system and
-built again once the history, the dictionary or the rule base (normalization) has changed. The
+Building a suggester reads the whole audited history, so it is kept per database and system
+(`audit.cache`) and built again once the history, the dictionary or the rule base (normalization) has changed. The
 workbench also lets a kept one serve REFRESH seconds after such a change: its pages show
 suggestions from a history at most that stale, and a busy day of audits does not rebuild it on
 every page.
@@ -14,22 +14,19 @@ every page.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, select
 
-from coder.audit.ruletest import load_audited
-from coder.db.models import audit_action, diagnosis, icd_code
+from coder.audit import cache
+from coder.audit.ruletest import kept_history
+from coder.db.models import diagnosis, icd_code
 from coder.store import normalization as normstore
-from coder.store.codes import lines_of, names_of
-from coder.store.history import rulebase_version
+from coder.store.codes import names_of
 from rulebase.codes import system_of_kind
 from rulebase.mining import Example
-from rulebase.states import PERSON_STATUSES
 from rulebase.suggest import TOP, Suggester, Suggestion
 
 REFRESH = 60.0  # seconds a kept suggester may serve the workbench after its history changed
@@ -44,51 +41,19 @@ class LineText(NamedTuple):
     description: str | None = None
 
 
-class _Kept(NamedTuple):
-    signature: tuple
-    built_at: float
-    suggester: Suggester
-
-
-_kept: dict[tuple[int, str, str], _Kept] = {}
-_lock = threading.Lock()
-
-
-def _signature(conn: Connection, system: str) -> tuple:
-    audited = conn.execute(
-        select(func.count()).select_from(diagnosis).where(diagnosis.c.status.in_(PERSON_STATUSES), lines_of(system))
-    ).scalar_one()
-    last_action = conn.execute(select(func.max(audit_action.c.id))).scalar()
-    book = tuple(conn.execute(select(func.count(), func.max(icd_code.c.updated_at))).one())
-    return audited, last_action, book, rulebase_version(conn)
-
-
 def build_suggester(conn: Connection, system: str) -> Suggester:
-    """The suggester of `system` from its audited history, without the dictionary's inactive codes."""
+    """The suggester of `system` from its audited history (as rule tests keep it), without the
+    dictionary's inactive codes."""
     inactive = set(conn.execute(select(icd_code.c.code).where(icd_code.c.active == False)).scalars())  # noqa: E712
-    history = [Example(a.text, dict(a.codes), a.example) for a in load_audited(conn, system)]
+    history = [Example(a.text, dict(a.codes), a.example) for a in kept_history(conn, system).texts]
     return Suggester(history, inactive=inactive)
 
 
 def suggester(conn: Connection, system: str, stale_ok: float = 0.0) -> Suggester:
-    """The kept suggester of `system` for this database, built when missing or when its history
-    changed (and, with `stale_ok`, it has served that many seconds)."""
-    key = (id(conn.engine), conn.engine.url.render_as_string(hide_password=True), system)
-    signature = _signature(conn, system)
-    with _lock:
-        kept = _kept.get(key)
-    if kept is not None and (kept.signature == signature or time.monotonic() - kept.built_at < stale_ok):
-        return kept.suggester
-    built = build_suggester(conn, system)
-    with _lock:
-        _kept[key] = _Kept(signature, time.monotonic(), built)
-    return built
-
-
-def forget() -> None:
-    """Drop every kept suggester (tests; a database replaced under the same URL)."""
-    with _lock:
-        _kept.clear()
+    """The kept suggester of `system` for this database, built when missing or when its history or
+    the dictionary changed (and, with `stale_ok`, it has served that many seconds)."""
+    key = cache.history_key(conn)
+    return cache.kept(conn, ("suggester", system), key, lambda: build_suggester(conn, system), stale_ok)
 
 
 def as_dict(s: Suggestion, names: dict[str, str]) -> dict[str, Any]:

@@ -70,6 +70,19 @@ def _flag_check(column: str) -> CheckConstraint:
     return CheckConstraint(f"{column} IN (0, 1)", name=column)
 
 
+def _versioned() -> list:
+    """The columns every versioned table has (rules, normalization, guards, code edits,
+    combinations: coder.store.versioned): enabled, version, who changed it last, when, a note."""
+    return [
+        Column("enabled", Flag, nullable=False, default=True),
+        Column("version", Integer, nullable=False, default=1),
+        Column("author", PERSON, nullable=False),
+        Column("changed_at", DateTime, nullable=False, default=utcnow),
+        Column("note", String(500), nullable=True),
+        _flag_check("enabled"),
+    ]
+
+
 # The code lists, one per code system (icd10: diagnoses; icd9cm3: procedures). The systems' forms
 # do not overlap (I25.103 / 36.0700), so a code is the key on its own; `system` says which list
 # it belongs to, and which lines it may code. `aliases`: other names coders search by, "|"-joined.
@@ -95,12 +108,7 @@ coding_rule = Table(
     Column("pattern", PATTERN, nullable=False),
     Column("exclude_pattern", PATTERN, nullable=True),
     Column("priority", Integer, nullable=False, default=0),
-    Column("enabled", Flag, nullable=False, default=True),
-    Column("version", Integer, nullable=False, default=1),
-    Column("author", PERSON, nullable=False),
-    Column("changed_at", DateTime, nullable=False, default=utcnow),
-    Column("note", String(500), nullable=True),
-    _flag_check("enabled"),
+    *_versioned(),
     Index("ix_coding_rule_code", "code"),
 )
 
@@ -137,12 +145,7 @@ norm_rule = Table(
     Column("kind", String(16), nullable=False, default=ReplacementKind.LITERAL),
     Column("find_text", String(200), nullable=False),
     Column("replace_text", String(200), nullable=False),
-    Column("enabled", Flag, nullable=False, default=True),
-    Column("version", Integer, nullable=False, default=1),
-    Column("author", PERSON, nullable=False),
-    Column("changed_at", DateTime, nullable=False, default=utcnow),
-    Column("note", String(500), nullable=True),
-    _flag_check("enabled"),
+    *_versioned(),
 )
 
 norm_history = _history_table("norm_history", "norm_id", "norm_rule.id")
@@ -160,12 +163,7 @@ guard = Table(
     Column("kind", String(16), nullable=False),
     Column("scope", String(16), nullable=False),
     Column("not_within", String(200), nullable=True),
-    Column("enabled", Flag, nullable=False, default=True),
-    Column("version", Integer, nullable=False, default=1),
-    Column("author", PERSON, nullable=False),
-    Column("changed_at", DateTime, nullable=False, default=utcnow),
-    Column("note", String(500), nullable=True),
-    _flag_check("enabled"),
+    *_versioned(),
     CheckConstraint("kind IN ('uncertain', 'negated')", name="kind"),
     CheckConstraint("scope IN ('before', 'after', 'any')", name="scope"),
 )
@@ -186,12 +184,7 @@ code_edit = Table(
     Column("min_days", Integer, nullable=True),
     Column("max_days", Integer, nullable=True),
     Column("message", String(200), nullable=False),
-    Column("enabled", Flag, nullable=False, default=True),
-    Column("version", Integer, nullable=False, default=1),
-    Column("author", PERSON, nullable=False),
-    Column("changed_at", DateTime, nullable=False, default=utcnow),
-    Column("note", String(500), nullable=True),
-    _flag_check("enabled"),
+    *_versioned(),
 )
 
 edit_history = _history_table("edit_history", "edit_id", "code_edit.id")
@@ -223,12 +216,7 @@ combination = Table(
     Column("id", Integer, Identity(), primary_key=True),
     Column("codes", String(500), nullable=False),
     Column("code", CODE, nullable=False),
-    Column("enabled", Flag, nullable=False, default=True),
-    Column("version", Integer, nullable=False, default=1),
-    Column("author", PERSON, nullable=False),
-    Column("changed_at", DateTime, nullable=False, default=utcnow),
-    Column("note", String(500), nullable=True),
-    _flag_check("enabled"),
+    *_versioned(),
 )
 
 combo_history = _history_table("combo_history", "combo_id", "combination.id")

@@ -1,9 +1,9 @@
 """Suggestions for failed lines: up to five ranked codes learned from similar audited descriptions.
 
 The suggester of each code system is built from that system's audited history (lines with a
-person's status, as rule tests read and keep it: `audit.ruletest.kept_history`), leaving out the codes the dictionary marks
-inactive: a procedure line gets ICD-9-CM-3 suggestions, every other line ICD-10 ones. Suggesting
-writes nothing; a person still codes the line.
+person's status, as rule tests read and keep it: `audit.ruletest.kept_history`), leaving out the
+codes the dictionary marks inactive: a procedure line gets ICD-9-CM-3 suggestions, every other
+line ICD-10 ones. Suggesting writes nothing; a person still codes the line.
 
 Building a suggester reads the whole audited history, so it is kept per database and system
 (`audit.cache`) and built again once the history, the dictionary or the rule base (normalization) has changed. The

@@ -2,8 +2,10 @@
 
 Every matcher finds the verified matches of a description and hands them to `resolve`: the plain
 loop, the indexed RuleSet (whose cache of decision shapes memoizes `resolve`'s result per set of
-matching rules), the in-database engine, and rule testing (`merge`). Nothing else decides. A
-decision that would code then passes `guard` (README point 6), once its span is known.
+matching rules), the in-database engine, and rule testing (`merge`). Nothing else decides. Where
+the top rules propose several codes, `separate` decides by their places (README point 3: several
+diagnoses in one line, or ambiguous). A decision that would code then passes `guard` (README
+point 6), once its spans are known.
 """
 
 from __future__ import annotations
@@ -26,8 +28,22 @@ class Candidate(NamedTuple):
     rule_ids: tuple[int, ...]
 
 
+class Part(NamedTuple):
+    """One code of a coded line, with the rule that gave it and the words it was matched at."""
+
+    code: str
+    rule_id: int | None
+    rule_version: int | None
+    span: Span
+
+
 class Decision(NamedTuple):
-    """What the engine concluded for one description (immutable; a tuple, cheap to make)."""
+    """What the engine concluded for one description (immutable; a tuple, cheap to make).
+
+    A line coded with several codes has them all in `parts`, in text order; `code`, `rule_id`,
+    `rule_version` and `span` are the first part's. A line of one code leaves `parts` empty (the
+    common case makes no second tuple): `coded_parts()` reads either.
+    """
 
     outcome: Outcome
     normalized: str
@@ -36,6 +52,22 @@ class Decision(NamedTuple):
     rule_version: int | None = None
     span: Span | None = None
     candidates: tuple[Candidate, ...] = ()
+    parts: tuple[Part, ...] = ()
+
+    def coded_parts(self) -> tuple[Part, ...]:
+        """Every code this decision gives, in text order; none unless it codes."""
+        if self.parts:
+            return self.parts
+        if self.outcome is Outcome.CODED:
+            return (Part(self.code, self.rule_id, self.rule_version, self.span),)
+        return ()
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """The codes this decision gives, in text order (empty unless it codes)."""
+        if self.parts:
+            return tuple(p.code for p in self.parts)
+        return (self.code,) if self.outcome is Outcome.CODED else ()
 
 
 class Hit(NamedTuple):
@@ -69,13 +101,41 @@ def prepare(normalizer: Callable[[str], str], description: str | None) -> str | 
     return text if text else Decision(Outcome.INVALID_INPUT, text)
 
 
-def resolve(normalized: str, hits: Sequence[Hit], timed_out: Sequence[Rule] = ()) -> Decision:
+SpanOf = Callable[[Rule], Callable[[str], Span | None]]
+
+
+_SPANS: dict[str, Callable[[str], Span | None]] = {}
+
+
+def rule_span(rule: Rule) -> Callable[[str], Span | None]:
+    """A rule's leftmost match span on a text, for callers without a compiled rule base of their
+    own (rule testing, the in-database engine); compiled once per pattern."""
+    found = _SPANS.get(rule.pattern)
+    if found is None:
+        from .verify import DEFAULT_TIMEOUT, compile_pattern  # verify needs this module's Span first
+
+        if len(_SPANS) >= 4096:
+            _SPANS.clear()
+        found = _SPANS[rule.pattern] = compile_pattern(rule.parsed, rule.pattern, DEFAULT_TIMEOUT).span
+    return found
+
+
+def resolve(
+    normalized: str,
+    hits: Sequence[Hit],
+    timed_out: Sequence[Rule] = (),
+    *,
+    strict: bool = False,
+    span_of: SpanOf = rule_span,
+) -> Decision:
     """Apply the semantics to the verified matches of one description.
 
     Only the hits at the highest priority count (a matcher may stop looking below it). One distinct
-    code: coded, by the lowest rule id for that code. None: no_match. Several codes: ambiguous,
-    listing every candidate. A rule at or above that priority that ran out of time could have
-    matched, so the description is not coded on a guess: timeout.
+    code: coded, by the lowest rule id for that code. None: no_match. Several codes: `separate`
+    decides by their places (a hit without its span gets it from `span_of`); with `strict` (the
+    paper's semantics, a per-database setting) they are ambiguous, listing every candidate. A rule
+    at or above that priority that ran out of time could have matched, so the description is not
+    coded on a guess: timeout.
     """
     top = max((h.rule.priority for h in hits), default=None)
     if top is not None:
@@ -87,7 +147,13 @@ def resolve(normalized: str, hits: Sequence[Hit], timed_out: Sequence[Rule] = ()
     best = [h for h in hits if h.rule.priority == top]
     candidates = candidates_of(h.rule for h in best)
     if len(candidates) > 1:
-        return Decision(Outcome.AMBIGUOUS, normalized, candidates=candidates)
+        if strict:
+            return Decision(Outcome.AMBIGUOUS, normalized, candidates=candidates)
+        try:
+            spanned = [h if h.span is not None else Hit(h.rule, span_of(h.rule)(normalized)) for h in best]
+        except TimeoutError:
+            return Decision(Outcome.TIMEOUT, normalized, candidates=candidates)
+        return separate(normalized, spanned, candidates)
     winner = min(best, key=lambda h: rule_key(h.rule))
     return Decision(
         Outcome.CODED,
@@ -97,6 +163,49 @@ def resolve(normalized: str, hits: Sequence[Hit], timed_out: Sequence[Rule] = ()
         rule_version=winner.rule.version,
         span=winner.span,
         candidates=candidates,
+    )
+
+
+def _inside(inner: Span, outer: Span) -> bool:
+    return outer[0] <= inner[0] and inner[1] <= outer[1] and inner != outer
+
+
+def _overlap(a: Span, b: Span) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def separate(normalized: str, hits: Sequence[Hit], candidates: tuple[Candidate, ...]) -> Decision:
+    """The decision for top-priority hits of several codes, each with its span (README point 3).
+
+    A hit whose words lie strictly inside another code's hit is the less specific reading of the
+    same words (心绞痛 in 不稳定型心绞痛) and drops out. If two of the hits left, of different
+    codes, claim overlapping words, the line is ambiguous. Otherwise each code left is a diagnosis
+    of its own: one part per code, by its lowest rule id and that rule's span, in text order.
+    """
+    kept = [h for h in hits if not any(o.rule.code != h.rule.code and _inside(h.span, o.span) for o in hits)]
+    for i, h in enumerate(kept):
+        for o in kept[i + 1 :]:
+            if o.rule.code != h.rule.code and _overlap(h.span, o.span):
+                return Decision(Outcome.AMBIGUOUS, normalized, candidates=candidates)
+    by_code: dict[str, Hit] = {}
+    for h in kept:
+        best = by_code.get(h.rule.code)
+        if best is None or rule_key(h.rule) < rule_key(best.rule):
+            by_code[h.rule.code] = h
+    parts = sorted(
+        (Part(h.rule.code, h.rule.id, h.rule.version, h.span) for h in by_code.values()),
+        key=lambda p: (p.span, p.code),
+    )
+    first = parts[0]
+    return Decision(
+        Outcome.CODED,
+        normalized,
+        first.code,
+        first.rule_id,
+        first.rule_version,
+        first.span,
+        candidates,
+        tuple(parts) if len(parts) > 1 else (),
     )
 
 
@@ -137,10 +246,13 @@ def in_scope(scope: GuardScope, start: int, end: int, span: Span) -> bool:
 
 def guard(decision: Decision, guards: Guards | None) -> Decision:
     """A decision that would code, failed as `uncertain` or `negated` when a guard's cue stands in
-    its scope of the winner's span (the first such guard in table order decides which).
+    its scope of a coded part's span (the first such guard in table order decides which).
 
-    The candidates are kept, so a coder sees what the rules proposed. Only a coded decision is
-    guarded: an ambiguous one is a failure a coder reads already, and has no one span to judge by.
+    A line of several codes fails whole when any of its parts is guarded: coding the others would
+    hide the guarded diagnosis from the coder. A cue inside any part's words is that rule's own
+    text (发热待查) and guards nothing. The candidates are kept, so a coder sees what the rules
+    proposed. Only a coded decision is guarded: an ambiguous one is a failure a coder reads
+    already, and has no one span to judge by.
     """
     if decision.outcome is not _CODED or not guards:
         return decision
@@ -148,13 +260,21 @@ def guard(decision: Decision, guards: Guards | None) -> Decision:
     if not found:
         return decision
     span = decision.span
+    if not decision.parts:
+        for g, start, end in found:
+            if in_scope(g.scope, start, end, span):
+                return Decision(Outcome(g.kind), decision.normalized, span=span, candidates=decision.candidates)
+        return decision
+    spans = [p.span for p in decision.parts]
     for g, start, end in found:
-        if in_scope(g.scope, start, end, span):
+        if any(_overlap((start, end), s) for s in spans):
+            continue
+        if any(in_scope(g.scope, start, end, s) for s in spans):
             return Decision(Outcome(g.kind), decision.normalized, span=span, candidates=decision.candidates)
     return decision
 
 
-def merge(base: Decision, extra: Sequence[Rule], rule_of: Callable[[int], Rule]) -> Decision:
+def merge(base: Decision, extra: Sequence[Rule], rule_of: Callable[[int], Rule], *, strict: bool = False) -> Decision:
     """The decision once `extra` rules, all matching this text, join a rule base that decided `base`.
 
     `base`'s candidates are its hits at its top priority, so `resolve` over them and `extra` is the
@@ -163,4 +283,4 @@ def merge(base: Decision, extra: Sequence[Rule], rule_of: Callable[[int], Rule])
     if not extra or base.outcome in (Outcome.INVALID_INPUT, Outcome.TIMEOUT):
         return base
     hits = [Hit(rule_of(i)) for c in base.candidates for i in c.rule_ids]
-    return resolve(base.normalized, hits + [Hit(r) for r in extra])
+    return resolve(base.normalized, hits + [Hit(r) for r in extra], strict=strict)

@@ -22,7 +22,7 @@ from operator import attrgetter
 
 import ahocorasick_rs
 
-from .decision import Decision, Hit, Span, guard, place, prepare, resolve, rule_key
+from .decision import Decision, Hit, Span, guard, place, prepare, resolve, rule_key, separate
 from .guards import Guard, Guards
 from .literals import pattern_requirements
 from .normalize import normalize_text
@@ -83,10 +83,12 @@ class PlainMatcher(_Matcher):
         normalizer: Callable[[str], str] = normalize_text,
         *,
         guards: Guards | Iterable[Guard] = (),
+        strict: bool = False,
     ):
         self.timeout = timeout
         self.normalizer = normalizer
         self.guards = _guards(guards)
+        self.strict = strict
         self.rules = [
             (r, compile_regex(r.pattern), compile_regex(r.exclude) if r.exclude else None) for r in _order(rules)
         ]
@@ -101,7 +103,7 @@ class PlainMatcher(_Matcher):
                     hits.append(Hit(rule, m.span()))
             except TimeoutError:
                 timed_out.append(rule)
-        return guard(resolve(text, hits, timed_out), self.guards)
+        return guard(resolve(text, hits, timed_out, strict=self.strict), self.guards)
 
 
 class _Entry:
@@ -118,14 +120,22 @@ class _Entry:
 
 class _Shape:
     """The decision for one set of matching rules, less the text and the span: `resolve`'s result,
-    memoized (in slots, the fastest fields to read), with the winner's span function."""
+    memoized (in slots, the fastest fields to read), with the winner's span function. A set of
+    several codes is decided by the places of its matches in each text: `spread` holds its rules'
+    verifiers, for `separate`."""
 
-    __slots__ = ("outcome", "code", "rule_id", "rule_version", "candidates", "span_of")
+    __slots__ = ("outcome", "code", "rule_id", "rule_version", "candidates", "span_of", "spread")
 
-    def __init__(self, decision: Decision, span_of: Callable[[str], Span | None] | None):
+    def __init__(
+        self,
+        decision: Decision,
+        span_of: Callable[[str], Span | None] | None,
+        spread: tuple[Verifier, ...] | None = None,
+    ):
         self.outcome, self.code, self.candidates = decision.outcome, decision.code, decision.candidates
         self.rule_id, self.rule_version = decision.rule_id, decision.rule_version
         self.span_of = span_of
+        self.spread = spread
 
 
 _by_index = attrgetter("index")
@@ -148,8 +158,10 @@ class RuleSet(_Matcher):
         normalizer: Callable[[str], str] = normalize_text,
         *,
         guards: Guards | Iterable[Guard] = (),
+        strict: bool = False,
     ):
         self.guards = _guards(guards)
+        self.strict = strict
         with gc_paused():
             self._build(rules, timeout, normalizer)
 
@@ -289,15 +301,18 @@ class RuleSet(_Matcher):
         timed_out: list[Rule] = []
         top = self._top(text, timed_out)
         if timed_out:
-            decided = place(resolve(text, [Hit(self.verifiers[i].rule) for i in top], timed_out), self._span_function)
-            return guard(decided, self.guards)
+            hits = [Hit(self.verifiers[i].rule) for i in top]
+            decided = resolve(text, hits, timed_out, strict=self.strict, span_of=self._rule_span)
+            return guard(place(decided, self._span_function), self.guards)
         key = tuple(top)
         shape = self._shapes.get(key)
         if shape is None:
             shape = self._shape(key)
         span_of = shape.span_of
         if span_of is None:
-            return _new_decision((shape.outcome, text, None, None, None, None, shape.candidates))
+            if shape.spread is not None:
+                return self._spread(text, shape)
+            return _new_decision((shape.outcome, text, None, None, None, None, shape.candidates, ()))
         try:
             span = span_of(text)
         except TimeoutError:
@@ -305,16 +320,28 @@ class RuleSet(_Matcher):
         if span is None:  # pragma: no cover - the string test and the regex disagree: a bug, not an input
             raise AssertionError(f"rule {shape.rule_id}: string test matched but the regex did not")
         decision = _new_decision(
-            (shape.outcome, text, shape.code, shape.rule_id, shape.rule_version, span, shape.candidates)
+            (shape.outcome, text, shape.code, shape.rule_id, shape.rule_version, span, shape.candidates, ())
         )
         guards = self.guards
         return decision if guards is None else guard(decision, guards)
 
+    def _rule_span(self, rule: Rule) -> Callable[[str], Span | None]:
+        return self.by_id[rule.id].span
+
+    def _spread(self, text: str, shape: _Shape) -> Decision:
+        """A set of rules of several codes: `separate` by where each matches in this text."""
+        try:
+            hits = [Hit(v.rule, v.span(text)) for v in shape.spread]
+        except TimeoutError:
+            return Decision(Outcome.TIMEOUT, text, candidates=shape.candidates)
+        return guard(separate(text, hits, shape.candidates), self.guards)
+
     def _shape(self, top: tuple[int, ...]) -> _Shape:
         """`resolve`'s decision for a set of matching rules, remembered for the next text with that set."""
-        decision = resolve("", [Hit(self.verifiers[i].rule) for i in top])
+        decision = resolve("", [Hit(self.verifiers[i].rule) for i in top], strict=True)
         span_of = self._span_function(decision.rule_id) if decision.outcome == Outcome.CODED else None
-        shape = _Shape(decision, span_of)
+        several = decision.outcome == Outcome.AMBIGUOUS and not self.strict
+        shape = _Shape(decision, span_of, tuple(self.verifiers[i] for i in top) if several else None)
         if len(self._shapes) >= SHAPES_SIZE:
             self._shapes.clear()
         self._shapes[top] = shape

@@ -8,6 +8,7 @@ Flags are 0/1 small integers: Oracle 19c has no BOOLEAN column type.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from sqlalchemy import (
     CheckConstraint,
@@ -46,6 +47,7 @@ PERSON_LENGTH = 64
 PERSON = String(PERSON_LENGTH)
 DESCRIPTION = String(1000)
 PATTERN = String(512)
+OTHER_CODES_LENGTH = 200  # diagnosis.other_codes: about 25 codes after the first
 
 
 class Flag(TypeDecorator):
@@ -266,6 +268,9 @@ diagnosis = Table(
     # The homepage's 出院科别, copied (imports.homepage.sync_departments) so the worklist reads one
     # department's lines from an index range rather than joining the department's homepages.
     Column("department", String(100), nullable=True),
+    # A line naming several diagnoses at separate places: the codes after `code` (the first in text
+    # order), comma-separated; NULL for a line of one code (line_codes reads both).
+    Column("other_codes", String(OTHER_CODES_LENGTH), nullable=True),
     UniqueConstraint("record_id", "kind", "seq_no", name="uq_diagnosis_record"),
     # (status, id): a run reads each status's waiting rows in id order straight from the index.
     Index("ix_diagnosis_status", "status", "id"),
@@ -284,6 +289,24 @@ diagnosis = Table(
         postgresql_where=text("department IS NOT NULL"),
     ),
 )
+
+
+def line_codes(code: str | None, other_codes: str | None) -> tuple[str, ...]:
+    """A line's codes in text order: its first (`code`) and the others stored beside it."""
+    if code is None:
+        return ()
+    return (code, *other_codes.split(",")) if other_codes else (code,)
+
+
+def split_codes(codes: Sequence[str]) -> tuple[str | None, str | None]:
+    """(code, other_codes) as a line stores a list of codes; a repeated code is kept once."""
+    unique = list(dict.fromkeys(codes))
+    if not unique:
+        return None, None
+    other = ",".join(unique[1:]) or None
+    if other is not None and len(other) > OTHER_CODES_LENGTH:
+        raise ValueError(f"{len(unique)} codes do not fit one line ({OTHER_CODES_LENGTH} characters after the first)")
+    return unique[0], other
 
 
 def audited(status=diagnosis.c.status):
@@ -397,7 +420,9 @@ code_log = Table(
     Column("combination_version", Integer, nullable=True),
     Column("source_ids", String(200), nullable=True),
     Column("source_code", CODE, nullable=True),
-    UniqueConstraint("run_id", "diagnosis_id", name="uq_code_log_run_diag"),
+    # A row per code of the line: 0 is the line's first code, 1 the first of its other_codes, ...
+    Column("position", Integer, nullable=False, default=0, server_default=text("0")),
+    UniqueConstraint("run_id", "diagnosis_id", "position", name="uq_code_log_run_diag"),
     Index("ix_code_log_diagnosis_id", "diagnosis_id"),
 )
 
@@ -435,6 +460,9 @@ audit_action = Table(
     Column("fail_reason", String(16), nullable=True),
     Column("candidates", String(2000), nullable=True),
     Column("normalized", DESCRIPTION, nullable=True),
+    # The lists after the first codes, as diagnosis.other_codes keeps them (NULL: one code).
+    Column("old_other_codes", String(200), nullable=True),
+    Column("new_other_codes", String(200), nullable=True),
     Index("ix_audit_action_diagnosis_id", "diagnosis_id"),
     Index("ix_audit_action_acted_at", "acted_at"),
 )

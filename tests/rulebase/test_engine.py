@@ -49,9 +49,18 @@ def test_no_rule_matches(matcher):
     assert matcher.decide("系统性红斑狼疮").outcome == NO_MATCH
 
 
-def test_two_codes_are_ambiguous_with_every_candidate(matcher):
-    d = matcher.decide("冠心病 不稳定型心绞痛")
+@pytest.mark.parametrize("kind", [PlainMatcher, RuleSet])
+def test_two_codes_are_ambiguous_with_every_candidate_under_the_strict_setting(kind):
+    d = kind(RULES, strict=True).decide("冠心病 不稳定型心绞痛")
     assert d.outcome == AMBIGUOUS and d.code is None
+    assert d.candidates == (Candidate("I20.000", (2,)), Candidate("I25.103", (1,)))
+
+
+def test_two_codes_at_separate_places_are_two_diagnoses(matcher):
+    d = matcher.decide("冠心病 不稳定型心绞痛")
+    assert (d.outcome, d.code, d.rule_id, d.span) == (CODED, "I25.103", 1, (0, 3))
+    assert d.codes == ("I25.103", "I20.000")
+    assert [(p.code, p.rule_id, p.span) for p in d.coded_parts()] == [("I25.103", 1, (0, 3)), ("I20.000", 2, (4, 11))]
     assert d.candidates == (Candidate("I20.000", (2,)), Candidate("I25.103", (1,)))
 
 
@@ -99,17 +108,21 @@ def test_regex_positional_timeout_convention_holds():
         regex.compile("(a|aa)+$").search("a" * 40 + "b", None, None, None, False, 0.05)
 
 
+@pytest.mark.parametrize("strict", [False, True])
 @pytest.mark.parametrize("seed", range(4))
-def test_engine_equals_plain_loop_on_generated_workloads(seed):
+def test_engine_equals_plain_loop_on_generated_workloads(seed, strict):
     rules = make_rules(400, seed=seed, codes=150)
     texts = list(make_descriptions(2000, seed=seed, rules=400))
-    plain, fast = PlainMatcher(rules), RuleSet(rules)
-    outcomes = set()
+    plain, fast = PlainMatcher(rules, strict=strict), RuleSet(rules, strict=strict)
+    outcomes, several = set(), 0
     for t in texts:
         a, b = plain.decide(t), fast.decide(t)
         assert a == b, t
         outcomes.add(a.outcome)
-    assert {CODED, NO_MATCH, AMBIGUOUS, INVALID_INPUT} <= outcomes
+        several += len(a.parts) > 1
+    assert {CODED, NO_MATCH, INVALID_INPUT} <= outcomes
+    if strict:
+        assert AMBIGUOUS in outcomes and several == 0
 
 
 def test_a_rule_anchored_at_both_ends_matches_only_the_whole_text():

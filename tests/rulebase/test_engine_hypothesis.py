@@ -63,6 +63,65 @@ def test_engine_equals_the_plain_loop(rules, descriptions):
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rule_bases(), st.lists(texts, min_size=1, max_size=8))
+def test_strict_engine_equals_the_strict_plain_loop(rules, descriptions):
+    engine, plain = RuleSet(rules, strict=True), PlainMatcher(rules, strict=True)
+    for text in descriptions:
+        d = engine.decide(text)
+        assert d == plain.decide(text), (text, [(r.pattern, r.exclude, r.priority) for r in rules])
+        assert not d.parts  # the paper's semantics: never two codes
+
+
+def _by_hand(rules, description):
+    """(outcome, codes, spans) by the README's point 3 written out plainly, straight from `regex`."""
+    import regex
+
+    from rulebase.normalize import normalize_text
+
+    text = normalize_text(description)
+    if not text:
+        return "invalid_input", (), ()
+    found = []
+    for r in rules:
+        m = regex.search(r.pattern, text)
+        if r.enabled and m and not (r.exclude and regex.search(r.exclude, text)):
+            found.append((r, m.span()))
+    if not found:
+        return "no_match", (), ()
+    top = max(r.priority for r, _ in found)
+    found = [(r, sp) for r, sp in found if r.priority == top]
+    if len({r.code for r, _ in found}) == 1:
+        r, sp = min(found, key=lambda f: f[0].id)
+        return "coded", (r.code,), (sp,)
+    left = [
+        (r, sp)
+        for r, sp in found
+        if not any(o.code != r.code and o_sp[0] <= sp[0] and sp[1] <= o_sp[1] and o_sp != sp for o, o_sp in found)
+    ]
+    for r, sp in left:
+        for o, o_sp in left:
+            if o.code != r.code and sp[0] < o_sp[1] and o_sp[0] < sp[1]:
+                return "ambiguous", (), ()
+    firsts = {}
+    for r, sp in sorted(left, key=lambda f: f[0].id):
+        firsts.setdefault(r.code, sp)
+    ordered = sorted(firsts.items(), key=lambda kv: (kv[1], kv[0]))
+    return "coded", tuple(c for c, _ in ordered), tuple(sp for _, sp in ordered)
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rule_bases(), st.lists(texts, min_size=1, max_size=8))
+def test_several_codes_by_span_equal_the_semantics_written_out(rules, descriptions):
+    engine = RuleSet(rules)
+    for text in descriptions:
+        d = engine.decide(text)
+        if d.outcome == "timeout":
+            continue
+        got = (str(d.outcome), d.codes, tuple(p.span for p in d.coded_parts()))
+        assert got == _by_hand(rules, text), (text, [(r.pattern, r.exclude, r.priority, r.code) for r in rules])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rule_bases(), st.lists(texts, min_size=1, max_size=8))
 def test_every_matching_rule_is_found_whatever_its_priority(rules, descriptions):
     """`rules test` relies on RuleSet.matching: every rule whose pattern is found and exclude is not."""
     import regex
@@ -114,7 +173,7 @@ def _guarded_by_hand(decision, guards):
 
     if decision.outcome != Outcome.CODED:
         return decision
-    text, (s, e) = decision.normalized, decision.span
+    text, spans = decision.normalized, [p.span for p in decision.coded_parts()]
     for g in sorted((g for g in guards if g.enabled), key=lambda g: (g.position, g.id)):
         for start in range(len(text)):
             end = start + len(g.cue)
@@ -125,10 +184,13 @@ def _guarded_by_hand(decision, guards):
                 for w in g.exceptions
                 for q in range(len(text))
             )
-            before, after = end <= s, start >= e
-            wanted = {"before": before, "after": after, "any": before or after}[g.scope]
+            if len(spans) > 1 and any(start < e and s < end for s, e in spans):
+                continue  # a cue inside one diagnosis's words is that rule's own text
+            wanted = any(
+                {"before": end <= s, "after": start >= e, "any": end <= s or start >= e}[g.scope] for s, e in spans
+            )
             if wanted and not covered:
-                return decision._replace(outcome=Outcome(g.kind), code=None, rule_id=None, rule_version=None)
+                return decision._replace(outcome=Outcome(g.kind), code=None, rule_id=None, rule_version=None, parts=())
     return decision
 
 

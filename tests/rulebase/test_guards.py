@@ -97,8 +97,8 @@ def test_disabled_guards_and_no_guards_change_nothing(make):
 
 
 def test_ambiguous_stays_ambiguous():
-    rules = [Rule(id=1, code="A16.200", pattern="肺结核"), Rule(id=2, code="A15.000", pattern="结核")]
-    d = RuleSet(rules, guards=STARTER).decide("疑似肺结核")
+    rules = [Rule(id=1, code="A16.200", pattern="肺结核"), Rule(id=2, code="A15.000", pattern="结核病")]
+    d = RuleSet(rules, guards=STARTER).decide("疑似肺结核病")
     assert d.outcome == Outcome.AMBIGUOUS and len(d.candidates) == 2
 
 

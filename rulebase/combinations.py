@@ -9,10 +9,12 @@ writes nothing; coder.store.combinations stores what it says.
 
 Rules of application (README, "Combination codes"):
 - only the lines of one kind of one record combine (discharge with discharge), never procedures;
-- a line counts with the code it holds; each line serves at most one combination; the rows with
+- a line's every code counts (a line may hold several: its first and its other codes), and so
+  does each code occurrence once: a code of a line serves at most one combination; the rows with
   the most source codes go first (the more specific), then by id;
-- every line of an applied combination takes its code: the first (lowest seq) is the line the
-  code belongs to, the others say which line they were combined into (code_log.source_ids);
+- an applied combination puts its code in place of each source code it took, in that line's
+  list, which keeps each code once (first place kept); its first line (lowest seq) is the line
+  the code belongs to, the others say which line they were combined into (code_log.source_ids);
 - a person's code (confirmed, corrected, manual) is never replaced: a combination whose source
   codes are held partly by a person's lines is not applied, and its auto-coded lines are marked
   for review instead.
@@ -107,21 +109,29 @@ class Combination(VersionedItem):
 
 
 class Line(NamedTuple):
-    """One line of a record as a combination reads it."""
+    """One line of a record as a combination reads it: its codes in order (first, then the others)."""
 
     id: int
     kind: str
     seq: int
-    code: str | None
-    auto: bool  # coded by a run (may be combined); False: a person's code, or no code yet
+    codes: tuple[str, ...]
+    auto: bool  # coded by a run (may be combined); False: a person's codes, or no code yet
+
+
+class Source(NamedTuple):
+    """One code an applied combination replaced: its line, its place in the line's list, the code."""
+
+    line_id: int
+    position: int
+    code: str
 
 
 class Applied(NamedTuple):
-    """A combination applied: its lines (first: lowest seq) and the codes they held."""
+    """A combination applied: its lines (distinct, in seq order) and the codes it replaced."""
 
     combination: Combination
     line_ids: tuple[int, ...]
-    old_codes: tuple[str, ...]
+    sources: tuple[Source, ...]
 
 
 class Blocked(NamedTuple):
@@ -135,6 +145,7 @@ class Blocked(NamedTuple):
 class Outcome(NamedTuple):
     applied: list[Applied]
     blocked: list[Blocked]
+    codes: dict[int, tuple[str, ...]]  # line id -> its codes after, for the lines that changed
 
 
 def ordered(items: Iterable[Combination]) -> list[Combination]:
@@ -143,8 +154,13 @@ def ordered(items: Iterable[Combination]) -> list[Combination]:
     return sorted(enabled, key=lambda c: (-len(c.sources), c.id if c.id is not None else 1 << 62))
 
 
+def replaced(codes: Sequence[str], at: dict[int, str]) -> tuple[str, ...]:
+    """A line's codes with the codes at some positions replaced, each code kept once (first place)."""
+    return tuple(dict.fromkeys(at.get(i, c) for i, c in enumerate(codes)))
+
+
 class Combinations:
-    """The enabled table, indexed by source code, so a record without any costs a set lookup a line."""
+    """The enabled table, indexed by source code, so a record without any costs a set lookup a code."""
 
     def __init__(self, items: Iterable[Combination] = ()):
         self.items = tuple(ordered(items))
@@ -160,46 +176,62 @@ class Combinations:
     def __bool__(self) -> bool:
         return bool(self.items)
 
-    def touches(self, code: str | None) -> bool:
-        return code in self.by_code
+    def touches(self, codes: Iterable[str]) -> bool:
+        by_code = self.by_code
+        return any(c in by_code for c in codes)
 
     def apply(self, lines: Sequence[Line]) -> Outcome:
         """What the table does to one record's lines (all kinds; each kind combines on its own)."""
-        applied: list[Applied] = []
-        blocked: list[Blocked] = []
-        by_kind: dict[str, list[Line]] = {}
+        out = Outcome([], [], {})
+        by_kind: dict[str, list[tuple[Line, int, str]]] = {}
+        by_code = self.by_code
         for line in lines:
-            if line.code is not None and line.kind != PROCEDURE and line.code in self.by_code:
-                by_kind.setdefault(line.kind, []).append(line)
-        for same in by_kind.values():
-            if len(same) < 2:
+            if line.kind == PROCEDURE:
                 continue
-            same.sort(key=lambda ln: ln.seq)
-            self._apply_kind(same, applied, blocked)
-        return Outcome(applied, blocked)
+            for pos, code in enumerate(line.codes):
+                if code in by_code:
+                    by_kind.setdefault(line.kind, []).append((line, pos, code))
+        for same in by_kind.values():
+            if len(same) > 1:
+                same.sort(key=lambda o: (o[0].seq, o[1]))
+                self._apply_kind(same, out)
+        return out
 
-    def _apply_kind(self, lines: list[Line], applied: list[Applied], blocked: list[Blocked]) -> None:
-        tried = sorted({i for ln in lines for i in self.by_code[ln.code]})
-        used: set[int] = set()
+    def _apply_kind(self, found: list[tuple[Line, int, str]], out: Outcome) -> None:
+        tried = sorted({i for _, _, code in found for i in self.by_code[code]})
+        used: set[tuple[int, int]] = set()
+        lines = {ln.id: ln for ln, _, _ in found}
+        at: dict[int, dict[int, str]] = {}  # line id -> position -> combination code
         for i in tried:
             combo = self.items[i]
-            picked: list[Line] = []
+            picked: list[tuple[Line, int, str]] = []
             for source in combo.sources:
-                free = [ln for ln in lines if ln.code == source and ln.id not in used]
+                free = [o for o in found if o[2] == source and (o[0].id, o[1]) not in used]
                 if not free:
                     break
                 # An auto-coded line before a person's: the person's code stays whatever happens.
-                picked.append(next((ln for ln in free if ln.auto), free[0]))
+                picked.append(next((o for o in free if o[0].auto), free[0]))
             else:
-                auto = tuple(ln.id for ln in picked if ln.auto)
+                auto = tuple(dict.fromkeys(o[0].id for o in picked if o[0].auto))
                 if not auto:
-                    continue  # a person coded every source line: theirs to decide
-                if len(auto) < len(picked):
-                    blocked.append(Blocked(combo, auto, tuple(ln.id for ln in picked if not ln.auto)))
+                    continue  # a person coded every source: theirs to decide
+                person = tuple(dict.fromkeys(o[0].id for o in picked if not o[0].auto))
+                if person:
+                    out.blocked.append(Blocked(combo, auto, person))
                     continue
-                picked.sort(key=lambda ln: ln.seq)
-                used.update(ln.id for ln in picked)
-                applied.append(Applied(combo, tuple(ln.id for ln in picked), tuple(ln.code for ln in picked)))
+                picked.sort(key=lambda o: (o[0].seq, o[1]))
+                used.update((o[0].id, o[1]) for o in picked)
+                for ln, pos, _ in picked:
+                    at.setdefault(ln.id, {})[pos] = combo.code
+                out.applied.append(
+                    Applied(
+                        combo,
+                        tuple(dict.fromkeys(o[0].id for o in picked)),
+                        tuple(Source(ln.id, pos, code) for ln, pos, code in picked),
+                    )
+                )
+        for line_id, changes in at.items():
+            out.codes[line_id] = replaced(lines[line_id].codes, changes)
 
 
 NO_COMBINATIONS = Combinations()

@@ -13,7 +13,7 @@ a combination carries has its dagger with it: such a code is never "an asterisk 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -256,12 +256,21 @@ class CodeEdit(VersionedItem):
 
 
 class EditLine(NamedTuple):
-    """One line of a record as the edits read it. The main line of a kind is its lowest seq."""
+    """One line of a record as the edits read it: its first code and the others stored beside it
+    (comma-separated, None for a line of one code). The main line of a kind is its lowest seq, and
+    the main diagnosis is that line's first code."""
 
     id: int
     kind: str  # discharge, procedure, ...
     seq: int
     code: str | None
+    other_codes: str | None = None
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        if self.code is None:
+            return ()
+        return (self.code, *self.other_codes.split(",")) if self.other_codes else (self.code,)
 
 
 class Patient(NamedTuple):
@@ -294,8 +303,16 @@ class _Facts(NamedTuple):
     paired: bool  # an edit of two lines (duplicate, exclusive) is about it
 
 
-def _said(line: EditLine) -> str:
-    return f"第 {line.seq} 行 {line.code}"
+class _Code(NamedTuple):
+    """One code of one line, with what the edits say about it."""
+
+    line: EditLine
+    code: str
+    facts: _Facts
+
+
+def _said(c: _Code) -> str:
+    return f"第 {c.line.seq} 行 {c.code}"
 
 
 class Checker:
@@ -318,6 +335,18 @@ class Checker:
         if f is None:
             f = self._facts[code] = self._work_out(code)
         return f
+
+    def quiet(self, code: str, active: Mapping[str, bool]) -> bool:
+        """Whether a record of this one code, whoever the patient, has no hit: no edit of one code
+        is about it and the dictionary has it active (a run's common case, asked cheaply)."""
+        f = self._facts.get(code)
+        if f is None:
+            f = self.facts(code)
+        if f.loud:
+            return False
+        if active.get(code) is True:
+            return True
+        return not any(e.covers(p) for e in self.by_kind[EditKind.DICTIONARY] for p in f.parts)
 
     def _work_out(self, code: str) -> _Facts:
         k = self.by_kind
@@ -352,97 +381,108 @@ class Checker:
         loud = bool(sex or age or star or star_main)
         return _Facts(parts, True, lone, sex, age, star, star_main, dup, excl, daggers, loud, bool(dup or excl))
 
-    def check(self, lines: Sequence[EditLine], patient: Patient | None, active: Mapping[str, bool]) -> list[EditHit]:
-        """The hits on one record's lines (all lines of the record: the main line is each kind's
-        lowest seq). `active`: code -> whether the dictionary has it active; absent: not in it."""
+    def check(
+        self,
+        lines: Sequence[EditLine],
+        patient: Patient | None,
+        active: Mapping[str, bool],
+        together: Mapping[tuple[int, str], Hashable] | None = None,
+    ) -> list[EditHit]:
+        """The hits on one record's lines (all lines of the record), every code of every line.
+        `active`: code -> whether the dictionary has it active; absent: not in it. `together`:
+        (line id, code) -> the combination application that gave the line that code (the store
+        reads it from code_log): lines holding a code one application gave them all are one
+        diagnosis written on each source line, not the same code twice."""
         hits: list[EditHit] = []
         dictionary = self.by_kind[EditKind.DICTIONARY]
-        loud: list[tuple[EditLine, _Facts]] = []
+        loud: list[_Code] = []
         for line in lines:
-            code = line.code
-            if code is None:
+            if line.code is None:
                 continue
-            f = self.facts(code)
-            state = active.get(code)
-            if state is not True:
-                said = "不在编码字典中" if state is None else "在编码字典中已停用"
-                for e in dictionary:
-                    if any(e.covers(p) for p in f.parts):
-                        hits.append(_hit(line, e, f"{code} {said}"))
-            if (f.loud or f.paired) and line.kind != PROCEDURE:
-                loud.append((line, f))
+            for code in line.codes if line.other_codes else (line.code,):
+                f = self.facts(code)
+                state = active.get(code)
+                if state is not True:
+                    said = "不在编码字典中" if state is None else "在编码字典中已停用"
+                    for e in dictionary:
+                        if any(e.covers(p) for p in f.parts):
+                            hits.append(_hit(line, e, f"{code} {said}"))
+                if (f.loud or f.paired) and line.kind != PROCEDURE:
+                    loud.append(_Code(line, code, f))
         if loud:
-            if any(f.loud for _, f in loud):
+            if any(c.facts.loud for c in loud):
                 self._single(lines, loud, patient, hits)
             if len(loud) > 1:
-                by_kind: dict[str, list[tuple[EditLine, _Facts]]] = {}
-                for line, f in loud:
-                    if f.paired:
-                        by_kind.setdefault(line.kind, []).append((line, f))
+                by_kind: dict[str, list[_Code]] = {}
+                for c in loud:
+                    if c.facts.paired:
+                        by_kind.setdefault(c.line.kind, []).append(c)
                 for same in by_kind.values():
                     if len(same) > 1:
-                        self._pairs(sorted(same, key=lambda lf: lf[0].seq), hits)
+                        self._pairs(same, hits, together or {})
         return hits
 
-    def _single(self, lines, loud, patient: Patient | None, hits: list[EditHit]) -> None:
-        """The edits of one line: sex, age, an asterisk code alone or as the main diagnosis."""
+    def _single(self, lines, loud: list[_Code], patient: Patient | None, hits: list[EditHit]) -> None:
+        """The edits of one code: sex, age, an asterisk code alone or as the main diagnosis."""
         sex = patient.sex if patient else None
         span = parse_age(patient.age) if patient else None
-        for line, f in loud:
+        for line, code, f in loud:
             for e in f.sex:
                 if sex is not None and sex != e.sex:
-                    hits.append(_hit(line, e, f"{line.code}，病案性别为{SEXES[sex]}"))
+                    hits.append(_hit(line, e, f"{code}，病案性别为{SEXES[sex]}"))
             for e in f.age:
                 if span is None:
                     continue
                 if e.max_days is not None and span.low > e.max_days:
-                    hits.append(_hit(line, e, f"{line.code}，年龄 {patient.age}（应在 {age_words(e.max_days)}以内）"))
+                    hits.append(_hit(line, e, f"{code}，年龄 {patient.age}（应在 {age_words(e.max_days)}以内）"))
                 elif e.min_days is not None and span.high <= e.min_days:
-                    hits.append(_hit(line, e, f"{line.code}，年龄 {patient.age}（应在 {age_words(e.min_days)}及以上）"))
-        if any(f.star or f.star_main for _, f in loud):
+                    hits.append(_hit(line, e, f"{code}，年龄 {patient.age}（应在 {age_words(e.min_days)}及以上）"))
+        if any(c.facts.star or c.facts.star_main for c in loud):
             mains = {}
             for line in lines:
                 if line.kind not in mains or line.seq < mains[line.kind]:
                     mains[line.kind] = line.seq
-            for line, f in loud:
-                if mains.get(line.kind) == line.seq:
+            others = [(ln, c) for ln in lines if ln.kind != PROCEDURE for c in ln.codes]
+            for line, code, f in loud:
+                if mains.get(line.kind) == line.seq and code == line.code:
                     for e in f.star_main:
-                        hits.append(_hit(line, e, f"{line.code} 为主要诊断"))
+                        hits.append(_hit(line, e, f"{code} 为主要诊断"))
                 for e in f.star:
                     if not any(
-                        other.id != line.id and other.kind == line.kind and other.code and id(e) in self._daggers(other)
-                        for other in lines
+                        other.kind == line.kind and (other.id, c) != (line.id, code) and id(e) in self.facts(c).daggers
+                        for other, c in others
                     ):
                         need = f"（应有 {e.other_codes} 的剑号编码）" if e.other_codes else ""
-                        hits.append(_hit(line, e, f"{line.code}，病案中无其病因（剑号）编码{need}"))
+                        hits.append(_hit(line, e, f"{code}，病案中无其病因（剑号）编码{need}"))
 
-    def _daggers(self, line: EditLine) -> frozenset[int]:
-        f = self.facts(line.code)
-        return f.daggers if line.kind != PROCEDURE else frozenset()
-
-    def _pairs(self, same: list[tuple[EditLine, _Facts]], hits: list[EditHit]) -> None:
-        """The edits between two lines of one kind: the same code twice, codes that exclude each other."""
-        seen: dict[str, EditLine] = {}
-        for line, f in same:
+    def _pairs(self, same: list[_Code], hits: list[EditHit], together: Mapping[tuple[int, str], Hashable]) -> None:
+        """The edits between two codes of one kind (two lines, or one line's two codes): the same
+        code twice, codes that exclude each other."""
+        same = sorted(same, key=lambda c: c.line.seq)  # stable: a line's codes stay in their order
+        seen: dict[str, _Code] = {}
+        for c in same:
+            f = c.facts
             if not f.dup:
                 continue
             first = next((seen[p.code] for p in f.parts if p.code in seen), None)
             if first is not None:
-                shared = next(p.code for p in f.parts if p.code in {q.code for q in parts_of(first.code)})
-                for e in f.dup:
-                    hits.append(_hit(line, e, f"{line.code} 与{_said(first)} 重复（{shared}）"))
+                mine = together.get((c.line.id, c.code))
+                if mine is None or mine != together.get((first.line.id, first.code)):
+                    shared = next(p.code for p in f.parts if p.code in {q.code for q in first.facts.parts})
+                    for e in f.dup:
+                        hits.append(_hit(c.line, e, f"{c.code} 与{_said(first)} 重复（{shared}）"))
             for p in f.parts:
-                seen.setdefault(p.code, line)
-        for i, (line, f) in enumerate(same):
-            for e, side in f.excl:
+                seen.setdefault(p.code, c)
+        for i, c in enumerate(same):
+            for e, side in c.facts.excl:
                 partners = [
                     other
-                    for j, (other, g) in enumerate(same)
-                    if j != i and any(x is e and s != side for x, s in g.excl)
+                    for j, other in enumerate(same)
+                    if j != i and any(x is e and s != side for x, s in other.facts.excl)
                 ]
                 if partners:
                     with_ = "、".join(_said(o) for o in partners)
-                    hits.append(_hit(line, e, f"{line.code} 与{with_}"))
+                    hits.append(_hit(c.line, e, f"{c.code} 与{with_}"))
 
 
 def _hit(line: EditLine, edit: CodeEdit, detail: str) -> EditHit:

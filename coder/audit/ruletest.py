@@ -361,6 +361,11 @@ def _stored_of(conn: Connection, system: str, rules: list[Rule]) -> list[Rule]:
     return [r for r in rules if systems[r.code] == system]
 
 
+def stored_rule_set(conn: Connection, system: str) -> RuleSet:
+    """The stored rules of `system` indexed on normalized text, kept between uses (`audit.cache`)."""
+    return cache.rule_set(conn, system, lambda rules: _stored_of(conn, system, rules))
+
+
 def judge(
     conn: Connection,
     others: Sequence[Rule] | None,

@@ -15,8 +15,19 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, bindparam, func, select, update
 
-from coder.db.models import code_edit, diagnosis, edit_history, edit_hit, homepage, icd_code, utcnow
+from coder.db.models import (
+    code_edit,
+    code_log,
+    diagnosis,
+    edit_history,
+    edit_hit,
+    homepage,
+    icd_code,
+    line_codes,
+    utcnow,
+)
 from rulebase.edits import Checker, CodeEdit, EditHit, EditInvalid, EditLine, Patient
+from rulebase.states import EditKind
 
 from .history import require_author, rulebase_version
 from .versioned import Versioned
@@ -90,6 +101,7 @@ _LINES = (
         diagnosis.c.kind,
         diagnosis.c.seq_no,
         diagnosis.c.code,
+        diagnosis.c.other_codes,
         diagnosis.c.record_id,
         homepage.c.sex,
         homepage.c.age,
@@ -113,6 +125,15 @@ LINES_OF_RANGE = _LINES.where(
 )
 _make_line = EditLine._make
 CLEAR = update(edit_hit).where(edit_hit.c.id == bindparam("hit_id")).values(cleared_at=bindparam("now"))
+# The combination rows of some lines' latest run: which application gave a line which code.
+_log = code_log.alias("latest")
+COMBINED = select(code_log.c.diagnosis_id, code_log.c.code, code_log.c.combination_id, code_log.c.source_ids).where(
+    code_log.c.diagnosis_id.in_(bindparam("ids", expanding=True)),
+    code_log.c.combination_id.is_not(None),
+    code_log.c.run_id
+    == select(func.max(_log.c.run_id)).where(_log.c.diagnosis_id == code_log.c.diagnosis_id).scalar_subquery(),
+)
+_DUPLICATE = str(EditKind.DUPLICATE)
 
 
 class Checked(NamedTuple):
@@ -150,7 +171,10 @@ def check_records(
 ) -> Checked:
     """Check the records given by id (`records`) or those some lines belong to (`batch_ids`, a
     run's batch), and bring the marks on their lines in line with what the edits find now.
-    `active`: the dictionary's word on the codes (active_codes); None reads it for these lines."""
+    `active`: the dictionary's word on the codes (active_codes); None reads it for these lines.
+    No enabled edit: nothing read (disabling an edit clears its marks, so none is open)."""
+    if not check:
+        return Checked(0, 0, 0, 0)
     if batch_ids is not None:
         if not batch_ids:
             return Checked(0, 0, 0, 0)
@@ -164,27 +188,56 @@ def check_records(
     if not rows:
         return Checked(0, 0, 0, 0)
     if active is None:
-        active = active_codes(conn, {r[3] for r in rows if r[3] is not None})
+        active = active_codes(conn, {c for r in rows for c in line_codes(r[3], r[4])})
     # Rows by position, not by name: a Row's attribute costs a microsecond, and a batch has thousands.
-    records: dict[str, list] = {}
+    by_record: dict[str, list] = {}
     opened: list[tuple] = []
     for r in rows:
-        if r[7] is not None:
-            opened.append((r[0], r[7], r[8], r[9]))
-        lines = records.get(r[4])
+        if r[8] is not None:
+            opened.append((r[0], r[8], r[9], r[10]))
+        lines = by_record.get(r[5])
         if lines is None:
-            records[r[4]] = [r]
+            by_record[r[5]] = [r]
         elif lines[-1][0] != r[0]:  # a line with two marks comes twice, one after the other
             lines.append(r)
     hits: list[EditHit] = []
-    if check:
-        for lines in records.values():
-            if any(r[3] is not None for r in lines):  # a record without a code has nothing to check
-                first = lines[0]
-                patient = Patient(first[5], first[6]) if first[5] or first[6] else None
-                hits.extend(check.check([_make_line(r[:4]) for r in lines], patient, active))
+    doubled: list[list] = []
+    decide = check.check
+    quiet = check.quiet
+    for lines in by_record.values():
+        if len(lines) == 1:
+            r = lines[0]
+            if r[3] is None or (r[4] is None and quiet(r[3], active)):
+                continue  # one line, one code no edit of one line speaks of: nothing to find
+        elif all(r[3] is None for r in lines):
+            continue  # a record without a code has nothing to check
+        first = lines[0]
+        patient = Patient(first[6], first[7]) if first[6] or first[7] else None
+        found = decide([_make_line(r[:5]) for r in lines], patient, active)
+        if any(h.kind == _DUPLICATE for h in found):
+            doubled.append(lines)  # perhaps one combination's code on its source lines: looked at below
+        else:
+            hits.extend(found)
+    if doubled:
+        hits.extend(_checked_with_combinations(conn, check, doubled, active))
     found, cleared = write_marks(conn, hits, opened)
-    return Checked(len(records), sum(map(len, records.values())), found, cleared)
+    return Checked(len(by_record), sum(map(len, by_record.values())), found, cleared)
+
+
+def _checked_with_combinations(conn: Connection, check: Checker, records: list[list], active) -> list[EditHit]:
+    """The records a duplicate edit hit, checked again knowing which of their codes a combination
+    gave (one read of those lines' log, done only for them)."""
+    ids = [r[0] for lines in records for r in lines]
+    together: dict[tuple[int, str], tuple] = {}
+    for i in range(0, len(ids), CHUNK):
+        for d_id, code, combo_id, sources in conn.execute(COMBINED, {"ids": ids[i : i + CHUNK]}):
+            together[(d_id, code)] = (combo_id, sources)
+    hits: list[EditHit] = []
+    for lines in records:
+        first = lines[0]
+        patient = Patient(first[6], first[7]) if first[6] or first[7] else None
+        hits.extend(check.check([_make_line(r[:5]) for r in lines], patient, active, together))
+    return hits
 
 
 def write_marks(conn: Connection, hits: Sequence[EditHit], opened: Sequence[Any]) -> tuple[int, int]:
@@ -222,6 +275,9 @@ def write_marks(conn: Connection, hits: Sequence[EditHit], opened: Sequence[Any]
 def check_all(conn: Connection, chunk: int = CHUNK) -> Checked:
     """Check every record that has lines (after the table changed), in chunks of record ids."""
     check = checker(conn)
+    if not check:  # no edit runs: no mark stands (disabling clears its marks; this makes sure)
+        gone = conn.execute(update(edit_hit).where(edit_hit.c.cleared_at.is_(None)).values(cleared_at=utcnow()))
+        return Checked(0, 0, 0, gone.rowcount or 0)
     active = active_codes(conn)
     records = list(conn.execute(select(diagnosis.c.record_id).distinct().order_by(diagnosis.c.record_id)).scalars())
     total = Checked(0, 0, 0, 0)

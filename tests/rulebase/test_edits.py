@@ -133,3 +133,45 @@ def test_the_migration_inserts_the_starter_set_described_here():
     spec.loader.exec_module(module)
     rows = [CodeEdit(**dict(zip(module.FIELDS, r, strict=True))) for r in module.STARTER]
     assert rows == list(STARTER)
+
+
+# --- several codes a line -------------------------------------------------------------------------
+
+
+def multi(lines, sex=None, age=None, together=None):
+    """(seq, kind) of each hit on discharge lines given as tuples of codes (the first is `code`)."""
+    rows = [EditLine(i, "discharge", i, c[0], ",".join(c[1:]) or None) for i, c in enumerate(lines, start=1)]
+    known = {c: True for codes in lines for c in codes}
+    found = CHECK.check(rows, Patient(sex, age), known, together)
+    return sorted((h.line_id, h.kind) for h in found), found
+
+
+def test_every_code_of_a_line_is_checked():
+    got, found = multi([("I10.x00", "O80.000x001")], sex="M")  # a line's second code, on a man
+    assert got == [(1, "sex")] and found[0].reason.endswith("O80.000x001，病案性别为男")
+    got, found = multi([("I10.x00",), ("J18.900", "E10.900", "E11.900")])  # exclusive inside one line
+    assert got == [(2, "exclusive"), (2, "exclusive")]
+    assert sorted(h.reason.split("：")[1] for h in found) == ["E10.900 与第 2 行 E11.900", "E11.900 与第 2 行 E10.900"]
+    rows = [EditLine(1, "discharge", 1, "I10.x00", "I99.x00")]
+    (hit,) = CHECK.check(rows, None, {"I10.x00": True})
+    assert (hit.kind, hit.reason.split("：")[1]) == ("dictionary", "I99.x00 不在编码字典中")
+
+
+def test_the_main_diagnosis_is_the_first_code_of_the_first_line():
+    assert multi([("E11.900", "G63.2*")])[0] == []  # asterisk second, its dagger on the same line
+    assert multi([("G63.2*", "E11.900")])[0] == [(1, "asterisk_main")]
+    assert multi([("I10.x00",), ("J18.900", "G63.2*")])[0] == [(2, "asterisk_alone")]
+    assert multi([("I10.x00",), ("J18.900", "G63.2*"), ("E11.900",)])[0] == []
+
+
+def test_the_same_code_on_two_lines_unless_one_combination_gave_both():
+    got, found = multi([("J18.900", "I10.x00"), ("E11.900", "I10.x00")])
+    assert got == [(2, "duplicate")] and "I10.x00 与第 1 行 I10.x00 重复" in found[0].reason
+    combined = [("E11.401+G63.2*", "I10.x00"), ("E11.401+G63.2*",)]
+    assert multi(combined)[0] == [(2, "duplicate")]  # nobody said where the code came from
+    one = {(1, "E11.401+G63.2*"): (7, "1,2"), (2, "E11.401+G63.2*"): (7, "1,2")}
+    assert multi(combined, together=one)[0] == []
+    # two applications of the combination, or its asterisk part coded again, are two codes
+    two = {(1, "E11.401+G63.2*"): (7, "1,2"), (2, "E11.401+G63.2*"): (7, "2,3")}
+    assert multi(combined, together=two)[0] == [(2, "duplicate")]
+    assert multi([*combined, ("G63.2*",)], together=one)[0] == [(3, "duplicate")]

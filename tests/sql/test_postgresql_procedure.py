@@ -51,6 +51,11 @@ def test_plpgsql_run_equals_the_python_engine(pg_engine):
         texts = [t for t in conn.execute(select(diagnosis.c.description)).scalars() if rule_set.decide(t).code]
         cued = [c + t for c in ("疑似", "排除", "不排除", "待排除") for t in texts[:20]]
         cued += [t + c for c in ("?", "待排", "除外", "不除外") for t in texts[20:40]]
+        # Two coded lines made one, with and without a blank: several codes, contained or overlapping
+        # words (a rule's .* now reaches into the second text), and guards on such lines.
+        pairs = [(texts[i % len(texts)], texts[(7 * i + 3) % len(texts)]) for i in range(60)]
+        cued += [f"{t} {u}" for t, u in pairs[:30]] + [t + u for t, u in pairs[30:45]]
+        cued += [f"疑似{t} {u}" for t, u in pairs[45:50]] + [f"{t} {u}待查" for t, u in pairs[50:]]
         conn.execute(
             insert(diagnosis),
             [
@@ -84,16 +89,35 @@ def test_plpgsql_run_equals_the_python_engine(pg_engine):
             ],
         )
     first = run_coding(pg_engine, batch_size=200)
-    expected = _outcomes(pg_engine)
-    assert first.coded > 50 and first.ambiguous > 0 and len(expected[1]) == first.coded
+    expected = _outcomes(pg_engine), _several(pg_engine)
+    assert first.coded > 50 and first.ambiguous > 0 and len({r[0] for r in expected[0][1]}) == first.coded
     assert first.uncertain > 30 and first.negated > 5  # t + 除外 stays coded: 除外 is `before`
+    assert len(expected[1][0]) >= 5  # lines of several codes (the workload is seeded)
     _reset(pg_engine)
+    with pg_engine.begin() as conn:
+        conn.execute(update(diagnosis).values(other_codes=None))
     (run_id,) = _call(pg_engine, (SQL / "icdcoder_run.sql").read_text(encoding="utf-8"), "CALL icdcoder_run(200, NULL)")
-    assert _outcomes(pg_engine) == expected
+    assert (_outcomes(pg_engine), _several(pg_engine)) == expected
     with pg_engine.connect() as conn:
         run = conn.execute(coding_run.select().where(coding_run.c.id == run_id)).one()
     assert (run.status, run.engine, run.considered) == ("finished", "plpgsql", 1500 + len(cued))
     assert (run.uncertain, run.negated) == (first.uncertain, first.negated)
+
+
+def _several(engine):
+    """The lines of several codes, and every log row's position (_outcomes reads neither)."""
+    with engine.connect() as conn:
+        lines = conn.execute(
+            select(diagnosis.c.id, diagnosis.c.code, diagnosis.c.other_codes)
+            .where(diagnosis.c.other_codes.is_not(None))
+            .order_by(diagnosis.c.id)
+        ).all()
+        positions = conn.execute(
+            select(code_log.c.diagnosis_id, code_log.c.position, code_log.c.code).order_by(
+                code_log.c.diagnosis_id, code_log.c.position
+            )
+        ).all()
+    return lines, positions
 
 
 # --- several codes a line, the strict setting, guards per part, combinations (issue #14) -----------

@@ -265,6 +265,9 @@ class EditLine(NamedTuple):
     seq: int
     code: str | None
     other_codes: str | None = None
+    # Whether a line of the same kind comes before it in the record; None: worked out from the
+    # lines given (a caller that leaves out the lines without a code says it for each line).
+    later: bool | None = None
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -440,11 +443,12 @@ class Checker:
         if any(c.facts.star or c.facts.star_main for c in loud):
             mains = {}
             for line in lines:
-                if line.kind not in mains or line.seq < mains[line.kind]:
+                if line.later is None and (line.kind not in mains or line.seq < mains[line.kind]):
                     mains[line.kind] = line.seq
             others = [(ln, c) for ln in lines if ln.kind != PROCEDURE for c in ln.codes]
             for line, code, f in loud:
-                if mains.get(line.kind) == line.seq and code == line.code:
+                main = mains.get(line.kind) == line.seq if line.later is None else not line.later
+                if main and code == line.code:
                     for e in f.star_main:
                         hits.append(_hit(line, e, f"{code} 为主要诊断"))
                 for e in f.star:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, bindparam, func, select, update
+from sqlalchemy import Connection, bindparam, exists, func, or_, select, update
 
 from coder.db.models import (
     code_edit,
@@ -93,8 +93,16 @@ def history(conn: Connection, edit_id: int) -> list[dict[str, Any]]:
 
 # --- checking records -----------------------------------------------------------------------------
 
-# All lines of some records, each with its homepage's sex and age (none for a record of the long
-# layout) and its open marks (a line with two marks comes twice, a line with none once).
+# The lines of some records that have a code or an open mark (a line without either has nothing to
+# check or clear: in a run most failed lines), each with whether a line of its kind comes before it
+# (the main diagnosis is the first line's first code), its homepage's sex and age (none for a record
+# of the long layout) and its open marks (a line with two marks comes twice, a line with none once).
+_earlier = diagnosis.alias("earlier")
+_LATER = exists().where(
+    _earlier.c.record_id == diagnosis.c.record_id,
+    _earlier.c.kind == diagnosis.c.kind,
+    _earlier.c.seq_no < diagnosis.c.seq_no,
+)
 _LINES = (
     select(
         diagnosis.c.id,
@@ -102,6 +110,7 @@ _LINES = (
         diagnosis.c.seq_no,
         diagnosis.c.code,
         diagnosis.c.other_codes,
+        _LATER.label("later"),
         diagnosis.c.record_id,
         homepage.c.sex,
         homepage.c.age,
@@ -111,6 +120,7 @@ _LINES = (
     )
     .outerjoin(homepage, homepage.c.record_id == diagnosis.c.record_id)
     .outerjoin(edit_hit, (edit_hit.c.diagnosis_id == diagnosis.c.id) & edit_hit.c.cleared_at.is_(None))
+    .where(or_(diagnosis.c.code.is_not(None), edit_hit.c.id.is_not(None)))
 )
 _some = select(diagnosis.c.record_id)
 LINES_OF_RECORDS = _LINES.where(diagnosis.c.record_id.in_(bindparam("records", expanding=True)))
@@ -123,7 +133,12 @@ LINES_OF_IDS = _LINES.where(
 LINES_OF_RANGE = _LINES.where(
     diagnosis.c.record_id.in_(_some.where(diagnosis.c.id.between(bindparam("lo"), bindparam("hi"))))
 )
-_make_line = EditLine._make
+
+
+def _line(r) -> EditLine:
+    return EditLine(r[0], r[1], r[2], r[3], r[4], bool(r[5]))
+
+
 CLEAR = update(edit_hit).where(edit_hit.c.id == bindparam("hit_id")).values(cleared_at=bindparam("now"))
 # The combination rows of some lines' latest run: which application gave a line which code.
 _log = code_log.alias("latest")
@@ -193,11 +208,11 @@ def check_records(
     by_record: dict[str, list] = {}
     opened: list[tuple] = []
     for r in rows:
-        if r[8] is not None:
-            opened.append((r[0], r[8], r[9], r[10]))
-        lines = by_record.get(r[5])
+        if r[9] is not None:
+            opened.append((r[0], r[9], r[10], r[11]))
+        lines = by_record.get(r[6])
         if lines is None:
-            by_record[r[5]] = [r]
+            by_record[r[6]] = [r]
         elif lines[-1][0] != r[0]:  # a line with two marks comes twice, one after the other
             lines.append(r)
     hits: list[EditHit] = []
@@ -212,8 +227,8 @@ def check_records(
         elif all(r[3] is None for r in lines):
             continue  # a record without a code has nothing to check
         first = lines[0]
-        patient = Patient(first[6], first[7]) if first[6] or first[7] else None
-        found = decide([_make_line(r[:5]) for r in lines], patient, active)
+        patient = Patient(first[7], first[8]) if first[7] or first[8] else None
+        found = decide([_line(r) for r in lines], patient, active)
         if any(h.kind == _DUPLICATE for h in found):
             doubled.append(lines)  # perhaps one combination's code on its source lines: looked at below
         else:
@@ -235,8 +250,8 @@ def _checked_with_combinations(conn: Connection, check: Checker, records: list[l
     hits: list[EditHit] = []
     for lines in records:
         first = lines[0]
-        patient = Patient(first[6], first[7]) if first[6] or first[7] else None
-        hits.extend(check.check([_make_line(r[:5]) for r in lines], patient, active, together))
+        patient = Patient(first[7], first[8]) if first[7] or first[8] else None
+        hits.extend(check.check([_line(r) for r in lines], patient, active, together))
     return hits
 
 

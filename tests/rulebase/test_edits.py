@@ -175,3 +175,11 @@ def test_the_same_code_on_two_lines_unless_one_combination_gave_both():
     two = {(1, "E11.401+G63.2*"): (7, "1,2"), (2, "E11.401+G63.2*"): (7, "2,3")}
     assert multi(combined, together=two)[0] == [(2, "duplicate")]
     assert multi([*combined, ("G63.2*",)], together=one)[0] == [(3, "duplicate")]
+
+
+def test_a_line_after_an_uncoded_first_line_is_not_the_main_diagnosis():
+    # The store reads only lines with a code and says of each whether a line of its kind precedes it.
+    later = [EditLine(2, "discharge", 2, "G63.2*", None, True)]
+    assert sorted(h.kind for h in CHECK.check(later, None, {"G63.2*": True})) == ["asterisk_alone"]
+    first = [EditLine(2, "discharge", 2, "G63.2*", None, False)]
+    assert sorted(h.kind for h in CHECK.check(first, None, {"G63.2*": True})) == ["asterisk_alone", "asterisk_main"]

@@ -190,3 +190,13 @@ def test_the_judgement_decides_with_the_guards_and_reads_every_code_of_a_persons
         impact = judge_combinations(conn, [], [ulcer])
     assert (impact.records, impact.broken, impact.records_broken) == (2, 1, 1)
     assert impact.broken_examples == ["高血压伴胃溃疡伴上消化道出血 (I10.x00,K25.900,K92.200, now I10.x00,K25.400)"]
+
+
+def test_the_edits_read_coded_lines_and_know_the_first_line_without_a_code(lite):
+    from coder.audit.actions import queue
+
+    _insert(lite, "M", ["肺部阴影", "糖尿病性周围神经病变"])  # line 1 fails: no rule for it
+    _insert(lite, "N", ["糖尿病性周围神经病变伴高血压"])  # the asterisk first: the main diagnosis
+    run_coding(lite)
+    marks = sorted((i["record_id"], i["seq"], m["kind"]) for i in queue(lite, edits=True) for m in i["edits"])
+    assert marks == [("M", 2, "asterisk_alone"), ("N", 1, "asterisk_alone"), ("N", 1, "asterisk_main")]

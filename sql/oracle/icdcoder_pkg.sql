@@ -1,25 +1,35 @@
 -- icdcoder: one coding run inside Oracle 19c with REGEXP_LIKE, the paper's design.
 --
--- NOT RUN ON A LIVE ORACLE SERVER: none was available. What was checked, and how, is in
--- sql/README.md (tables and columns against the models, the DDL against the migrations).
+-- NOT RUN ON A LIVE ORACLE SERVER: none was available, and nothing in this file has been compiled
+-- or executed. What was checked, and how, is in sql/README.md (statically: tables and columns
+-- against the models, the statements it must keep in step with the PL/pgSQL procedure, which is
+-- tested on a real PostgreSQL server). Compile it on a test schema and compare a run with
+-- `icdcoder run --engine sql` before relying on it.
 --
 --   @sql/oracle/schema.sql          (or: icdcoder db upgrade with an oracle+oracledb URL)
 --   @sql/oracle/icdcoder_pkg.sql
 --   @sql/oracle/scheduler.sql       (08:00 and 14:30 every day)
 --   EXEC icdcoder_pkg.run_coding(1000);
 --
--- Same tables and meaning as `icdcoder run --engine sql`: normalize, match with
--- REGEXP_LIKE(text, pattern, 'c'), resolve by priority (one code: coded by its lowest rule id;
--- several: ambiguous; none: no_match; blank: invalid_input), write statuses, code_log and fail_log
--- rows and the run's counts, commit per batch.
+-- Written to the same meaning as `icdcoder run --engine sql` and sql/postgresql/icdcoder_run.sql:
+-- normalize, match with REGEXP_LIKE(text, pattern, 'c') among the rules of the line's code system
+-- whose code is active, resolve by priority (none: no_match; blank: invalid_input; one code at the
+-- top: coded by its lowest rule id). Several codes at the top: under app_setting matching = spans
+-- (the default, no row) each rule's leftmost match (REGEXP_INSTR) is its span; a hit strictly
+-- inside another code's hit drops out, different codes still overlapping make the line
+-- ambiguous, otherwise the line is coded with every code left, in text order (diagnosis.code the
+-- first, other_codes the rest, one code_log row per code with its position); under strict,
+-- ambiguous. The guard table (guard_kind, the PL/pgSQL icdcoder_guard's twin) is applied to every
+-- part of a line that would be coded: any part guarded, the line fails uncertain / negated with
+-- its candidates. Then, in the batch's transaction, the combination table (combine: a person's
+-- code never replaced, combo_hit review marks, code_log's combination columns). Statuses,
+-- code_log and fail_log rows and the run's counts are written, and each batch commits.
 --
--- GUARDS ARE NOT APPLIED YET: this package does not read the guard table (README "Matching
--- semantics" point 6), so it auto-codes lines such as 疑似肺炎 or 排除心肌梗死 that `icdcoder run`
--- (either engine) and sql/postgresql/icdcoder_run.sql fail as uncertain / negated. Until it does,
--- run icdcoder itself on Oracle (`icdcoder run`, or `--engine sql`, which applies the guards).
---
--- COMBINATION CODES ARE NOT APPLIED YET: the combination table (E11.900 + G63.2* -> E11.401+G63.2*)
--- is not read; such a record keeps both codes. `icdcoder run` (either engine) applies it.
+-- NOT DONE HERE: the code edits (code_edit; README "Code edits"): no edit_hit mark is written or
+-- cleared, so lines this package codes are not checked. After a run, run `icdcoder edits check`
+-- (checks every record and brings the marks in line), or code with `icdcoder run`.
+-- Not done either (as in the PL/pgSQL procedure): no too_long outcome, no per-pattern timeout, a
+-- rule whose pattern Oracle refuses stops the run.
 --
 -- Normalization: Oracle has no NFKC. normalize_text applies TO_SINGLE_BYTE (full-width letters,
 -- digits, punctuation and the ideographic space), spells out Roman numerals and circled numbers
@@ -34,6 +44,11 @@ END icdcoder_pkg;
 /
 
 CREATE OR REPLACE PACKAGE BODY icdcoder_pkg AS
+
+    TYPE t_nums IS TABLE OF PLS_INTEGER INDEX BY PLS_INTEGER;
+    TYPE t_strs IS TABLE OF VARCHAR2(1000 CHAR) INDEX BY PLS_INTEGER;
+    TYPE t_flags IS TABLE OF BOOLEAN INDEX BY PLS_INTEGER;
+    TYPE t_set IS TABLE OF BOOLEAN INDEX BY VARCHAR2(100);
 
     FUNCTION normalize_text(p_text IN VARCHAR2) RETURN VARCHAR2 IS
         n VARCHAR2(4000 CHAR);
@@ -67,17 +82,517 @@ CREATE OR REPLACE PACKAGE BODY icdcoder_pkg AS
         RETURN TRIM(REGEXP_REPLACE(n, ' +', ' '));
     END normalize_text;
 
+    -- The guard table on a line that would be coded, its parts' words at [p_starts(i), p_ends(i))
+    -- (0-based, in characters, as code_log keeps them; i = 1 .. p_n): the kind of the first enabled
+    -- guard, in seq_no, id order, whose cue stands wholly before one part's words (scope before,
+    -- any) or wholly after them (after, any), overlaps no part's words and stands inside none of its
+    -- not_within words; NULL when none does. The twin of the PL/pgSQL icdcoder_guard (tested there
+    -- against rulebase.decision.guard).
+    FUNCTION guard_kind(p_text IN VARCHAR2, p_starts IN t_nums, p_ends IN t_nums, p_n IN PLS_INTEGER)
+        RETURN VARCHAR2 IS
+        w        VARCHAR2(200 CHAR);
+        s0       PLS_INTEGER;
+        e0       PLS_INTEGER;
+        found_at PLS_INTEGER;
+        covered  BOOLEAN;
+        inside   BOOLEAN;
+    BEGIN
+        FOR g IN (SELECT cue, kind, scope, not_within FROM guard WHERE enabled = 1 ORDER BY seq_no, id) LOOP
+            found_at := 0;
+            LOOP
+                s0 := INSTR(p_text, g.cue, found_at + 1);  -- 1-based, 0 when none
+                EXIT WHEN s0 = 0;
+                s0 := s0 - 1;  -- 0-based start of this occurrence
+                e0 := s0 + LENGTH(g.cue);
+                found_at := s0 + 1;  -- the next search starts one character on: occurrences may overlap
+                covered := FALSE;
+                IF g.not_within IS NOT NULL THEN
+                    FOR k IN 1 .. REGEXP_COUNT(g.not_within, '[^|]+') LOOP
+                        w := REGEXP_SUBSTR(g.not_within, '[^|]+', 1, k);
+                        FOR q IN GREATEST(0, e0 - LENGTH(w)) .. s0 LOOP
+                            IF SUBSTR(p_text, q + 1, LENGTH(w)) = w THEN
+                                covered := TRUE;
+                                EXIT;
+                            END IF;
+                        END LOOP;
+                        EXIT WHEN covered;
+                    END LOOP;
+                END IF;
+                IF NOT covered THEN
+                    -- a cue inside any part's words is that rule's own text (发热待查): it guards nothing
+                    inside := FALSE;
+                    FOR i IN 1 .. p_n LOOP
+                        IF s0 < p_ends(i) AND p_starts(i) < e0 THEN
+                            inside := TRUE;
+                        END IF;
+                    END LOOP;
+                    IF NOT inside THEN
+                        FOR i IN 1 .. p_n LOOP
+                            IF (e0 <= p_starts(i) AND g.scope <> 'after') OR (s0 >= p_ends(i) AND g.scope <> 'before') THEN
+                                RETURN g.kind;
+                            END IF;
+                        END LOOP;
+                    END IF;
+                END IF;
+            END LOOP;
+        END LOOP;
+        RETURN NULL;
+    END guard_kind;
+
+    -- A comma-joined list's k-th item (codes hold no comma).
+    FUNCTION item(p_list IN VARCHAR2, p_k IN PLS_INTEGER) RETURN VARCHAR2 IS
+    BEGIN
+        RETURN REGEXP_SUBSTR(p_list, '[^,]+', 1, p_k);
+    END item;
+
+    FUNCTION items(p_list IN VARCHAR2) RETURN PLS_INTEGER IS
+    BEGIN
+        RETURN NVL(REGEXP_COUNT(p_list, '[^,]+'), 0);
+    END items;
+
+    -- The combination table on the records of a batch (p_ids), in the batch's transaction, as
+    -- coder.store.combinations.apply_to_batch does it and the PL/pgSQL icdcoder_combine (tested
+    -- there against it). Per record and kind (never procedures), the codes of its lines (coded in
+    -- this batch or before; a line's first code and its other_codes) that are source codes, in seq
+    -- then place order; the enabled rows with the most source codes first, then by id; each code of
+    -- a line serves one combination, an auto-coded line's picked before a person's. When auto-coded
+    -- lines hold every source code, each such code becomes the combination code in its line's list
+    -- (each code kept once, first place), and the code's code_log row of this run (copied from the
+    -- line's latest run when it was coded before) names the row, the lines and the code before.
+    -- When a person's line holds one, the auto-coded lines get an open combo_hit mark instead, once;
+    -- the open marks of these records' lines no application wants any more are cleared.
+    PROCEDURE combine(p_run_id IN PLS_INTEGER, p_ids IN SYS.ODCINUMBERLIST, p_now IN DATE) IS
+        -- the enabled combinations, most source codes first, then by id
+        c_id      t_nums;
+        c_version t_nums;
+        c_codes   t_strs;
+        c_code    t_strs;
+        nc        PLS_INTEGER := 0;
+        v_source  t_set;  -- every source code
+        -- the source codes found in one record's lines of one kind, in seq then place order
+        o_line    t_nums;
+        o_place   t_nums;
+        o_code    t_strs;
+        o_auto    t_flags;
+        o_used    t_flags;
+        o_target  t_strs;  -- the combination code that replaces it
+        n         PLS_INTEGER := 0;
+        v_record  diagnosis.record_id%TYPE;
+        v_kind    diagnosis.kind%TYPE;
+        v_all     VARCHAR2(1000 CHAR);
+        v_one     VARCHAR2(32 CHAR);
+        v_wanted  t_set;  -- 'line:combination' of the marks this application wants
+
+        PROCEDURE apply_group IS
+            picked    t_nums;  -- indexes of the codes found, in source-code order
+            np        PLS_INTEGER;
+            pick      PLS_INTEGER;
+            v_src     VARCHAR2(32 CHAR);
+            auto_ids  t_nums;
+            na        PLS_INTEGER;
+            v_people  VARCHAR2(1000 CHAR);
+            v_seen    BOOLEAN;
+            v_sources VARCHAR2(200 CHAR);
+            v_line    PLS_INTEGER;
+            v_cid     PLS_INTEGER;
+            v_cver    PLS_INTEGER;
+            v_reason  VARCHAR2(500 CHAR);
+            v_other   VARCHAR2(200 CHAR);
+            v_new     t_strs;
+            nn        PLS_INTEGER;
+            v_first   BOOLEAN;
+            v_dup     BOOLEAN;
+            tmp       PLS_INTEGER;
+            j         PLS_INTEGER;
+            -- the code_log rows to mark once the group's lines are written
+            m_line    t_nums;
+            m_old     t_strs;
+            m_combo   t_nums;
+            m_version t_nums;
+            m_code    t_strs;
+            m_sources t_strs;
+            nm        PLS_INTEGER := 0;
+        BEGIN
+            FOR ci IN 1 .. nc LOOP
+                np := 0;
+                pick := NULL;
+                FOR k IN 1 .. items(c_codes(ci)) LOOP
+                    v_src := item(c_codes(ci), k);
+                    pick := NULL;
+                    FOR q IN 1 .. n LOOP
+                        IF o_code(q) = v_src AND NOT o_used(q) THEN
+                            IF o_auto(q) THEN
+                                pick := q;
+                                EXIT;
+                            END IF;
+                            IF pick IS NULL THEN
+                                pick := q;
+                            END IF;
+                        END IF;
+                    END LOOP;
+                    EXIT WHEN pick IS NULL;
+                    np := np + 1;
+                    picked(np) := pick;
+                END LOOP;
+                IF pick IS NOT NULL THEN  -- every source code is held
+                    na := 0;
+                    v_people := NULL;
+                    FOR k IN 1 .. np LOOP
+                        v_seen := FALSE;
+                        FOR q IN 1 .. k - 1 LOOP
+                            IF o_line(picked(q)) = o_line(picked(k)) THEN
+                                v_seen := TRUE;
+                            END IF;
+                        END LOOP;
+                        IF NOT v_seen THEN
+                            IF o_auto(picked(k)) THEN
+                                na := na + 1;
+                                auto_ids(na) := o_line(picked(k));
+                            ELSE
+                                v_people := v_people || CASE WHEN v_people IS NOT NULL THEN ',' END || o_line(picked(k));
+                            END IF;
+                        END IF;
+                    END LOOP;
+                    IF na > 0 AND v_people IS NOT NULL THEN
+                        -- a person's code stands in the way: the auto-coded lines go to review
+                        v_cid := c_id(ci);
+                        v_cver := c_version(ci);
+                        v_reason := SUBSTR('组合编码 ' || v_cid || '（' || c_codes(ci) || ' → ' || c_code(ci)
+                                           || '）未应用：第 ' || v_people || ' 号诊断为人工编码，请复核', 1, 500);
+                        FOR k IN 1 .. na LOOP
+                            v_line := auto_ids(k);
+                            v_wanted(v_line || ':' || v_cid) := TRUE;
+                            INSERT INTO combo_hit (diagnosis_id, combo_id, combo_version, reason, found_at, cleared_at)
+                            SELECT v_line, v_cid, v_cver, v_reason, p_now, NULL FROM dual
+                             WHERE NOT EXISTS (SELECT 1 FROM combo_hit h
+                                                WHERE h.diagnosis_id = v_line AND h.combo_id = v_cid
+                                                  AND h.cleared_at IS NULL);
+                        END LOOP;
+                    ELSIF na > 0 THEN
+                        -- applied: its codes in seq then place order, its lines distinct in that order
+                        FOR k IN 2 .. np LOOP
+                            tmp := picked(k);
+                            j := k - 1;
+                            WHILE j >= 1 AND picked(j) > tmp LOOP
+                                picked(j + 1) := picked(j);
+                                j := j - 1;
+                            END LOOP;
+                            picked(j + 1) := tmp;
+                        END LOOP;
+                        v_sources := NULL;
+                        FOR k IN 1 .. np LOOP
+                            v_seen := FALSE;
+                            FOR q IN 1 .. k - 1 LOOP
+                                IF o_line(picked(q)) = o_line(picked(k)) THEN
+                                    v_seen := TRUE;
+                                END IF;
+                            END LOOP;
+                            IF NOT v_seen THEN
+                                v_sources := v_sources || CASE WHEN v_sources IS NOT NULL THEN ',' END || o_line(picked(k));
+                            END IF;
+                        END LOOP;
+                        FOR k IN 1 .. np LOOP
+                            o_used(picked(k)) := TRUE;
+                            o_target(picked(k)) := c_code(ci);
+                            nm := nm + 1;
+                            m_line(nm) := o_line(picked(k));
+                            m_old(nm) := o_code(picked(k));
+                            m_combo(nm) := c_id(ci);
+                            m_version(nm) := c_version(ci);
+                            m_code(nm) := c_code(ci);
+                            m_sources(nm) := v_sources;
+                        END LOOP;
+                    END IF;
+                END IF;
+            END LOOP;
+            -- The lines changed: their new lists, and this run's log rows (copied when coded before).
+            FOR q IN 1 .. n LOOP
+                IF o_target(q) IS NOT NULL THEN
+                    v_first := TRUE;
+                    FOR k IN 1 .. q - 1 LOOP
+                        IF o_line(k) = o_line(q) AND o_target(k) IS NOT NULL THEN
+                            v_first := FALSE;
+                        END IF;
+                    END LOOP;
+                    IF v_first THEN
+                        v_line := o_line(q);
+                        SELECT code || CASE WHEN other_codes IS NOT NULL THEN ',' || other_codes END
+                          INTO v_all FROM diagnosis WHERE id = v_line;
+                        nn := 0;
+                        FOR k IN 1 .. items(v_all) LOOP
+                            v_one := item(v_all, k);
+                            FOR r IN q .. n LOOP
+                                IF o_line(r) = v_line AND o_target(r) IS NOT NULL AND o_place(r) = k - 1 THEN
+                                    v_one := o_target(r);
+                                END IF;
+                            END LOOP;
+                            v_dup := FALSE;
+                            FOR r IN 1 .. nn LOOP
+                                IF v_new(r) = v_one THEN
+                                    v_dup := TRUE;
+                                END IF;
+                            END LOOP;
+                            IF NOT v_dup THEN
+                                nn := nn + 1;
+                                v_new(nn) := v_one;
+                            END IF;
+                        END LOOP;
+                        v_other := NULL;
+                        FOR r IN 2 .. nn LOOP
+                            v_other := v_other || CASE WHEN r > 2 THEN ',' END || v_new(r);
+                        END LOOP;
+                        v_one := v_new(1);
+                        UPDATE diagnosis SET code = v_one, other_codes = v_other, updated_at = p_now
+                         WHERE id = v_line AND status = 'coded' AND coded_by = 'auto';
+                        INSERT INTO code_log (run_id, diagnosis_id, code, rule_id, rule_version, normalized, match_start,
+                                              match_end, position, combination_id, combination_version, source_ids,
+                                              source_code, logged_at)
+                        SELECT p_run_id, l.diagnosis_id, l.code, l.rule_id, l.rule_version, l.normalized, l.match_start,
+                               l.match_end, l.position, l.combination_id, l.combination_version, l.source_ids,
+                               l.source_code, p_now
+                          FROM code_log l
+                         WHERE l.diagnosis_id = v_line
+                           AND l.run_id = (SELECT MAX(m.run_id) FROM code_log m WHERE m.diagnosis_id = v_line)
+                           AND NOT EXISTS (SELECT 1 FROM code_log m WHERE m.run_id = p_run_id AND m.diagnosis_id = v_line);
+                    END IF;
+                END IF;
+            END LOOP;
+            -- The replaced codes' rows, found by their code (a line's codes are distinct).
+            FOR k IN 1 .. nm LOOP
+                UPDATE code_log SET code = m_code(k), combination_id = m_combo(k), combination_version = m_version(k),
+                       source_ids = m_sources(k), source_code = m_old(k)
+                 WHERE run_id = p_run_id AND diagnosis_id = m_line(k) AND code = m_old(k);
+            END LOOP;
+        END apply_group;
+
+    BEGIN
+        FOR c IN (SELECT id, version, codes, code FROM combination WHERE enabled = 1
+                   ORDER BY REGEXP_COUNT(codes, '[^,]+') DESC, id) LOOP
+            nc := nc + 1;
+            c_id(nc) := c.id;
+            c_version(nc) := c.version;
+            c_codes(nc) := c.codes;
+            c_code(nc) := c.code;
+            FOR k IN 1 .. items(c.codes) LOOP
+                v_source(item(c.codes, k)) := TRUE;
+            END LOOP;
+        END LOOP;
+        IF nc = 0 THEN
+            RETURN;
+        END IF;
+        FOR d IN (SELECT id, record_id, kind, seq_no, code, other_codes, status, coded_by FROM diagnosis
+                   WHERE code IS NOT NULL AND kind <> 'procedure'
+                     AND record_id IN (SELECT record_id FROM diagnosis
+                                        WHERE id IN (SELECT COLUMN_VALUE FROM TABLE(p_ids)))
+                   ORDER BY record_id, kind, seq_no) LOOP
+            IF v_record IS NULL OR d.record_id <> v_record OR d.kind <> v_kind THEN
+                IF n >= 2 THEN
+                    apply_group;
+                END IF;
+                n := 0;
+                v_record := d.record_id;
+                v_kind := d.kind;
+            END IF;
+            v_all := d.code || CASE WHEN d.other_codes IS NOT NULL THEN ',' || d.other_codes END;
+            FOR k IN 1 .. items(v_all) LOOP
+                v_one := item(v_all, k);
+                IF v_source.EXISTS(v_one) THEN
+                    n := n + 1;
+                    o_line(n) := d.id;
+                    o_place(n) := k - 1;
+                    o_code(n) := v_one;
+                    o_auto(n) := d.status = 'coded' AND NVL(d.coded_by, '-') = 'auto';
+                    o_used(n) := FALSE;
+                    o_target(n) := NULL;
+                END IF;
+            END LOOP;
+        END LOOP;
+        IF n >= 2 THEN
+            apply_group;
+        END IF;
+        -- A mark whose reason is gone (a person's code changed, the auto line decided) closes.
+        FOR h IN (SELECT id, diagnosis_id, combo_id FROM combo_hit
+                   WHERE cleared_at IS NULL
+                     AND diagnosis_id IN (SELECT id FROM diagnosis WHERE record_id IN (
+                             SELECT record_id FROM diagnosis WHERE id IN (SELECT COLUMN_VALUE FROM TABLE(p_ids))))) LOOP
+            IF NOT v_wanted.EXISTS(h.diagnosis_id || ':' || h.combo_id) THEN
+                UPDATE combo_hit SET cleared_at = p_now WHERE id = h.id;
+            END IF;
+        END LOOP;
+    END combine;
+
     PROCEDURE run_coding(p_batch_size IN PLS_INTEGER DEFAULT 1000) IS
-        v_run_id  coding_run.id%TYPE;
-        v_rb      rulebase_state.version%TYPE;
-        v_now     DATE;
-        v_ids     SYS.ODCINUMBERLIST;
-        v_holder  run_lock%ROWTYPE;
-        v_found   BOOLEAN;
-        v_cnt     PLS_INTEGER;
+        v_run_id   coding_run.id%TYPE;
+        v_rb       rulebase_state.version%TYPE;
+        v_now      DATE;
+        v_ids      SYS.ODCINUMBERLIST;
+        v_holder   run_lock%ROWTYPE;
+        v_found    BOOLEAN;
+        v_cnt      PLS_INTEGER;
+        v_matching app_setting.value%TYPE;
+        v_spans    BOOLEAN;
+        -- the line being decided: its text, candidates and hits at the top priority (rule id order)
+        v_cur      PLS_INTEGER;
+        v_text     VARCHAR2(4000 CHAR);
+        v_n_codes  PLS_INTEGER;
+        v_cands    VARCHAR2(2000 CHAR);
+        n          PLS_INTEGER := 0;
+        h_rule     t_nums;
+        h_code     t_strs;
+        h_version  t_nums;
+        h_pattern  t_strs;
+        h_s        t_nums;
+        h_e        t_nums;
+        h_kept     t_flags;
+        -- the batch's counts
+        c_considered PLS_INTEGER;
+        c_coded      PLS_INTEGER;
+        c_no_match   PLS_INTEGER;
+        c_ambiguous  PLS_INTEGER;
+        c_invalid    PLS_INTEGER;
+        c_uncertain  PLS_INTEGER;
+        c_negated    PLS_INTEGER;
+
+        -- One line's decision (rulebase.decision.resolve, separate and guard), written.
+        PROCEDURE write_line IS
+            v_outcome VARCHAR2(16);
+            p_hit     t_nums;  -- the parts: indexes of hits, in text order
+            np        PLS_INTEGER := 0;
+            g_s       t_nums;
+            g_e       t_nums;
+            v_clash   BOOLEAN := FALSE;
+            v_dup     BOOLEAN;
+            v_other   VARCHAR2(200 CHAR);
+            k         PLS_INTEGER;
+            j         PLS_INTEGER;
+        BEGIN
+            IF v_text IS NULL THEN
+                v_outcome := 'invalid_input';
+            ELSIF n = 0 THEN
+                v_outcome := 'no_match';
+            ELSIF v_n_codes = 1 THEN
+                np := 1;
+                p_hit(1) := 1;  -- the lowest rule id
+                h_s(1) := REGEXP_INSTR(v_text, h_pattern(1), 1, 1, 0, 'c') - 1;
+                h_e(1) := REGEXP_INSTR(v_text, h_pattern(1), 1, 1, 1, 'c') - 1;
+                v_outcome := 'coded';
+            ELSIF NOT v_spans THEN
+                v_outcome := 'ambiguous';
+            ELSE
+                FOR i IN 1 .. n LOOP
+                    h_s(i) := REGEXP_INSTR(v_text, h_pattern(i), 1, 1, 0, 'c') - 1;
+                    h_e(i) := REGEXP_INSTR(v_text, h_pattern(i), 1, 1, 1, 'c') - 1;
+                END LOOP;
+                -- a hit strictly inside another code's hit drops out
+                FOR i IN 1 .. n LOOP
+                    h_kept(i) := TRUE;
+                    FOR q IN 1 .. n LOOP
+                        IF h_code(q) <> h_code(i) AND h_s(q) <= h_s(i) AND h_e(i) <= h_e(q)
+                           AND (h_s(q) <> h_s(i) OR h_e(q) <> h_e(i)) THEN
+                            h_kept(i) := FALSE;
+                            EXIT;
+                        END IF;
+                    END LOOP;
+                END LOOP;
+                -- different codes still overlapping: ambiguous
+                FOR i IN 1 .. n LOOP
+                    FOR q IN i + 1 .. n LOOP
+                        IF h_kept(i) AND h_kept(q) AND h_code(i) <> h_code(q)
+                           AND h_s(i) < h_e(q) AND h_s(q) < h_e(i) THEN
+                            v_clash := TRUE;
+                        END IF;
+                    END LOOP;
+                END LOOP;
+                IF v_clash THEN
+                    v_outcome := 'ambiguous';
+                ELSE
+                    -- one part per code: its first kept hit (the hits come in rule id order)
+                    FOR i IN 1 .. n LOOP
+                        IF h_kept(i) THEN
+                            v_dup := FALSE;
+                            FOR q IN 1 .. np LOOP
+                                IF h_code(p_hit(q)) = h_code(i) THEN
+                                    v_dup := TRUE;
+                                END IF;
+                            END LOOP;
+                            IF NOT v_dup THEN
+                                np := np + 1;
+                                p_hit(np) := i;
+                            END IF;
+                        END IF;
+                    END LOOP;
+                    -- in text order: by start, then end
+                    FOR i IN 2 .. np LOOP
+                        k := p_hit(i);
+                        j := i - 1;
+                        WHILE j >= 1 AND (h_s(p_hit(j)) > h_s(k) OR (h_s(p_hit(j)) = h_s(k) AND h_e(p_hit(j)) > h_e(k))) LOOP
+                            p_hit(j + 1) := p_hit(j);
+                            j := j - 1;
+                        END LOOP;
+                        p_hit(j + 1) := k;
+                    END LOOP;
+                    v_outcome := 'coded';
+                END IF;
+            END IF;
+            IF v_outcome = 'coded' THEN
+                FOR i IN 1 .. np LOOP
+                    g_s(i) := h_s(p_hit(i));
+                    g_e(i) := h_e(p_hit(i));
+                END LOOP;
+                v_outcome := NVL(guard_kind(v_text, g_s, g_e, np), 'coded');
+            END IF;
+            c_considered := c_considered + 1;
+            IF v_outcome = 'coded' THEN
+                v_other := NULL;
+                FOR i IN 1 .. np LOOP
+                    k := p_hit(i);
+                    INSERT INTO code_log (run_id, diagnosis_id, code, rule_id, rule_version, normalized,
+                                          match_start, match_end, logged_at, position)
+                    VALUES (v_run_id, v_cur, h_code(k), h_rule(k), h_version(k), v_text, h_s(k), h_e(k), v_now, i - 1);
+                    IF i > 1 THEN
+                        v_other := v_other || CASE WHEN i > 2 THEN ',' END || h_code(k);
+                    END IF;
+                END LOOP;
+                k := p_hit(1);
+                UPDATE diagnosis SET status = 'coded', code = h_code(k), other_codes = v_other, coded_by = 'auto',
+                       fail_reason = NULL, attempted_at = v_now, attempted_version = v_rb, updated_at = v_now
+                 WHERE id = v_cur;
+                c_coded := c_coded + 1;
+            ELSE
+                INSERT INTO fail_log (run_id, diagnosis_id, reason, candidates, normalized, logged_at)
+                VALUES (v_run_id, v_cur, v_outcome,
+                        CASE WHEN v_outcome IN ('ambiguous', 'uncertain', 'negated') THEN v_cands END, v_text, v_now);
+                UPDATE diagnosis SET status = 'failed', code = NULL, other_codes = NULL, coded_by = NULL,
+                       fail_reason = v_outcome, attempted_at = v_now, attempted_version = v_rb, updated_at = v_now
+                 WHERE id = v_cur;
+                IF v_outcome = 'no_match' THEN
+                    c_no_match := c_no_match + 1;
+                ELSIF v_outcome = 'ambiguous' THEN
+                    c_ambiguous := c_ambiguous + 1;
+                ELSIF v_outcome = 'invalid_input' THEN
+                    c_invalid := c_invalid + 1;
+                ELSIF v_outcome = 'uncertain' THEN
+                    c_uncertain := c_uncertain + 1;
+                ELSE
+                    c_negated := c_negated + 1;
+                END IF;
+            END IF;
+        END write_line;
+
     BEGIN
         v_now := SYS_EXTRACT_UTC(SYSTIMESTAMP);
         SELECT version INTO v_rb FROM rulebase_state WHERE id = 1;
+        -- app_setting 'matching': spans (the default, no row) or strict (several codes: ambiguous)
+        BEGIN
+            SELECT value INTO v_matching FROM app_setting WHERE name = 'matching';
+        EXCEPTION WHEN NO_DATA_FOUND THEN
+            v_matching := NULL;
+        END;
+        IF NVL(v_matching, 'spans') NOT IN ('spans', 'strict') THEN
+            RAISE_APPLICATION_ERROR(-20076, 'app_setting matching is ' || v_matching
+                                    || '; it is one of spans, strict. Run: icdcoder settings set matching spans');
+        END IF;
+        v_spans := NVL(v_matching, 'spans') = 'spans';
         BEGIN
             SELECT * INTO v_holder FROM run_lock WHERE name = 'coding';
             v_found := TRUE;
@@ -119,8 +634,12 @@ CREATE OR REPLACE PACKAGE BODY icdcoder_pkg AS
             SELECT v_run_id, d.id, NVL(normalize_text(d.description), CHR(0))
               FROM diagnosis d WHERE d.id IN (SELECT COLUMN_VALUE FROM TABLE(v_ids));
 
-            -- One decision per text: the winner (lowest rule id at the top priority) when one code
-            -- remains, else the candidates; CHR(0) marks a blank description.
+            c_considered := 0; c_coded := 0; c_no_match := 0; c_ambiguous := 0; c_invalid := 0;
+            c_uncertain := 0; c_negated := 0;
+            v_cur := NULL;
+            n := 0;
+            -- Each text with its hits at the top priority, in rule id order (none: one row, no rule),
+            -- and the candidates; CHR(0) marks a blank description.
             FOR x IN (
                 WITH hit AS (
                     SELECT t.diagnosis_id, r.id AS rule_id, r.code, r.priority, r.version, r.pattern
@@ -145,46 +664,43 @@ CREATE OR REPLACE PACKAGE BODY icdcoder_pkg AS
                     SELECT diagnosis_id, COUNT(*) AS n_codes,
                            JSON_ARRAYAGG(JSON_OBJECT('code' VALUE code, 'rule_ids' VALUE rule_ids FORMAT JSON)
                                          ORDER BY code RETURNING VARCHAR2(2000)) AS candidates
-                      FROM per_code GROUP BY diagnosis_id),
-                winner AS (
-                    SELECT * FROM (SELECT b.*, ROW_NUMBER() OVER (PARTITION BY diagnosis_id ORDER BY rule_id) AS rn
-                                     FROM best b) WHERE rn = 1)
-                SELECT t.diagnosis_id, NULLIF(t.normalized, CHR(0)) AS normalized,
-                       CASE WHEN t.normalized = CHR(0) THEN 'invalid_input'
-                            WHEN p.diagnosis_id IS NULL THEN 'no_match'
-                            WHEN p.n_codes > 1 THEN 'ambiguous'
-                            ELSE 'coded' END AS outcome,
-                       p.candidates, w.rule_id, w.code, w.version, w.pattern
+                      FROM per_code GROUP BY diagnosis_id)
+                SELECT t.diagnosis_id, NULLIF(t.normalized, CHR(0)) AS normalized, p.n_codes, p.candidates,
+                       b.rule_id, b.code, b.version, b.pattern
                   FROM match_text t
                   LEFT JOIN per_diag p ON p.diagnosis_id = t.diagnosis_id
-                  LEFT JOIN winner w ON w.diagnosis_id = t.diagnosis_id
-                 WHERE t.run_id = v_run_id)
+                  LEFT JOIN best b ON b.diagnosis_id = t.diagnosis_id
+                 WHERE t.run_id = v_run_id
+                 ORDER BY t.diagnosis_id, b.rule_id)
             LOOP
-                IF x.outcome = 'coded' THEN
-                    INSERT INTO code_log (run_id, diagnosis_id, code, rule_id, rule_version, normalized,
-                                          match_start, match_end, logged_at)
-                    VALUES (v_run_id, x.diagnosis_id, x.code, x.rule_id, x.version, x.normalized,
-                            REGEXP_INSTR(x.normalized, x.pattern, 1, 1, 0, 'c') - 1,
-                            REGEXP_INSTR(x.normalized, x.pattern, 1, 1, 1, 'c') - 1, v_now);
-                    UPDATE diagnosis SET status = 'coded', code = x.code, coded_by = 'auto', fail_reason = NULL,
-                           attempted_at = v_now, attempted_version = v_rb, updated_at = v_now
-                     WHERE id = x.diagnosis_id;
-                    UPDATE coding_run SET considered = considered + 1, coded = coded + 1 WHERE id = v_run_id;
-                ELSE
-                    INSERT INTO fail_log (run_id, diagnosis_id, reason, candidates, normalized, logged_at)
-                    VALUES (v_run_id, x.diagnosis_id, x.outcome,
-                            CASE WHEN x.outcome = 'ambiguous' THEN x.candidates END, x.normalized, v_now);
-                    UPDATE diagnosis SET status = 'failed', code = NULL, coded_by = NULL, fail_reason = x.outcome,
-                           attempted_at = v_now, attempted_version = v_rb, updated_at = v_now
-                     WHERE id = x.diagnosis_id;
-                    UPDATE coding_run SET considered = considered + 1,
-                           no_match = no_match + CASE WHEN x.outcome = 'no_match' THEN 1 ELSE 0 END,
-                           ambiguous = ambiguous + CASE WHEN x.outcome = 'ambiguous' THEN 1 ELSE 0 END,
-                           invalid_input = invalid_input + CASE WHEN x.outcome = 'invalid_input' THEN 1 ELSE 0 END
-                     WHERE id = v_run_id;
+                IF v_cur IS NOT NULL AND x.diagnosis_id <> v_cur THEN
+                    write_line;
+                    n := 0;
+                END IF;
+                v_cur := x.diagnosis_id;
+                v_text := x.normalized;
+                v_n_codes := x.n_codes;
+                v_cands := x.candidates;
+                IF x.rule_id IS NOT NULL THEN
+                    n := n + 1;
+                    h_rule(n) := x.rule_id;
+                    h_code(n) := x.code;
+                    h_version(n) := x.version;
+                    h_pattern(n) := x.pattern;
                 END IF;
             END LOOP;
-            UPDATE coding_run SET heartbeat_at = v_now WHERE id = v_run_id;
+            IF v_cur IS NOT NULL THEN
+                write_line;
+            END IF;
+
+            -- The combination codes, in this batch's transaction, once its lines are written.
+            combine(v_run_id, v_ids, v_now);
+
+            UPDATE coding_run SET considered = considered + c_considered, coded = coded + c_coded,
+                   no_match = no_match + c_no_match, ambiguous = ambiguous + c_ambiguous,
+                   invalid_input = invalid_input + c_invalid, uncertain = uncertain + c_uncertain,
+                   negated = negated + c_negated, heartbeat_at = v_now
+             WHERE id = v_run_id;
             UPDATE run_lock SET heartbeat_at = v_now WHERE name = 'coding' AND run_id = v_run_id;
             DELETE FROM match_text WHERE run_id = v_run_id;
             COMMIT;

@@ -1,24 +1,38 @@
--- icdcoder: one coding run inside PostgreSQL (13 or later, UTF8 database), the paper's design.
+-- icdcoder: one coding run inside PostgreSQL (15 or later: regexp_instr; UTF8 database), the
+-- paper's design.
 --
 --   psql -f sql/postgresql/schema.sql            (or: icdcoder db upgrade)
 --   psql -f sql/postgresql/icdcoder_run.sql
 --   CALL icdcoder_run(1000, NULL);               -- batch size; returns the run id
 --
 -- It does what `icdcoder run --engine sql` does, with the same tables and meaning: normalize
--- (NFKC, blanks, the normalization table), find matching rules with ~ and the (?p) flag, resolve
--- by priority (one code: coded by its lowest rule id; several: ambiguous; none: no_match; blank:
--- invalid_input) among the rules of the line's code system whose code is active, apply the guard
--- table to a line that would be coded (icdcoder_guard: uncertain / negated, README "Matching
--- semantics" point 6), write the statuses, code_log and fail_log rows and the run's counts, and commit
--- per batch. A crash rolls back only the current batch. The tests run it against the real server
--- and compare every outcome and log row with the Python engine's.
+-- (NFKC, blanks, the normalization table), find matching rules with ~ and the (?p) flag among the
+-- rules of the line's code system whose code is active, and resolve by priority (none: no_match;
+-- blank: invalid_input; one code at the top: coded by its lowest rule id). Several codes at the
+-- top: under app_setting matching = spans (the default, no row) each rule's leftmost match
+-- (regexp_instr, 'p') is its span; a hit strictly inside another code's hit drops out (不稳定型心绞痛
+-- over 心绞痛), different codes still overlapping make the line ambiguous, otherwise the line is
+-- coded with every code left, in text order (冠状动脉粥样硬化性心脏病 不稳定型心绞痛 -> I25.103 and
+-- I20.000): diagnosis.code the first, other_codes the rest, one code_log row per code with its
+-- position, rule and span. Under matching = strict several codes are ambiguous. The guard table is
+-- applied to every part of a line that would be coded (icdcoder_guard: any part guarded, the line
+-- fails uncertain / negated). Then, in the batch's transaction, the combination table
+-- (icdcoder_combine: E11.900 + G63.2* -> E11.401+G63.2*, person's codes never replaced, combo_hit
+-- review marks). It writes the statuses, code_log and fail_log rows and the run's counts, and
+-- commits per batch. A crash rolls back only the current batch. The tests run it against the real
+-- server and compare every outcome, code list, log row and review mark with the Python engine's
+-- (tests/sql/test_postgresql_procedure.py; sql/README.md says what was verified).
 --
 -- Differences from `icdcoder run`: no per-pattern timeout (set statement_timeout instead); a lock
 -- left by a dead run is taken over only after 15 minutes without a heartbeat (a database cannot
--- see whether a client process still lives).
+-- see whether a client process still lives); spans come from PostgreSQL's regex engine, which
+-- can report a longer match than Python's where an earlier alternative is a prefix of a later
+-- one, and under `spans` a span decides containment and overlap (sql/README.md).
 --
--- Not done yet: the combination table (E11.900 + G63.2* -> E11.401+G63.2*, README "Combination
--- codes") is not applied; such a record keeps both codes. `icdcoder run` (either engine) applies it.
+-- NOT DONE HERE: the code edits (code_edit: sex, age, asterisk codes, duplicates, exclusive codes,
+-- the dictionary; README "Code edits"). This procedure writes no edit_hit marks and clears none,
+-- so lines it codes are not checked. After it, run `icdcoder edits check` (checks every record and
+-- brings the marks in line), or code with `icdcoder run`, which checks each batch.
 
 -- The guard table on a line that would be coded, the words of its parts at [p_starts[i], p_ends[i])
 -- (0-based, in characters, as code_log keeps them): the kind of the first enabled guard, in seq_no,
@@ -292,8 +306,8 @@ BEGIN
     -- app_setting 'matching': spans (the default, no row) or strict (several codes: ambiguous)
     SELECT value INTO v_matching FROM app_setting WHERE name = 'matching';
     IF coalesce(v_matching, 'spans') NOT IN ('spans', 'strict') THEN
-        RAISE EXCEPTION 'app_setting matching is %: it must be spans or strict', v_matching
-            USING ERRCODE = 'invalid_parameter_value';
+        RAISE EXCEPTION 'app_setting matching is %; it is one of spans, strict. Run: icdcoder settings set matching spans',
+            v_matching USING ERRCODE = 'invalid_parameter_value';
     END IF;
     v_spans := coalesce(v_matching, 'spans') = 'spans';
     SELECT * INTO v_holder FROM run_lock WHERE name = 'coding';

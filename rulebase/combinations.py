@@ -164,9 +164,10 @@ class Combinations:
 
     def __init__(self, items: Iterable[Combination] = ()):
         self.items = tuple(ordered(items))
+        self.sources = tuple(c.sources for c in self.items)  # split once, not on every record
         by_code: dict[str, list[int]] = {}
-        for i, c in enumerate(self.items):
-            for s in c.sources:
+        for i, sources in enumerate(self.sources):
+            for s in sources:
                 by_code.setdefault(s, []).append(i)
         self.by_code = {k: tuple(v) for k, v in by_code.items()}
 
@@ -193,19 +194,23 @@ class Combinations:
                     by_kind.setdefault(line.kind, []).append((line, pos, code))
         for same in by_kind.values():
             if len(same) > 1:
-                same.sort(key=lambda o: (o[0].seq, o[1]))
-                self._apply_kind(same, out)
+                # Only the rows whose every source code the kind holds: most records have none.
+                present = {code for _, _, code in same}
+                sources = self.sources
+                tried = sorted({i for c in present for i in by_code[c] if all(s in present for s in sources[i])})
+                if tried:
+                    same.sort(key=lambda o: (o[0].seq, o[1]))
+                    self._apply_kind(same, tried, out)
         return out
 
-    def _apply_kind(self, found: list[tuple[Line, int, str]], out: Outcome) -> None:
-        tried = sorted({i for _, _, code in found for i in self.by_code[code]})
+    def _apply_kind(self, found: list[tuple[Line, int, str]], tried: list[int], out: Outcome) -> None:
         used: set[tuple[int, int]] = set()
         lines = {ln.id: ln for ln, _, _ in found}
         at: dict[int, dict[int, str]] = {}  # line id -> position -> combination code
         for i in tried:
             combo = self.items[i]
             picked: list[tuple[Line, int, str]] = []
-            for source in combo.sources:
+            for source in self.sources[i]:
                 free = [o for o in found if o[2] == source and (o[0].id, o[1]) not in used]
                 if not free:
                     break

@@ -185,10 +185,15 @@ def _read(conn: Connection, table: Combinations, rows: Sequence[Any]) -> _Read:
         if r[0] == last:
             continue  # the same line again, for its second mark
         last = r[0]
-        codes = line_codes(r[4], r[5])
-        n = sum(1 for c in codes if c in by_code)
-        if not n:
-            continue
+        if r[5] is None:  # one code: the common line, without a tuple to count through
+            if r[4] not in by_code:
+                continue
+            codes, n = (r[4],), 1
+        else:
+            codes = line_codes(r[4], r[5])
+            n = sum(1 for c in codes if c in by_code)
+            if not n:
+                continue
         counts[r[1]] = counts.get(r[1], 0) + n
         records.setdefault(r[1], []).append(Line(r[0], r[2], r[3], codes, (r[6], r[7]) == _AUTO_CODED))
     return _Read([lines for rec, lines in records.items() if counts[rec] > 1], opened)

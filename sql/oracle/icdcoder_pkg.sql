@@ -456,7 +456,7 @@ CREATE OR REPLACE PACKAGE BODY icdcoder_pkg AS
         -- One line's decision (rulebase.decision.resolve, separate and guard), written.
         PROCEDURE write_line IS
             v_outcome VARCHAR2(16);
-            p_hit     t_nums;  -- the parts: indexes of hits, in text order
+            v_part     t_nums;  -- the parts: indexes of hits, in text order
             np        PLS_INTEGER := 0;
             g_s       t_nums;
             g_e       t_nums;
@@ -472,7 +472,7 @@ CREATE OR REPLACE PACKAGE BODY icdcoder_pkg AS
                 v_outcome := 'no_match';
             ELSIF v_n_codes = 1 THEN
                 np := 1;
-                p_hit(1) := 1;  -- the lowest rule id
+                v_part(1) := 1;  -- the lowest rule id
                 h_s(1) := REGEXP_INSTR(v_text, h_pattern(1), 1, 1, 0, 'c') - 1;
                 h_e(1) := REGEXP_INSTR(v_text, h_pattern(1), 1, 1, 1, 'c') - 1;
                 v_outcome := 'coded';
@@ -511,33 +511,33 @@ CREATE OR REPLACE PACKAGE BODY icdcoder_pkg AS
                         IF h_kept(i) THEN
                             v_dup := FALSE;
                             FOR q IN 1 .. np LOOP
-                                IF h_code(p_hit(q)) = h_code(i) THEN
+                                IF h_code(v_part(q)) = h_code(i) THEN
                                     v_dup := TRUE;
                                 END IF;
                             END LOOP;
                             IF NOT v_dup THEN
                                 np := np + 1;
-                                p_hit(np) := i;
+                                v_part(np) := i;
                             END IF;
                         END IF;
                     END LOOP;
                     -- in text order: by start, then end
                     FOR i IN 2 .. np LOOP
-                        k := p_hit(i);
+                        k := v_part(i);
                         j := i - 1;
-                        WHILE j >= 1 AND (h_s(p_hit(j)) > h_s(k) OR (h_s(p_hit(j)) = h_s(k) AND h_e(p_hit(j)) > h_e(k))) LOOP
-                            p_hit(j + 1) := p_hit(j);
+                        WHILE j >= 1 AND (h_s(v_part(j)) > h_s(k) OR (h_s(v_part(j)) = h_s(k) AND h_e(v_part(j)) > h_e(k))) LOOP
+                            v_part(j + 1) := v_part(j);
                             j := j - 1;
                         END LOOP;
-                        p_hit(j + 1) := k;
+                        v_part(j + 1) := k;
                     END LOOP;
                     v_outcome := 'coded';
                 END IF;
             END IF;
             IF v_outcome = 'coded' THEN
                 FOR i IN 1 .. np LOOP
-                    g_s(i) := h_s(p_hit(i));
-                    g_e(i) := h_e(p_hit(i));
+                    g_s(i) := h_s(v_part(i));
+                    g_e(i) := h_e(v_part(i));
                 END LOOP;
                 v_outcome := NVL(guard_kind(v_text, g_s, g_e, np), 'coded');
             END IF;
@@ -545,7 +545,7 @@ CREATE OR REPLACE PACKAGE BODY icdcoder_pkg AS
             IF v_outcome = 'coded' THEN
                 v_other := NULL;
                 FOR i IN 1 .. np LOOP
-                    k := p_hit(i);
+                    k := v_part(i);
                     INSERT INTO code_log (run_id, diagnosis_id, code, rule_id, rule_version, normalized,
                                           match_start, match_end, logged_at, position)
                     VALUES (v_run_id, v_cur, h_code(k), h_rule(k), h_version(k), v_text, h_s(k), h_e(k), v_now, i - 1);
@@ -553,7 +553,7 @@ CREATE OR REPLACE PACKAGE BODY icdcoder_pkg AS
                         v_other := v_other || CASE WHEN i > 2 THEN ',' END || h_code(k);
                     END IF;
                 END LOOP;
-                k := p_hit(1);
+                k := v_part(1);
                 UPDATE diagnosis SET status = 'coded', code = h_code(k), other_codes = v_other, coded_by = 'auto',
                        fail_reason = NULL, attempted_at = v_now, attempted_version = v_rb, updated_at = v_now
                  WHERE id = v_cur;

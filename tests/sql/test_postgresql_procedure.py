@@ -140,6 +140,7 @@ RULES = (  # id, code, pattern: the quoted real lines, a contained match, overla
     (11, "A16.500", "结核性胸膜炎"),
     (12, "I20.000", "不稳定型心绞痛发作"),  # the same code around rule 2's words
     (13, "J18.900", "肺炎"),
+    (14, "R50.900", "发热待查"),  # a rule whose words hold a cue
 )
 COMBOS = ((1, "E11.900,G63.2*", "E11.401+G63.2*"), (2, "K25.900,K92.200", "K25.400"))
 LINES = (  # record, seq, description, person's code (a manual line) or None
@@ -164,6 +165,7 @@ LINES = (  # record, seq, description, person's code (a manual line) or None
     ("S", 1, "糖尿病性周围神经病变", None),  # an asterisk code alone, and a code twice: code edits mark them
     ("T", 1, "肺炎", None),
     ("T", 2, "肺炎", None),
+    ("U", 1, "肺炎 发热待查", None),  # 待查 after 肺炎 but inside the second part's words: guards nothing
 )
 LATER = (("K", 3, "胃溃疡 上消化道出血", None), ("R", 2, "糖尿病性周围神经病变", None))  # second run
 FIRST_RUN = (("R", 1, "2型糖尿病", None),)  # R1 coded by the first run, R2 by the second
@@ -315,6 +317,7 @@ def test_plpgsql_codes_several_diagnoses_a_line_and_combines_like_python(two_pg)
     assert codes("E", 1)[:2] == codes("F", 1)[:2] == ("failed", "uncertain")
     assert codes("G", 1)[:2] == ("failed", "negated")
     assert codes("H", 1) == ("coded", None, "J18.900", "I20.000")
+    assert codes("U", 1) == ("coded", None, "J18.900", "R50.900")
     assert codes("K", 1)[2] == codes("K", 2)[2] == "E11.401+G63.2*"
     assert codes("P", 1)[2] == codes("P", 2)[2] == "E11.401+G63.2*"  # across two batches
     assert codes("R", 1)[2] == codes("R", 2)[2] == "E11.401+G63.2*"  # across two runs

@@ -40,6 +40,10 @@ class SchemaMigrationFailed(IcdCoderError):
     """A migration could not complete; the database keeps the revision it had."""
 
 
+class SettingInvalid(IcdCoderError):
+    """A per-database setting is given (or stored with) a value it cannot take."""
+
+
 class ConfigError(IcdCoderError):
     """The database URL or configuration is unusable."""
 

@@ -97,3 +97,10 @@ class EditKind(StrEnum):
     ASTERISK_MAIN = "asterisk_main"  # an asterisk code as the main diagnosis
     DUPLICATE = "duplicate"  # the same code twice among a record's lines of one kind
     EXCLUSIVE = "exclusive"  # two codes that exclude one another in one record
+
+
+class Matching(StrEnum):
+    """How a line whose top rules propose several codes is decided (a per-database setting)."""
+
+    SPANS = "spans"  # codes at separate places are several diagnoses; contained words drop out
+    STRICT = "strict"  # the paper's: any two codes are ambiguous

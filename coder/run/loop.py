@@ -21,15 +21,14 @@ from sqlalchemy.exc import DBAPIError
 
 from coder.db.migrate import require_current
 from coder.errors import IcdCoderError, describe, refused_value
-from coder.store import guards as guardstore
-from coder.store import normalization as normstore
 from coder.store import rules as rulestore
-from rulebase.codes import SYSTEMS, system_of_kind
+from rulebase.codes import system_of_kind
 from rulebase.decision import Decision
-from rulebase.engine import DEFAULT_TIMEOUT, RuleSet
+from rulebase.engine import DEFAULT_TIMEOUT
 from rulebase.states import Outcome, RunStatus
 
 from .lock import acquire_lock, release_lock, start_worker
+from .setup import RunSetup, load_setup
 from .sources import Claimed, InOrder, pending_count
 from .writer import BatchWriter, Tally
 
@@ -88,18 +87,19 @@ def skipped_line(skipped: dict[int, str]) -> str | None:
     return f"{len(skipped)} rules skipped: {shown}{more}; see icdcoder rules lint"
 
 
-def _decider(
-    engine_name: str, rules: dict[str, list], normalizer, timeout: float, skipped: dict[int, str], guards=None
-) -> Decide:
+def _decider(engine_name: str, setup: RunSetup, timeout: float, skipped: dict[int, str]) -> Decide:
     """The engine's batch function; rules it finds unusable while running are added to `skipped`.
 
-    `rules` holds each code system's rules: a line is decided by the rules of its system only, so
-    a procedure rule never codes a diagnosis (system_of_kind says which system a line is in)."""
+    A line is decided by the rules of its code system only, so a procedure rule never codes a
+    diagnosis (system_of_kind says which system a line is in)."""
     if engine_name == "sql":
         from .sqlmatch import SqlMatcher
 
         matchers = {
-            s: SqlMatcher(r, normalizer, timeout, refused=skipped, system=s, guards=guards) for s, r in rules.items()
+            s: SqlMatcher(
+                r, setup.normalizer, timeout, refused=skipped, system=s, guards=setup.guards, strict=setup.strict
+            )
+            for s, r in setup.rules.items()
         }
 
         def decide_sql(conn: Connection, run_id: int, batch: Sequence[Any]) -> dict[int, Decision]:
@@ -112,7 +112,7 @@ def _decider(
             return decisions
 
         return decide_sql
-    rulesets = {s: RuleSet(r, timeout=timeout, normalizer=normalizer, guards=guards or ()) for s, r in rules.items()}
+    rulesets = {s: setup.rule_set(r, timeout) for s, r in setup.rules.items()}
     by_kind: dict[str, Callable[[str], Decision]] = {}  # memo of system_of_kind, per kind seen
 
     def decide(_conn: Connection, _run_id: int, batch: Sequence[Any]) -> dict[int, Decision]:
@@ -157,12 +157,10 @@ def run_coding(
         )
     started = time.perf_counter()
     require_current(engine)
+    skipped: dict[int, str] = {}
     with engine.connect() as conn:
-        rb_version = rulestore.rulebase_version(conn)
-        skipped: dict[int, str] = {}
-        rules = {s: rulestore.load_rules(conn, invalid=skipped, system=s) for s in SYSTEMS}
-        normalizer = normstore.normalizer(conn, timeout)
-        guards = guardstore.compiled(conn)  # the same table for every code system's lines
+        setup = load_setup(conn, timeout, skipped)
+    rb_version = setup.rulebase_version
     if shared:
         run_id, took_over = start_worker(engine, rb_version, engine_name), None
     else:
@@ -170,8 +168,8 @@ def run_coding(
     result = RunResult(run_id=run_id, rulebase_version=rb_version, took_over=took_over, skipped_rules=skipped)
     frozen = False
     try:
-        decide = _decider(engine_name, rules, normalizer, timeout, skipped, guards)
-        del rules
+        decide = _decider(engine_name, setup, timeout, skipped)
+        del setup
         # The rule set lives for the whole run, and the batch loop makes no reference cycles to
         # speak of: without the collector rescanning tens of thousands of rules, matching is twice
         # as fast at 30,000 rules. Both are undone when the run ends.

@@ -75,8 +75,10 @@ class SqlMatcher:
         refused: dict[int, str] | None = None,
         system: str | None = None,
         guards: Guards | None = None,
+        strict: bool = False,
     ):
         self.rules = {r.id: r for r in rules if r.enabled}
+        self.strict = strict
         self.guards = guards  # applied in Python to what the join found, by the core's `guard`
         self.system = system  # the code system of the lines this matcher decides, and of its rules
         self.normalizer = normalizer
@@ -92,6 +94,9 @@ class SqlMatcher:
             rule = self.rules[rule_id]
             span_of = self._spans[rule_id] = compile_pattern(rule.parsed, rule.pattern, self.timeout).span
         return span_of
+
+    def _rule_span(self, rule: Rule) -> Callable[[str], Span | None]:
+        return self._span_of(rule.id)
 
     def _matches(self, conn: Connection, dialect: str, run_id: int) -> list:
         """The (diagnosis, rule) pairs; a rule whose pattern the database refuses is found, skipped for
@@ -163,7 +168,8 @@ class SqlMatcher:
                     continue  # added after the run started: the next run uses it
                 if rule not in timed_out:
                     hits.append(Hit(rule))
-            decisions[d_id] = guard(place(resolve(t, hits, timed_out), self._span_of), self.guards)
+            decided = resolve(t, hits, timed_out, strict=self.strict, span_of=self._rule_span)
+            decisions[d_id] = guard(place(decided, self._span_of), self.guards)
         return decisions
 
     def _timed_out_rules(self) -> dict[str, list[Rule]]:

@@ -33,6 +33,7 @@ class StatusRow(NamedTuple):
     d_id: int
     d_status: str  # a Status value
     d_code: str | None
+    d_other: str | None  # the codes after the first, as diagnosis.other_codes keeps them
     d_by: str | None
     d_reason: str | None  # an Outcome value
     d_at: Any  # stamped
@@ -49,6 +50,7 @@ class SuccessRow(NamedTuple):
     match_start: int
     match_end: int
     logged_at: Any  # stamped
+    position: int  # 0: the line's first code; a line of several codes has a row for each
 
 
 class FailureRow(NamedTuple):
@@ -69,6 +71,7 @@ STATUS_UPDATE = (
     .values(
         status=bindparam("d_status"),
         code=bindparam("d_code"),
+        other_codes=bindparam("d_other"),
         coded_by=bindparam("d_by"),
         fail_reason=bindparam("d_reason"),
         attempted_at=bindparam("d_at"),
@@ -214,16 +217,28 @@ class BatchWriter:
             outcome = d.outcome
             counts[outcome] += 1
             if outcome is _CODED_OUTCOME:
-                statuses.append(_row(StatusRow, (d_id, _CODED, d.code, AUTO, None, stamp, rb_version)))
-                successes.append(
-                    _row(
-                        SuccessRow,
-                        (run_id, d_id, d.code, d.rule_id, d.rule_version, d.normalized, d.span[0], d.span[1], stamp),
+                parts = d.parts
+                if not parts:
+                    statuses.append(_row(StatusRow, (d_id, _CODED, d.code, None, AUTO, None, stamp, rb_version)))
+                    successes.append(
+                        _row(
+                            SuccessRow,
+                            (run_id, d_id, d.code, d.rule_id, d.rule_version, d.normalized, *d.span, stamp, 0),
+                        )
                     )
-                )
+                    continue
+                other = ",".join(p.code for p in parts[1:])
+                statuses.append(_row(StatusRow, (d_id, _CODED, d.code, other, AUTO, None, stamp, rb_version)))
+                for position, p in enumerate(parts):
+                    successes.append(
+                        _row(
+                            SuccessRow,
+                            (run_id, d_id, p.code, p.rule_id, p.rule_version, d.normalized, *p.span, stamp, position),
+                        )
+                    )
             else:
                 reason = _REASON[outcome]
-                statuses.append(_row(StatusRow, (d_id, _FAILED, None, None, reason, stamp, rb_version)))
+                statuses.append(_row(StatusRow, (d_id, _FAILED, None, None, None, reason, stamp, rb_version)))
                 failures.append(
                     _row(FailureRow, (run_id, d_id, reason, _candidates_json(d), d.normalized or None, stamp))
                 )

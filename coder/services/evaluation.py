@@ -23,13 +23,9 @@ from coder.audit import evaluate as measures
 from coder.audit.report import parse_day
 from coder.db.models import coding_rule
 from coder.errors import HistoryEmpty, SplitInvalid
-from coder.store import guards as guardstore
-from coder.store import normalization as normstore
-from coder.store import rules as rulestore
+from coder.run.setup import load_setup
 from coder.store.codes import code_states
-from coder.store.history import rulebase_version
 from rulebase.codes import SYSTEMS, system_of_kind
-from rulebase.engine import RuleSet
 from rulebase.rule import Rule
 from rulebase.states import Outcome
 from rulebase.suggest import Suggester
@@ -93,12 +89,10 @@ def evaluate_history(
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SET TRANSACTION READ ONLY"))
             lines = measures.load_lines(conn, system)
-            normalizer = normstore.normalizer(conn)
-            stored = {s: rulestore.load_rules(conn, system=s) for s in systems}
-            version = rulebase_version(conn)
+            setup = load_setup(conn, systems=systems)
+            normalizer, stored, version = setup.normalizer, setup.rules, setup.rulebase_version
             next_id = (conn.execute(select(func.max(coding_rule.c.id))).scalar() or 0) + 1
             states = code_states(conn)
-            guards = guardstore.compiled(conn)  # a run applies them to every system's lines
         finally:
             conn.rollback()
     if split["kind"] == "date":
@@ -129,7 +123,7 @@ def evaluate_history(
                 next_id += 1
                 rules.append(rule)
                 mined_rules.append(_mined_json(rule, p, s))
-        ruleset = RuleSet(rules, normalizer=normalizer, guards=guards)
+        ruleset = setup.rule_set(rules)  # as a run would decide
         ruled = {r.code for r in rules if r.enabled}
         failed: list[measures.Judged] = []
         for line in test_s:

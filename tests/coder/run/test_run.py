@@ -54,19 +54,56 @@ def by_desc(engine):
 
 def test_run_codes_and_logs_every_outcome(loaded):
     res = run_coding(loaded, batch_size=2)
-    assert (res.considered, res.coded, res.no_match, res.ambiguous, res.invalid_input) == (6, 2, 2, 1, 1)
+    assert (res.considered, res.coded, res.no_match, res.ambiguous, res.invalid_input) == (6, 3, 2, 0, 1)
     d = by_desc(loaded)
-    assert (d["冠心病"].status, d["冠心病"].code, d["冠心病"].coded_by) == ("coded", "I25.103", "auto")
-    assert d["冠心病 不稳定型心绞痛"].fail_reason == "ambiguous"
+    assert (d["冠心病"].status, d["冠心病"].code, d["冠心病"].other_codes, d["冠心病"].coded_by) == (
+        "coded",
+        "I25.103",
+        None,
+        "auto",
+    )
+    two = d["冠心病 不稳定型心绞痛"]  # two diagnoses at separate places: both coded
+    assert (two.status, two.code, two.other_codes) == ("coded", "I25.103", "I20.000")
     assert d[""].fail_reason == "invalid_input"
     with loaded.connect() as conn:
         ok = conn.execute(select(code_log).where(code_log.c.diagnosis_id == d["高血压病３级（极高危）"].id)).one()
         assert (ok.normalized, ok.match_start, ok.match_end, ok.code) == ("高血压病3级(极高危)", 0, 6, "I10.x00x004")
+        logged = conn.execute(
+            select(
+                code_log.c.position, code_log.c.code, code_log.c.rule_id, code_log.c.match_start, code_log.c.match_end
+            )
+            .where(code_log.c.diagnosis_id == two.id)
+            .order_by(code_log.c.position)
+        ).all()
+        rule_of = dict(conn.execute(select(rulestore.coding_rule.c.code, rulestore.coding_rule.c.id)).all())
+        assert [tuple(r) for r in logged] == [
+            (0, "I25.103", rule_of["I25.103"], 0, 3),
+            (1, "I20.000", rule_of["I20.000"], 4, 11),
+        ]
+        run = conn.execute(select(coding_run)).one()
+        assert (run.status, run.considered, run.coded) == ("finished", 6, 3)
+        assert conn.execute(select(func.count()).select_from(run_lock)).scalar_one() == 0
+
+
+@pytest.mark.parametrize("engine_name", ["python", "sql"])
+def test_the_strict_setting_makes_two_codes_ambiguous_and_going_back_retries_them(loaded, engine_name):
+    from coder.store.settings import set_matching
+
+    with loaded.begin() as conn:
+        assert set_matching(conn, "strict") is True
+        assert set_matching(conn, "strict") is False  # unchanged: nothing bumped
+    res = run_coding(loaded, batch_size=2, engine_name=engine_name)
+    assert (res.coded, res.ambiguous) == (2, 1)
+    d = by_desc(loaded)
+    assert (d["冠心病 不稳定型心绞痛"].fail_reason, d["冠心病 不稳定型心绞痛"].code) == ("ambiguous", None)
+    with loaded.connect() as conn:
         amb = conn.execute(select(fail_log).where(fail_log.c.reason == "ambiguous")).one()
         assert [c["code"] for c in json.loads(amb.candidates)] == ["I20.000", "I25.103"]
-        run = conn.execute(select(coding_run)).one()
-        assert (run.status, run.considered, run.coded) == ("finished", 6, 2)
-        assert conn.execute(select(func.count()).select_from(run_lock)).scalar_one() == 0
+    with loaded.begin() as conn:
+        set_matching(conn, "spans")  # a new rule-base version: the failure is tried again
+    again = run_coding(loaded, engine_name=engine_name)
+    assert (again.considered, again.coded) == (3, 1)  # the ambiguous line and the two no_match lines
+    assert by_desc(loaded)["冠心病 不稳定型心绞痛"].other_codes == "I20.000"
 
 
 def test_person_code_survives_and_second_run_has_nothing_to_do(loaded):
@@ -83,11 +120,11 @@ def test_failures_are_retried_after_a_rule_change_only(loaded):
     with loaded.begin() as conn:
         rulestore.add_rule(conn, Rule(code="I25.103", pattern="红斑狼疮"), "王芳", "test retry")
     res = run_coding(loaded)
-    # no_match and ambiguous failures are retried (invalid input is not); the new rule codes one
-    assert (res.considered, res.coded) == (3, 1)
+    # no_match failures are retried (invalid input is not); the new rule codes one
+    assert (res.considered, res.coded) == (2, 1)
     assert by_desc(loaded)["系统性红斑狼疮"].code == "I25.103"
     with loaded.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(fail_log)).scalar_one() == 4 + 2
+        assert conn.execute(select(func.count()).select_from(fail_log)).scalar_one() == 3 + 1
 
 
 def test_a_held_lock_refuses_a_second_run_and_names_it(loaded):
@@ -119,7 +156,13 @@ def test_sigkill_mid_run_loses_nothing_and_rerun_finishes_without_duplicates(see
     with seeded.connect() as conn:
         rows = conn.execute(select(diagnosis.c.id, diagnosis.c.status)).all()
         logged = (
-            conn.execute(select(code_log.c.diagnosis_id).union_all(select(fail_log.c.diagnosis_id))).scalars().all()
+            conn.execute(
+                select(code_log.c.diagnosis_id)
+                .where(code_log.c.position == 0)  # a line of two codes has a row for each
+                .union_all(select(fail_log.c.diagnosis_id))
+            )
+            .scalars()
+            .all()
         )
     assert 0 < len(logged) < 30000, "the kill should land mid-run"
     statuses = {r.id: r.status for r in rows}
@@ -133,7 +176,9 @@ def test_sigkill_mid_run_loses_nothing_and_rerun_finishes_without_duplicates(see
             ).scalar_one()
             == 0
         )
-        per_diag = conn.execute(select(func.count(), func.count(func.distinct(code_log.c.diagnosis_id)))).one()
+        per_diag = conn.execute(
+            select(func.count(), func.count(func.distinct(code_log.c.diagnosis_id))).where(code_log.c.position == 0)
+        ).one()
         fails = conn.execute(select(func.count(), func.count(func.distinct(fail_log.c.diagnosis_id)))).one()
         assert per_diag[0] == per_diag[1] and fails[0] == fails[1] and per_diag[0] + fails[0] == 30000
         crashed = conn.execute(select(coding_run.c.status).where(coding_run.c.id == res.took_over)).scalar_one()

@@ -11,6 +11,7 @@ from coder.db.connect import make_engine
 from coder.db.models import code_log, diagnosis, fail_log, icd_code, match_text, rulebase_state
 from coder.run.loop import run_coding
 from coder.run.sqlmatch import match_query
+from rulebase.engine import RuleSet
 
 
 def _load(engine, n_rules=1000, n_texts=2000, seed=11, procedures=True):
@@ -18,6 +19,10 @@ def _load(engine, n_rules=1000, n_texts=2000, seed=11, procedures=True):
     third of the lines procedure lines, so each engine must decide a line by its own system's rules."""
     rules = make_rules(n_rules, seed=seed)
     texts = list(make_descriptions(n_texts, seed=seed, rules=n_rules))
+    # Lines naming two diagnoses (README point 3): pairs of texts a rule codes, side by side.
+    decide = RuleSet(rules).decide
+    coded = [t for t in texts if decide(t).outcome == "coded"]
+    texts += [f"{a} {b}" for a, b in zip(coded[::2], coded[1::2], strict=False)]
     with engine.begin() as conn:
         store(conn, rules, author="t", keep_ids=True)
         conn.execute(update(rulebase_state).values(version=1))
@@ -41,9 +46,9 @@ def _load(engine, n_rules=1000, n_texts=2000, seed=11, procedures=True):
 
 def _outcomes(engine):
     with engine.connect() as conn:
-        diags = sorted((r.id, r.status, r.code, r.fail_reason) for r in conn.execute(select(diagnosis)))
+        diags = sorted((r.id, r.status, r.code, r.other_codes, r.fail_reason) for r in conn.execute(select(diagnosis)))
         ok = sorted(
-            (r.diagnosis_id, r.code, r.rule_id, r.rule_version, r.normalized, r.match_start, r.match_end)
+            (r.diagnosis_id, r.position, r.code, r.rule_id, r.rule_version, r.normalized, r.match_start, r.match_end)
             for r in conn.execute(select(code_log))
         )
         bad = sorted(
@@ -59,16 +64,29 @@ def _reset(engine):
         conn.execute(delete(fail_log))
         conn.execute(
             update(diagnosis).values(
-                status="pending", code=None, coded_by=None, fail_reason=None, attempted_at=None, attempted_version=None
+                status="pending",
+                code=None,
+                other_codes=None,
+                coded_by=None,
+                fail_reason=None,
+                attempted_at=None,
+                attempted_version=None,
             )
         )
 
 
-def test_sql_engine_equals_the_default_engine(engine):
+@pytest.mark.parametrize("matching", ["spans", "strict"])
+def test_sql_engine_equals_the_default_engine(engine, matching):
+    from coder.store.settings import set_matching
+
     _load(engine)
+    with engine.begin() as conn:
+        set_matching(conn, matching)
     default = run_coding(engine, batch_size=250)
     expected = _outcomes(engine)
     assert default.coded > 100 and default.ambiguous > 5 and default.no_match > 100  # the sample is not trivial
+    several = sum(1 for d in expected[0] if d[3] is not None)
+    assert several > 10 if matching == "spans" else several == 0
     _reset(engine)
     in_db = run_coding(engine, batch_size=250, engine_name="sql")
     assert _outcomes(engine) == expected

@@ -1,0 +1,248 @@
+"""The engine before and after a change, side by side in one sitting (issue #14, point 6).
+
+This machine's speed drifts from day to day and other jobs share it, so figures taken on different
+days cannot be compared. This script runs the same workload on two checkouts in alternation (before,
+after, after, before, ...), each measurement in a fresh child process that imports only its own
+checkout's code, and prints medians of **process CPU time** (what another session's load moves
+least), with the change in percent:
+
+* `distinct/s`: the engine alone, every distinct description of the workload decided once by a
+  fresh RuleSet (bench.py's figure); the after tree also with the starter guard table, as a run has;
+* `run`: `icdcoder run` (run_coding) on a fresh SQLite file of `--run-size` pending lines: CPU
+  seconds of the run only (the database is built before the clock starts), and lines per CPU second.
+
+    git worktree add /tmp/ab-old 13576f7
+    mkdir -p /tmp/ab-old-path && ln -s /tmp/ab-old/migrations /tmp/ab-old-path/icdcoder_migrations
+    python benchmarks/side_by_side.py --before /tmp/ab-old --after . --rounds 5
+
+The migrations are the package `icdcoder_migrations` (pyproject.toml maps it to migrations/); an
+editable install resolves it to the main checkout, so the before tree needs a directory holding a
+symlink of that name to its own migrations/ first on the path (`--before-path`, found next to the
+tree as `<tree>-path` when it exists). `--profile DIR` writes a cProfile of each tree's first run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def _python_speed() -> float:
+    table = {i: (i, str(i), i * 2) for i in range(1024)}
+    text = "慢性阻塞性肺疾病急性加重"
+    best = float("inf")
+    for _ in range(3):
+        t = time.process_time()
+        hits = 0
+        for i in range(200_000):
+            a, b, c = table[i & 1023]
+            if b in text or a > c:
+                hits += 1
+        best = min(best, time.process_time() - t)
+    return 200_000 / best / 1e6
+
+
+def _child_match(n_rules: int, n_desc: int, guards: bool) -> dict:
+    import gc
+
+    from benchmarks.workload import make_descriptions, make_rules
+    from rulebase.engine import RuleSet
+
+    kwargs = {}
+    if guards:
+        from rulebase.guards import STARTER
+
+        kwargs["guards"] = STARTER
+    rules = make_rules(n_rules, seed=1)
+    texts = list(dict.fromkeys(make_descriptions(n_desc, seed=1, rules=n_rules)))
+    rs = RuleSet(rules, **kwargs)
+    gc.freeze()
+    gc.disable()
+    shares: dict[str, int] = {}
+    t = time.process_time()
+    for text in texts:
+        o = str(rs.decide(text).outcome)
+        shares[o] = shares.get(o, 0) + 1
+    cpu = time.process_time() - t
+    return {"per_s": len(texts) / cpu, "cpu": cpu, "texts": len(texts), "shares": shares}
+
+
+def _child_run(n_rules: int, n_pending: int, profile: str | None) -> dict:
+    from sqlalchemy import insert
+
+    from benchmarks.workload import make_descriptions, make_rules, store
+    from coder.db.connect import make_engine
+    from coder.db.migrate import upgrade_db
+    from coder.db.models import diagnosis, rulebase_state
+    from coder.run.loop import run_coding
+
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{tmp}/run.db")
+        upgrade_db(engine)
+        rules = make_rules(n_rules, seed=2)
+        with engine.begin() as conn:
+            store(conn, rules)
+            conn.execute(rulebase_state.update().values(version=1))
+            texts = make_descriptions(n_pending, seed=2, rules=n_rules)
+            conn.execute(
+                insert(diagnosis),
+                [
+                    {"record_id": f"B{i}", "seq_no": 1, "kind": "discharge", "status": "pending", "description": t}
+                    for i, t in enumerate(texts)
+                ],
+            )
+        engine.dispose()
+        engine = make_engine(f"sqlite:///{tmp}/run.db")
+        if profile:
+            import cProfile
+
+            prof = cProfile.Profile()
+            t = time.process_time()
+            prof.enable()
+            result = run_coding(engine)
+            prof.disable()
+            cpu = time.process_time() - t
+            prof.dump_stats(profile)
+        else:
+            t = time.process_time()
+            result = run_coding(engine)
+            cpu = time.process_time() - t
+        engine.dispose()
+    counts = {k: getattr(result, k) for k in ("considered", "coded", "no_match", "ambiguous")}
+    return {"per_s": result.considered / cpu, "cpu": cpu, "wall": result.seconds, "counts": counts}
+
+
+def child(args) -> None:
+    # Only the tree under test: drop this script's own directory from the path.
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+    speed = _python_speed()
+    if args.child == "match":
+        out = _child_match(args.rules, args.descriptions, args.guards)
+    else:
+        out = _child_run(int(args.run_rules), args.run_size, args.profile)
+    import coder
+    import icdcoder_migrations
+
+    out["python_speed"] = speed
+    out["code"] = str(Path(coder.__file__).parents[1])
+    out["migrations"] = str(Path(icdcoder_migrations.__file__).resolve().parent)
+    print(json.dumps(out))
+
+
+def _measure(tree: Path, extra_path: Path | None, argv: list[str]) -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(str(p) for p in (extra_path, tree) if p)
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), *argv], env=env, cwd=tree, capture_output=True, text=True
+    )
+    if proc.returncode:
+        raise SystemExit(f"{tree}: {' '.join(argv)} failed:\n{proc.stderr[-3000:]}")
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    ran = (Path(out["code"]).resolve(), Path(out["migrations"]).resolve())
+    if ran != (tree.resolve(), (tree / "migrations").resolve()):
+        raise SystemExit(f"{tree}: the child ran {ran[0]} with migrations {ran[1]}")
+    return out
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def _trees(spec: str) -> dict[str, tuple[Path, Path | None]]:
+    """label=path,... ; a directory `<path>-path` next to a tree is put first on its path."""
+    trees = {}
+    for item in spec.split(","):
+        label, _, path = item.partition("=")
+        tree = Path(path).resolve()
+        extra = Path(f"{tree}-path")
+        trees[label] = (tree, extra if extra.is_dir() else None)
+    return trees
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--child", choices=("match", "run"), help=argparse.SUPPRESS)
+    ap.add_argument("--guards", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--profile", help=argparse.SUPPRESS)
+    here = Path(__file__).resolve().parents[1]
+    ap.add_argument(
+        "--trees",
+        default=f"before=/tmp/ab-old,after={here}",
+        help="label=checkout,...; the first is the reference the others are compared with",
+    )
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--rules", type=int, default=30_000, help="rules for distinct/s")
+    ap.add_argument("--descriptions", type=int, default=100_000)
+    ap.add_argument("--run-rules", default="1000,30000", help="rule counts for the whole run ('' for none)")
+    ap.add_argument("--run-size", type=int, default=100_000)
+    ap.add_argument("--no-match", action="store_true", help="skip distinct/s")
+    ap.add_argument("--profile-dir", type=Path, help="write a cProfile of each tree's run here (an extra round)")
+    args = ap.parse_args()
+    if args.child:
+        child(args)
+        return
+    trees = _trees(args.trees)
+    labels = list(trees)
+    jobs: list[tuple[str, list[str], bool]] = []  # (figure, child argv, not for the reference)
+    if not args.no_match:
+        m = ["--child", "match", "--rules", str(args.rules), "--descriptions", str(args.descriptions)]
+        jobs.append((f"distinct texts/s, {args.rules:,} rules", m, False))
+        jobs.append((f"distinct texts/s, {args.rules:,} rules, starter guards", [*m, "--guards"], True))
+    for n in (int(x) for x in args.run_rules.split(",") if x):
+        r = ["--child", "run", "--run-rules", str(n), "--run-size", str(args.run_size)]
+        jobs.append((f"whole run SQLite, {n:,} rules, {args.run_size:,} lines", r, False))
+    print(f"{', '.join(f'{k} {v[0]}' for k, v in trees.items())}; load average at start {_load()}", flush=True)
+    if args.profile_dir:
+        args.profile_dir.mkdir(parents=True, exist_ok=True)
+        for label in labels:
+            for _figure, argv, _ in jobs:
+                if argv[1] == "run":
+                    prof = args.profile_dir / f"{label}-{argv[3]}.prof"
+                    _measure(*trees[label], [*argv, "--profile", str(prof)])
+                    print(f"profile: {prof}", flush=True)
+    results: dict[tuple[str, str], list[dict]] = {}
+    for rnd in range(args.rounds):
+        order = labels if rnd % 2 == 0 else labels[::-1]
+        for figure, argv, not_reference in jobs:
+            for label in order:
+                if not_reference and label == labels[0]:
+                    continue
+                out = _measure(*trees[label], argv)
+                results.setdefault((figure, label), []).append(out)
+                cpu = f"{out['cpu']:.2f} s CPU" + (f", {out['wall']:.2f} s wall" if "wall" in out else "")
+                print(
+                    f"round {rnd + 1} {label:<7} {figure}: {out['per_s']:,.0f}/s ({cpu}; python speed "
+                    f"{out['python_speed']:.1f}; load {_load()})",
+                    flush=True,
+                )
+    print()
+    print(f"Medians of {args.rounds} alternating rounds, per CPU second of the process; load average at end {_load()}")
+    print()
+    others = labels[1:]
+    print("| figure | " + " | ".join([labels[0], *(f"{o} | change" for o in others)]) + " |")
+    print("|---|" + "---:|" * (1 + 2 * len(others)))
+    for figure, _argv, not_reference in jobs:
+        base = figure.replace(", starter guards", "") if not_reference else figure
+        ref = statistics.median(o["per_s"] for o in results[(base, labels[0])])
+        cells = [f"{ref:,.0f}"]
+        for o in others:
+            v = statistics.median(x["per_s"] for x in results[(figure, o)])
+            cells += [f"{v:,.0f}", f"{(v / ref - 1) * 100:+.1f}%"]
+        print(f"| {figure} | " + " | ".join(cells) + " |")
+    print()
+    for figure, _argv, _ in jobs:
+        for label in labels:
+            outs = results.get((figure, label))
+            if outs and "counts" in outs[0]:
+                print(f"{label} {figure}: {outs[0]['counts']}")
+
+
+if __name__ == "__main__":
+    main()

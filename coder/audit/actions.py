@@ -3,6 +3,11 @@
 A person's code is final: confirm, correct and code set a person status (confirmed, corrected,
 manual) that no run touches again (run.sources.work_filter). Acting again on a diagnosis is allowed; the
 latest person's word stands and every action stays in audit_action.
+
+A line may carry several codes (two diagnoses in one line): an action takes the line's whole list
+(`I25.103,I20.000`), confirm agrees with every code, correct and code give the list the person
+decided; audit_action keeps the lists before and after, so each code is judged (reports count a
+code the person kept as right, one they removed as wrong, one they added as missed).
 """
 
 from __future__ import annotations
@@ -13,10 +18,21 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select, update
 
-from coder.db.models import PERSON_LENGTH, audit_action, code_log, diagnosis, fail_log, icd_code, utcnow
+from coder.db.models import (
+    PERSON_LENGTH,
+    audit_action,
+    code_log,
+    diagnosis,
+    fail_log,
+    icd_code,
+    line_codes,
+    split_codes,
+    utcnow,
+)
 from coder.errors import ActionRefused, IcdCoderError, NotFound
+from coder.store import combinations as combination_store
 from coder.store import edits as edit_store
-from coder.store.codes import code_problem, lines_of, system_of_kind
+from coder.store.codes import code_problem, codes_from_text, lines_of, system_of_kind
 from rulebase.states import AUTO, FAILURE_REASONS, PERSON_STATUSES, ReviewAction, Status
 
 CONFIRM, CORRECT, CODE = ReviewAction.CONFIRM, ReviewAction.CORRECT, ReviewAction.CODE
@@ -30,8 +46,13 @@ class Outcome:
     diagnosis_id: int
     action: str
     status: str
-    code: str
+    code: str  # the first code
     audit_id: int | None  # None: nothing changed (a re-import of the same decision)
+    codes: tuple[str, ...] = ()  # every code of the line, in its order
+
+
+def _said(codes: tuple[str, ...]) -> str:
+    return ",".join(codes)
 
 
 def _locked(conn: Connection, d_id: int):
@@ -48,33 +69,55 @@ def _latest(conn: Connection, log, d_id: int):
     return conn.execute(select(log).where(log.c.diagnosis_id == d_id).order_by(log.c.id.desc()).limit(1)).first()
 
 
-def _target(action: str, status: str, current: str | None, new_code: str | None, d_id: int) -> tuple[str, str]:
-    """(new status, new code) for an action on a diagnosis in `status`, or ActionRefused saying what to do."""
+def _target(
+    action: str, status: str, current: tuple[str, ...], new: tuple[str, ...], d_id: int
+) -> tuple[str, tuple[str, ...]]:
+    """(new status, new codes) for an action on a diagnosis in `status`, or ActionRefused saying what to do.
+    `new` is empty when the person gave no code."""
     if action == CONFIRM:
-        if status in (PENDING, FAILED) or current is None:
+        if status in (PENDING, FAILED) or not current:
             raise ActionRefused(
                 f"diagnosis {d_id} has no code to confirm (status {status}); code it by hand with: audit code"
             )
-        if new_code is not None and new_code != current:
-            raise ActionRefused(f"diagnosis {d_id} is coded {current}, not {new_code}; to change it use: audit correct")
+        if new and set(new) != set(current):
+            raise ActionRefused(
+                f"diagnosis {d_id} is coded {_said(current)}, not {_said(new)}; to change it use: audit correct"
+            )
         return (CONFIRMED if status == CODED else status), current
-    if new_code is None:
+    if not new:
         raise ActionRefused(f"diagnosis {d_id}: {action} needs a code")
     if action == CORRECT:
         if status in (PENDING, FAILED):
             raise ActionRefused(f"diagnosis {d_id} was not auto-coded (status {status}); use: audit code")
         if status == MANUAL:
-            return MANUAL, new_code
-        if status in (CODED, CONFIRMED) and new_code == current:
-            raise ActionRefused(f"diagnosis {d_id} is already coded {current}; to agree with it use: audit confirm")
-        return CORRECTED, new_code
+            return MANUAL, new
+        if status in (CODED, CONFIRMED) and new == current:
+            raise ActionRefused(
+                f"diagnosis {d_id} is already coded {_said(current)}; to agree with it use: audit confirm"
+            )
+        return CORRECTED, new
     if action == CODE:
         if status in (CODED, CONFIRMED, CORRECTED):
             raise ActionRefused(
-                f"diagnosis {d_id} is coded {current} (status {status}); to change the code use: audit correct"
+                f"diagnosis {d_id} is coded {_said(current)} (status {status}); to change the code use: audit correct"
             )
-        return MANUAL, new_code
+        return MANUAL, new
     raise ActionRefused(f"unknown action {action!r}; choose from {', '.join(ACTIONS)}")
+
+
+def _replaced_rule(conn: Connection, d_id: int, old: tuple[str, ...], new: tuple[str, ...]):
+    """The success-log row of the run's code this action replaces (the first of the line's old codes
+    the person dropped; on a confirm, the first code's): the rule the correction answers."""
+    rows = conn.execute(
+        select(code_log).where(code_log.c.diagnosis_id == d_id).order_by(code_log.c.run_id.desc(), code_log.c.position)
+    ).all()
+    latest = [r for r in rows if r.run_id == rows[0].run_id] if rows else []
+    dropped = [c for c in old if c not in new] or list(old[:1])
+    for code in dropped:
+        for r in latest:
+            if r.code == code:
+                return r
+    return None
 
 
 def apply_action(
@@ -100,29 +143,37 @@ def apply_action(
         raise ActionRefused(f"the reviewer's name is longer than {PERSON_LENGTH} characters")
     if person.lower() == AUTO:
         raise ActionRefused(f"{AUTO!r} is reserved for icdcoder's own codes; give the coder's name")
-    code = (code or "").strip() or None
+    given = codes_from_text(code)
     row = _locked(conn, d_id)
     if row is None:
         raise NotFound(f"no diagnosis with id {d_id}")
-    if expect is not None and (row.status, row.code) != (expect[0], (expect[1] or None)):
+    current = line_codes(row.code, row.other_codes)
+    if expect is not None and (row.status, current) != (expect[0], codes_from_text(expect[1])):
         raise _changed_meanwhile(conn, row, expect)
-    if code is not None:
+    for c in given:
         # A line takes codes of its own system: a procedure line an ICD-9-CM-3 code, the others ICD-10.
-        problem = code_problem(conn, code, system_of_kind(row.kind))
+        problem = code_problem(conn, c, system_of_kind(row.kind))
         if problem:
             raise ActionRefused(f"diagnosis {d_id}: {problem}", about_code=True)
-    status, new_code = _target(action, row.status, row.code, code, d_id)
+    status, new_codes = _target(action, row.status, current, given, d_id)
     if action == CONFIRM:
-        problem = code_problem(conn, new_code)
-        if problem:
-            raise ActionRefused(f"diagnosis {d_id}: {problem}; to change it use: audit correct", about_code=True)
-    if skip_unchanged and (status, new_code) == (row.status, row.code) and row.status != CODED:
-        return Outcome(d_id, action, status, new_code, None)
-    success = _latest(conn, code_log, d_id)
+        for c in new_codes:
+            problem = code_problem(conn, c)
+            if problem:
+                raise ActionRefused(f"diagnosis {d_id}: {problem}; to change it use: audit correct", about_code=True)
+    try:
+        new_code, new_other = split_codes(new_codes)
+    except ValueError as exc:
+        raise ActionRefused(f"diagnosis {d_id}: {exc}") from None
+    if skip_unchanged and (status, new_codes) == (row.status, current) and row.status != CODED:
+        return Outcome(d_id, action, status, new_code, None, new_codes)
     failure = _latest(conn, fail_log, d_id) if row.status == FAILED else None
     # The code being replaced came from a rule when it is still the run's code (coded, or
     # confirmed by someone before this correction).
-    from_rule = success is not None and row.status in (CODED, CONFIRMED) and row.code == success.code
+    success = _replaced_rule(conn, d_id, current, new_codes) if row.status in (CODED, CONFIRMED) else None
+    if success is None and failure is None:
+        success = _latest(conn, code_log, d_id)  # for the normalized text only
+    from_rule = success is not None and row.status in (CODED, CONFIRMED) and success.code in current
     now = utcnow()
     audit_id = conn.execute(
         audit_action.insert().values(
@@ -133,6 +184,8 @@ def apply_action(
             old_status=row.status,
             old_code=row.code,
             new_code=new_code,
+            old_other_codes=row.other_codes,
+            new_other_codes=new_other,
             remark=remark,
             rule_id=success.rule_id if from_rule else None,
             rule_version=success.rule_version if from_rule else None,
@@ -146,11 +199,13 @@ def apply_action(
     conn.execute(
         update(diagnosis)
         .where(diagnosis.c.id == d_id)
-        .values(status=status, code=new_code, coded_by=person, updated_at=now)
+        .values(status=status, code=new_code, other_codes=new_other, coded_by=person, updated_at=now)
     )
-    # The code edits look at the record again: a corrected code loses the marks it no longer earns.
+    # The code edits look at the record again: a corrected code loses the marks it no longer earns;
+    # and the combinations' review marks follow the person's codes.
     edit_store.check_records(conn, edit_store.checker(conn), records=[row.record_id])
-    return Outcome(d_id, action, status, new_code, audit_id)
+    combination_store.check_marks(conn, records=[row.record_id])
+    return Outcome(d_id, action, status, new_code, audit_id, new_codes)
 
 
 def _changed_meanwhile(conn: Connection, row, expect: tuple[str, str | None]) -> ActionRefused:
@@ -173,9 +228,10 @@ def _changed_meanwhile(conn: Connection, row, expect: tuple[str, str | None]) ->
     def said(status: str, code: str | None) -> str:
         return STATUS_WORDS.get(status, status) + (f" {code}" if code else "")
 
+    now_codes = _said(line_codes(row.code, row.other_codes))
     return ActionRefused(
         f"诊断 {row.id} 在您打开页面后已被 {who} 于 {when:%Y-%m-%d %H:%M:%S} (UTC) 修改："
-        f"页面显示的是“{said(*expect)}”，现在是“{said(row.status, row.code)}”。"
+        f"页面显示的是“{said(*expect)}”，现在是“{said(row.status, now_codes)}”。"
         "您的操作未执行，没有覆盖任何内容；请重新打开该诊断后再决定。"
     )
 
@@ -281,6 +337,7 @@ def _queue_item(r) -> dict[str, Any]:
         "normalized": r.bad_norm if failed else r.ok_norm,
         "status": r.status,
         "auto_code": None if failed else r.code,
+        "auto_codes": [] if failed else list(line_codes(r.code, r.other_codes)),
         "auto_code_name": None if failed else r.code_name,
         "rule_id": None if failed else r.rule_id,
         "reason": r.fail_reason if failed else None,
@@ -296,5 +353,9 @@ QUEUE_COLUMNS = tuple(
 
 
 def queue_row(item: dict[str, Any]) -> list[Any]:
-    """A queue item as the cells people read (the candidate codes joined), in QUEUE_COLUMNS order."""
-    return [item[k] for k in QUEUE_COLUMNS[:-1]] + [", ".join(item["candidates"])]
+    """A queue item as the cells people read (a line's codes and the candidate codes joined), in
+    QUEUE_COLUMNS order."""
+    cells = [item[k] for k in QUEUE_COLUMNS[:-1]]
+    if len(item.get("auto_codes") or ()) > 1:
+        cells[QUEUE_COLUMNS.index("auto_code")] = ",".join(item["auto_codes"])
+    return cells + [", ".join(item["candidates"])]

@@ -28,8 +28,10 @@ from sqlalchemy import Connection, Engine, func, select
 
 from coder.db.models import audited, coding_rule, diagnosis, icd_code, rulebase_state
 from coder.store import rules as rulestore
+from coder.store import settings
 from rulebase.engine import RuleSet
 from rulebase.rule import Rule
+from rulebase.states import Matching
 
 _lock = threading.Lock()
 _kept: weakref.WeakKeyDictionary[Engine, dict[Any, tuple[Any, Any, float]]] = weakref.WeakKeyDictionary()
@@ -70,7 +72,14 @@ def live_rules(conn: Connection) -> list[Rule]:
 def rule_set(conn: Connection, system: str, rules_of: Callable[[list[Rule]], list[Rule]]) -> RuleSet:
     """The live rules of `system` (`rules_of` picks them from `live_rules`) indexed, on normalized text."""
     rules = live_rules(conn)
-    return kept(conn, ("set", system), _rules_key(conn), lambda: RuleSet(rules_of(rules), normalizer=lambda s: s))
+    # The rule-base version in the key moves with the matching setting too (store.settings bumps it).
+    strict = settings.matching(conn) is Matching.STRICT
+    return kept(
+        conn,
+        ("set", system),
+        _rules_key(conn),
+        lambda: RuleSet(rules_of(rules), normalizer=lambda s: s, strict=strict),
+    )
 
 
 def history_key(conn: Connection) -> tuple:

@@ -24,13 +24,14 @@ from coder.db.models import audited, diagnosis, homepage
 from coder.errors import ChangeRefused
 from coder.store import guards as guardstore
 from coder.store import normalization as normstore
+from coder.store import settings
 from coder.store.codes import lines_of, systems_of
 from rulebase.codes import SYSTEMS
 from rulebase.decision import Decision, Hit, guard, merge, resolve
 from rulebase.engine import RuleSet
 from rulebase.guards import Guards
 from rulebase.rule import Rule
-from rulebase.states import Outcome
+from rulebase.states import Matching, Outcome
 from rulebase.verify import DEFAULT_TIMEOUT, compile_pattern
 
 EXAMPLES = 3
@@ -56,13 +57,18 @@ class History:
 
     def __init__(self, texts: Sequence[Audited]):
         self.texts = list(texts)
-        self.code_totals: Counter = Counter()
+        self.code_totals: Counter = Counter()  # lines per code (a line of two codes counts for each)
         self.by_code: dict[str, list[int]] = {}
+        self.total = 0  # audited lines
         starts, at = [], 0
         for i, a in enumerate(self.texts):
-            self.code_totals.update(a.codes)
-            for code in a.codes:
-                self.by_code.setdefault(code, []).append(i)
+            for key, n in a.codes.items():
+                self.total += n
+                for code in truth_of(key):
+                    self.code_totals[code] += n
+                    found = self.by_code.setdefault(code, [])
+                    if not found or found[-1] != i:
+                        found.append(i)
             starts.append(at)
             at += len(a.text) + 1
         self.starts = starts
@@ -122,19 +128,26 @@ def load_audited(
     until: dt.datetime | None = None,
     code_prefix: str | None = None,
     record_ids: Iterable[str] | None = None,
+    several: bool = True,
 ) -> list[Audited]:
     """The audited history (of the lines of `system`, when given) by normalized text; the
-    keywords narrow it as `audited_where` says (until is exclusive)."""
+    keywords narrow it as `audited_where` says (until is exclusive). A line a person gave several
+    codes counts under their list (`I25.103,I20.000`, `truth_of` reads it back); `several` False
+    leaves such lines out (the miner learns one code a text)."""
     normalizer = normstore.normalizer(conn)
+    where = audited_where(system, since=since, until=until, code_prefix=code_prefix, record_ids=record_ids)
+    if not several:
+        where.append(diagnosis.c.other_codes.is_(None))
     q = (
-        select(diagnosis.c.description, diagnosis.c.code, func.count().label("n"))
-        .where(*audited_where(system, since=since, until=until, code_prefix=code_prefix, record_ids=record_ids))
-        .group_by(diagnosis.c.description, diagnosis.c.code)
+        select(diagnosis.c.description, diagnosis.c.code, diagnosis.c.other_codes, func.count().label("n"))
+        .where(*where)
+        .group_by(diagnosis.c.description, diagnosis.c.code, diagnosis.c.other_codes)
     )
     if since is not None or until is not None:  # only a dated query needs the homepage
         q = q.select_from(DATED)
     by_text: dict[str, Audited] = {}
-    for description, code, n in conn.execute(q):
+    for description, first, other, n in conn.execute(q):
+        code = first if other is None else f"{first},{other}"
         try:
             text = normalizer(description)
         except TimeoutError:  # cannot be judged: the run would give it no code either
@@ -235,8 +248,17 @@ class Impact:
         return out
 
 
-def _correct(d: Decision, code: str) -> bool:
-    return d.outcome == Outcome.CODED and d.code == code
+def truth_of(code: str) -> frozenset[str]:
+    """The codes a person gave a line, from the history's key (one code, or a list joined by commas)."""
+    return frozenset(code.split(","))
+
+
+def coded_as(d: Decision, code: str) -> bool:
+    """Whether `d` codes the line as the person did: the same code, or for a line of several
+    diagnoses the same codes (in any order)."""
+    if d.outcome != Outcome.CODED:
+        return False
+    return d.code == code if not d.parts else frozenset(d.codes) == truth_of(code)
 
 
 def evaluate(
@@ -248,6 +270,7 @@ def evaluate(
     base: RuleSet | None = None,
     left_out: frozenset[int] = frozenset(),
     guards: Guards | None = None,
+    strict: bool = False,
 ) -> Impact:
     """Judge replacing `old` rules by `new` ones in a rule base that also holds `others`.
 
@@ -263,13 +286,13 @@ def evaluate(
     reports = {id(r): RuleReport(r) for r in new_live}
     history = audited if isinstance(audited, History) else History(audited)
     code_totals = history.code_totals
-    impact = Impact(sum(code_totals.values()), list(reports.values()))
+    impact = Impact(history.total, list(reports.values()))
     if not history.texts:  # a first import into an empty history: nothing to judge, no rule set to build
         impact.seconds = time.perf_counter() - started
         return impact
     same = lambda s: s  # noqa: E731 - audited texts are normalized already
-    old_set = RuleSet([r for r in old if r.enabled], normalizer=same)
-    new_set = RuleSet(new_live, normalizer=same)
+    old_set = RuleSet([r for r in old if r.enabled], normalizer=same, strict=strict)
+    new_set = RuleSet(new_live, normalizer=same, strict=strict)
     others_set: RuleSet | None = None  # the rest of the rule base, built when a changed rule first matches
     by_id = {r.id: r for r in old if r.id is not None}
     by_id.update({r.id: r for r in new_live if r.id is not None})
@@ -283,23 +306,24 @@ def evaluate(
         if not old_hits and not new_hits:
             continue
         if base is not None:
-            rest = resolve(a.text, [Hit(r) for r in base.matching(a.text) if r.id not in left_out])
+            rest = resolve(a.text, [Hit(r) for r in base.matching(a.text) if r.id not in left_out], strict=strict)
         else:
             if others_set is None:
-                others_set = RuleSet(others, normalizer=same)
+                others_set = RuleSet(others, normalizer=same, strict=strict)
                 by_id.update({v.rule.id: v.rule for v in others_set.verifiers if v.rule.id not in by_id})
             rest = others_set.decide(a.text)
         rule_of = by_id.__getitem__ if base is None else lambda i: by_id[i] if i in by_id else base.by_id[i].rule
-        before, after = merge(rest, old_hits, rule_of), merge(rest, new_hits, rule_of)
+        before, after = merge(rest, old_hits, rule_of, strict=strict), merge(rest, new_hits, rule_of, strict=strict)
         if guards:
             before, after = _guarded(before, guards, rule_of, new_live), _guarded(after, guards, rule_of, new_live)
         after_codes = {c.code for c in after.candidates} if after.outcome == Outcome.AMBIGUOUS else set()
         for r in new_hits:
             rep = reports[id(r)]
             rep.matches += a.total
-            rep.true_positives += a.codes.get(r.code, 0)
             for code, n in a.codes.items():
-                if code != r.code:
+                if r.code in truth_of(code):
+                    rep.true_positives += n
+                else:
                     rep.false_positives[code] += n
                     ex = rep.fp_examples.setdefault(code, [])
                     if len(ex) < examples:
@@ -314,7 +338,7 @@ def evaluate(
                     if len(rep.collision_examples) < examples:
                         rep.collision_examples.append(a.example)
         for code, n in a.codes.items():
-            was, now = _correct(before, code), _correct(after, code)
+            was, now = coded_as(before, code), coded_as(after, code)
             if was and not now:
                 impact.broken += n
                 if len(impact.broken_examples) < examples:
@@ -386,15 +410,18 @@ def judge(
 
     touched = [s for s in SYSTEMS if any(system[r.code] == s for r in (*old, *new))]
     guards = guardstore.compiled(conn)  # a run applies them to every system's lines
+    strict = settings.matching(conn) is Matching.STRICT  # and decides with the database's semantics
     parts = []
     for s in SYSTEMS if every_system else touched or [SYSTEMS[0]]:  # the other systems' lines cannot change
         old_s, new_s = of(s, old), of(s, new, every_system)
         if others is None:
             history = kept_history(conn, s)
             base = cache.rule_set(conn, s, lambda rules, s=s: _stored_of(conn, s, rules))
-            parts.append(evaluate(history, (), old_s, new_s, base=base, left_out=left_out, guards=guards))
+            parts.append(
+                evaluate(history, (), old_s, new_s, base=base, left_out=left_out, guards=guards, strict=strict)
+            )
         else:
-            parts.append(evaluate(load_audited(conn, s), of(s, others), old_s, new_s, guards=guards))
+            parts.append(evaluate(load_audited(conn, s), of(s, others), old_s, new_s, guards=guards, strict=strict))
     impact = Impact(sum(p.audited for p in parts), [])
     for p in parts:
         impact.broken += p.broken

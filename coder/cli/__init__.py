@@ -55,6 +55,7 @@ def _register() -> None:
         norm_cmds,
         rule_cmds,
         run_cmds,
+        settings_cmds,
         user_cmds,
         web_cmds,
     )
@@ -71,6 +72,7 @@ def _register() -> None:
         run_cmds,
         audit_cmds,
         mining_cmds,
+        settings_cmds,
         user_cmds,
         web_cmds,
         demo_cmd,

@@ -17,7 +17,7 @@ from .options import (
     system_option,
 )
 
-JSON_KEYS = "id record_id seq kind system description status code coded_by fail_reason".split()
+JSON_KEYS = "id record_id seq kind system description status code codes coded_by fail_reason".split()
 
 
 @click.group("diagnoses")
@@ -126,7 +126,8 @@ def export_cmd(path: str, layout: str, system: str | None, db_url: str | None, a
 def list_cmd(
     status: str | None, record: str | None, system: str | None, limit: int | None, db_url: str | None, as_json: bool
 ) -> None:
-    """List diagnosis and procedure lines with their status and code."""
+    """List diagnosis and procedure lines with their status and codes (a line naming two diagnoses
+    has two: `code` is the first, `codes` in --json every one)."""
     rows = list_diagnoses(open_db(db_url), status=status, record=record, limit=limit, system=system)
     if as_json:
         echo_json([{k: r[k] for k in JSON_KEYS} for r in rows])
@@ -134,7 +135,10 @@ def list_cmd(
     echo_rows(
         columns("id record=record_id kind seq status code by=coded_by description"),
         rows,
-        {"status": lambda r: r["status"] + (f"/{r['fail_reason']}" if r["status"] == "failed" else "")},
+        {
+            "status": lambda r: r["status"] + (f"/{r['fail_reason']}" if r["status"] == "failed" else ""),
+            "code": lambda r: ",".join(r["codes"]) or None,
+        },
     )
 
 

@@ -326,6 +326,7 @@ Index(
     diagnosis.c.code,
     diagnosis.c.attempted_at,
     diagnosis.c.kind,
+    diagnosis.c.other_codes,  # a line of several codes is counted code by code (reports)
     sqlite_where=audited(),
     postgresql_where=audited(),
 )

@@ -47,6 +47,7 @@ from coder.db.models import (
     fail_log,
     homepage,
     icd_code,
+    line_codes,
     norm_history,
     norm_rule,
     rule_history,
@@ -70,6 +71,7 @@ from coder.sample.make_homepage import (
 from coder.services.diagnoses import import_diagnoses
 from coder.services.rules import add_rule, change_rule, list_rules
 from coder.services.run import run_coding
+from coder.store.codes import codes_from_text
 from rulebase.states import ReviewAction, Status
 
 YEAR = 2025
@@ -89,7 +91,7 @@ MAX_CITED = 30  # audit ids a reason cites
 EXTRA: dict[str, list[tuple[str, str]]] = {
     "ci_late": [("脑梗塞后遗症", "I69.300"), ("陈旧性脑梗塞", "I69.300")],
     "post_pci": [("冠心病 支架植入术后", "Z95.501")],
-    "ua": [("不稳定性心绞痛", "I20.000"), ("冠心病 不稳定性心绞痛", "I20.000")],
+    "ua": [("不稳定性心绞痛", "I20.000"), ("冠心病 不稳定性心绞痛", "I25.103,I20.000")],
     "gallstone": [("急性胆囊炎 胆囊结石", "K80.000"), ("胆囊结石伴胆囊炎", "K80.100")],
     "hf": [("心衰", "I50.900"), ("慢性心功能不全", "I50.900")],
     "lung_ca": [("右肺腺癌", "C34.900")],
@@ -142,9 +144,8 @@ FIXES = (
     Fix("I69.300", "脑梗死后遗症、陈旧性脑梗死应编 I69.300，不是 I63.900", "脑梗死后遗症|陈旧性脑梗死", 1),
     Fix(
         "I20.000",
-        "“不稳定性心绞痛”也是不稳定型心绞痛，与冠心病同写时编 I20.000",
+        "“不稳定性心绞痛”也是不稳定型心绞痛（与冠心病同写时两个诊断各编一码）",
         "不稳定[型性]?心绞痛",
-        1,
         old="不稳定(型)?心绞痛",
     ),
     Fix(
@@ -178,9 +179,8 @@ FIXES = (
     ),
     Fix(
         "N18.900",
-        "慢性肾脏病伴肾性贫血编 N18.900；尿毒症也是慢性肾衰竭",
+        "尿毒症也是慢性肾衰竭",  # 慢性肾脏病5期 肾性贫血 is two diagnoses: both coded, no priority needed
         "慢性肾(脏病|功能不全|衰竭)|尿毒症",
-        1,
         old="慢性肾(脏病|功能不全|衰竭)",
     ),
     Fix(
@@ -445,7 +445,7 @@ def _review(engine: Engine, rng: random.Random, lines: dict[int, Line], day: dt.
     """Each record to one coder, on one of the days after the run; a coder's day in one transaction."""
     with engine.connect() as conn:
         rows = conn.execute(
-            select(diagnosis.c.id, diagnosis.c.record_id, diagnosis.c.status, diagnosis.c.code)
+            select(diagnosis.c.id, diagnosis.c.record_id, diagnosis.c.status, diagnosis.c.code, diagnosis.c.other_codes)
             .where(diagnosis.c.id.in_(list(lines)))
             .order_by(diagnosis.c.id)
         ).all()
@@ -463,11 +463,13 @@ def _review(engine: Engine, rng: random.Random, lines: dict[int, Line], day: dt.
         with engine.begin() as conn:
             for r in todo:
                 line = lines[r.id]
-                if r.status == Status.CODED and r.code == line.truth:
+                truth = codes_from_text(line.truth)  # a line of two diagnoses has two codes
+                if r.status == Status.CODED and line_codes(r.code, r.other_codes) == truth:
                     action, code, remark = ReviewAction.CONFIRM, None, None
                 elif r.status == Status.CODED:
                     action, code = ReviewAction.CORRECT, line.truth
-                    remark = f"据病历：{names[line.truth]}" if line.from_record else f"应为{names[line.truth]}"
+                    said = "、".join(names[c] for c in truth)
+                    remark = f"据病历：{said}" if line.from_record else f"应为{said}"
                 else:
                     action, code, remark = ReviewAction.CODE, line.truth, None
                 done = apply_action(conn, r.id, action, coder, code, remark)

@@ -117,6 +117,7 @@ PHRASES = [
     "腰椎间盘突出症",
     "鼻咽癌",
     "病毒性心肌炎",
+    "尿路感染性休克",  # two rules claim the shared 感染: ambiguous, a coder decides
 ]
 
 LISTS = [

@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine
 
-from coder.audit.ruletest import EXAMPLES, Impact, load_audited
+from coder.audit.ruletest import EXAMPLES, Impact, coded_as, load_audited
 from coder.db.models import guard as guard_table
 from coder.errors import ChangeRefused, IcdCoderError
 from coder.imports import guards as sheet
@@ -19,12 +19,13 @@ from coder.services.versioned import JudgedChanges, TableChanged, export_rows
 from coder.store import guards as guardstore
 from coder.store import normalization as normstore
 from coder.store import rules as rulestore
+from coder.store import settings
 from coder.store.history import Shown, bump_rulebase_version, require_author
 from rulebase.codes import SYSTEMS
 from rulebase.decision import Decision
 from rulebase.engine import RuleSet
 from rulebase.guards import Guard, Guards
-from rulebase.states import Outcome
+from rulebase.states import Matching
 
 
 class GuardChanged(TableChanged):
@@ -47,6 +48,7 @@ def judge_guards(conn: Connection, old: list[Guard], new: list[Guard]) -> Impact
     probe = Guards([dc_replace(g, enabled=True) for g in touched])
     impact = Impact(0, [])
     same = lambda s: s  # noqa: E731 - audited texts are normalized already
+    strict = settings.matching(conn) is Matching.STRICT
     for system in SYSTEMS:
         audited = load_audited(conn, system)
         impact.audited += sum(a.total for a in audited)
@@ -54,13 +56,12 @@ def judge_guards(conn: Connection, old: list[Guard], new: list[Guard]) -> Impact
         if not changing:
             continue
         rules = rulestore.load_rules(conn, system=system)
-        before = RuleSet(rules, normalizer=same, guards=old)
-        after = RuleSet(rules, normalizer=same, guards=new)
+        before = RuleSet(rules, normalizer=same, guards=old, strict=strict)
+        after = RuleSet(rules, normalizer=same, guards=new, strict=strict)
         for a in changing:
             was, now = before.decide(a.text), after.decide(a.text)
             for code, n in a.codes.items():
-                right_before = was.outcome is Outcome.CODED and was.code == code
-                right_after = now.outcome is Outcome.CODED and now.code == code
+                right_before, right_after = coded_as(was, code), coded_as(now, code)
                 if right_before and not right_after:
                     impact.broken += n
                     if len(impact.broken_examples) < EXAMPLES:
@@ -170,7 +171,8 @@ def preview_guard(engine: Engine, text: str | None, guard_id: int | None = None,
         decision = None
         if text:
             rules = rulestore.load_rules(conn, system=SYSTEMS[0])
-            decision = RuleSet(rules, normalizer=normstore.normalizer(conn), guards=after).decide(text)
+            strict = settings.matching(conn) is Matching.STRICT
+            decision = RuleSet(rules, normalizer=normstore.normalizer(conn), guards=after, strict=strict).decide(text)
         return GuardPreview(item, decision, impact)
 
 

@@ -121,7 +121,8 @@ def mine_rules(
         names = dict(conn.execute(select(icd_code.c.code, icd_code.c.name)).all())
         proposals: list[tuple[str, Proposal]] = []
         for s in result.systems:
-            audited = load_audited(conn, s, since=start, until=end, code_prefix=code_prefix or None)
+            # One code a text: lines a person gave several codes teach no single rule.
+            audited = load_audited(conn, s, since=start, until=end, code_prefix=code_prefix or None, several=False)
             examples = examples_of(audited)
             result.texts += len(examples)
             result.lines += sum(a.total for a in audited)

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from coder.db.models import RUN_COUNTS, coding_run, diagnosis, fail_log
+from coder.db.models import RUN_COUNTS, coding_run, diagnosis, fail_log, line_codes
 from coder.errors import IcdCoderError, NotFound
 from coder.store.codes import lines_of, system_of_kind
 from rulebase.states import FAILURE_REASONS, Status
@@ -50,7 +50,8 @@ def list_diagnoses(
             "system": system_of_kind(r.kind),
             "description": r.description,
             "status": r.status,
-            "code": r.code,
+            "code": r.code,  # the first
+            "codes": list(line_codes(r.code, r.other_codes)),
             "coded_by": r.coded_by,
             "fail_reason": r.fail_reason,
         }

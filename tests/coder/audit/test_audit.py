@@ -42,8 +42,13 @@ DIAGNOSES = [
 
 @pytest.fixture
 def reviewed(seeded, tmp_path):
-    """After one run: d1 d2 d3 d7 coded, d4 ambiguous, d5 d6 no_match, d8 coded by a person at import."""
+    """After one run: d1 d2 d3 d7 coded, d4 ambiguous, d5 d6 no_match, d8 coded by a person at import.
+    The paper's strict semantics, so d4's two diagnoses are an ambiguity to code by hand (the
+    several-codes audit is tests/coder/audit/test_several_codes.py)."""
+    from coder.store.settings import set_matching
+
     with seeded.begin() as conn:
+        set_matching(conn, "strict")
         for code, pattern in RULES:
             rulestore.add_rule(conn, Rule(code=code, pattern=pattern), "王芳", None)
     import_diagnoses(

@@ -48,14 +48,27 @@ def test_rules_test_counts_on_a_hand_made_history(invoke):
     assert rule["collisions"] == []  # the text was ambiguous already; the candidate adds no new ambiguity
 
 
-def test_rules_test_reports_new_ambiguities_with_the_colliding_rule(invoke):
+COLLIDING = "冠状动脉粥样硬化性心脏病|冠脉粥样硬化"  # the same words as rule 1's match on r4: a real collision
+
+
+def test_a_rule_for_words_inside_another_codes_match_breaks_nothing_unless_strict(invoke):
+    """粥样硬化 lies inside 冠状动脉粥样硬化性心脏病, which rule 1 matches whole: the longer match wins
+    (README point 3), so the line stays correctly coded; the paper's strict semantics collide."""
     out = json.loads(invoke("rules", "test", "--pattern", "粥样硬化", "--code", "I70.203", "--json").output)
+    assert (out["broken"], out["rules"][0]["collisions"]) == (0, [])
+    assert invoke("settings", "set", "matching", "strict").exit_code == 0
+    out = json.loads(invoke("rules", "test", "--pattern", "粥样硬化", "--code", "I70.203", "--json").output)
+    assert (out["broken"], out["rules"][0]["collisions"]) == (1, [{"rule_id": 1, "count": 1}])
+
+
+def test_rules_test_reports_new_ambiguities_with_the_colliding_rule(invoke):
+    out = json.loads(invoke("rules", "test", "--pattern", COLLIDING, "--code", "I70.203", "--json").output)
     (rule,) = out["rules"]
     assert (rule["matches"], rule["true_positives"], rule["false_positives"]) == (2, 0, 2)
     assert rule["collisions"] == [{"rule_id": 1, "count": 1}]
     assert rule["collision_examples"] == ["冠状动脉粥样硬化性心脏病"]
     assert (out["broken"], out["fixed"]) == (1, 0)
-    text = invoke("rules", "test", "--pattern", "粥样硬化", "--code", "I70.203").output
+    text = invoke("rules", "test", "--pattern", COLLIDING, "--code", "I70.203").output
     assert text.splitlines()[0] == (
         "candidate: matches 2 audited lines: 0 coded I70.203 by persons (true "
         "positives), 2 coded otherwise (false positives); misses 0 coded I70.203 "
@@ -65,14 +78,14 @@ def test_rules_test_reports_new_ambiguities_with_the_colliding_rule(invoke):
 
 
 def test_add_that_breaks_correct_codes_is_refused_unless_forced(invoke):
-    r = invoke("rules", "add", "--code", "I70.203", "--pattern", "粥样硬化", "--author", "王芳")
+    r = invoke("rules", "add", "--code", "I70.203", "--pattern", COLLIDING, "--author", "王芳")
     assert r.exit_code == 1
     assert r.output.endswith(
         "refused: this change would turn 1 correctly coded audited diagnoses wrong or uncoded; "
         "nothing was written. Narrow the rule, or repeat with --force.\n"
     )
     assert json.loads(invoke("rules", "list", "--json").output)[-1]["id"] == 2
-    r = invoke("rules", "add", "--code", "I70.203", "--pattern", "粥样硬化", "--author", "王芳", "--force")
+    r = invoke("rules", "add", "--code", "I70.203", "--pattern", COLLIDING, "--author", "王芳", "--force")
     assert r.exit_code == 0 and r.output.endswith("rule 3 added (version 1)\n")
 
 
@@ -94,7 +107,7 @@ def test_disable_and_edit_are_judged_too(invoke):
 
 
 def test_import_is_judged_and_dry_run_shows_the_impact(invoke, tmp_path):
-    f = write_csv(tmp_path / "rules.csv", ["code", "pattern"], [["I70.203", "粥样硬化"]])
+    f = write_csv(tmp_path / "rules.csv", ["code", "pattern"], [["I70.203", COLLIDING]])
     dry = invoke("rules", "import", str(f), "--author", "王芳", "--dry-run")
     assert dry.exit_code == 0 and "1 correctly coded would become wrong or uncoded" in dry.output
     r = invoke("rules", "import", str(f), "--author", "王芳")

@@ -21,6 +21,7 @@ import json
 import math
 import threading
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -37,12 +38,13 @@ from coder.db.models import (
     fail_log,
     homepage,
     icd_code,
+    line_codes,
 )
 from coder.errors import ActionRefused, IcdCoderError, NotFound
 from coder.services.dictionary import search_codes
 from coder.services.suggestions import REFRESH, LineText, suggest_lines
 from coder.store import edits as edit_store
-from coder.store.codes import ALIAS_JOIN, ascii_lower, lines_of, names_of
+from coder.store.codes import ALIAS_JOIN, ascii_lower, codes_from_text, lines_of, names_of
 from rulebase.codes import SYSTEMS, system_of_kind
 from rulebase.states import FAILURE_REASONS, Status
 
@@ -158,6 +160,8 @@ class WorklistItem:
     attempted_at: dt.datetime | None
     department: str | None
     edits: tuple[str, ...] = ()  # the reasons of its open code edit marks
+    codes: tuple[str, ...] = ()  # every code of the line (`code` is the first)
+    code_names: tuple[str | None, ...] = ()  # their names, in the same order
 
 
 @dataclass(frozen=True)
@@ -193,10 +197,12 @@ class LineView:
     line: dict[str, Any]
     record_lines: list[dict[str, Any]]
     homepage: dict[str, Any] | None
-    success: dict[str, Any] | None  # the latest code_log row, its rule, the span split for <mark>
+    # the latest run's code_log rows (one per code, by position) as `parts`, each with its rule, and
+    # the normalized text cut into `segments` for <mark>; the first part's fields at the top level
+    success: dict[str, Any] | None
     failure: dict[str, Any] | None  # the latest fail_log row, its candidates with names
     history: list[dict[str, Any]]
-    expected: str  # status|code as this view shows them: the forms' `expected`
+    expected: str  # status|codes as this view shows them (the whole list): the forms' `expected`
     may_confirm: bool
     may_correct: bool
     may_code: bool
@@ -369,6 +375,20 @@ def _latest_logs(conn: Connection, log, ids: list[int]) -> dict[int, Any]:
     return latest
 
 
+def _latest_parts(conn: Connection, ids: list[int]) -> dict[int, list[Any]]:
+    """The code_log rows of each line's latest run, one per code of the line, by position (the
+    first code's row first)."""
+    rows: dict[int, list[Any]] = {}
+    for chunk in _chunks(ids):
+        for r in conn.execute(select(code_log).where(code_log.c.diagnosis_id.in_(chunk))):
+            rows.setdefault(r.diagnosis_id, []).append(r)
+    out = {}
+    for line_id, found in rows.items():
+        run = max(found, key=lambda r: r.id).run_id
+        out[line_id] = sorted((r for r in found if r.run_id == run), key=lambda r: (r.position, r.id))
+    return out
+
+
 def _chunks(values: list, size: int = 500):
     """IN lists of at most `size` (Oracle takes 1,000)."""
     for i in range(0, len(values), size):
@@ -388,7 +408,8 @@ def _items(conn: Connection, ids: list[int]) -> list[WorklistItem]:
     if not ids:
         return []
     rows = {r.id: r for r in conn.execute(select(diagnosis).where(d.id.in_(ids)))}
-    ok, bad = _latest_logs(conn, code_log, ids), _latest_logs(conn, fail_log, ids)
+    ok = {i: parts[0] for i, parts in _latest_parts(conn, ids).items()}
+    bad = _latest_logs(conn, fail_log, ids)
     records = sorted({r.record_id for r in rows.values()})
     depts: dict[str, str | None] = {}
     for chunk in _chunks(records):
@@ -397,9 +418,12 @@ def _items(conn: Connection, ids: list[int]) -> list[WorklistItem]:
                 select(homepage.c.record_id, homepage.c.department).where(homepage.c.record_id.in_(chunk))
             ).all()
         )
+    # The page's rows are read whole by id, other_codes with them: the worklist's index holds the
+    # first code only, and the other codes are needed for the shown lines alone.
+    codes = {i: line_codes(r.code, r.other_codes) for i, r in rows.items()}
     names = names_of(
         conn,
-        [r.code for r in rows.values()] + [c for f in bad.values() for c in _candidate_codes(f.candidates)],
+        [c for cs in codes.values() for c in cs] + [c for f in bad.values() for c in _candidate_codes(f.candidates)],
     )
     marks = edit_store.open_marks(conn, ids)
     items = []
@@ -426,6 +450,8 @@ def _items(conn: Connection, ids: list[int]) -> list[WorklistItem]:
                 attempted_at=r.attempted_at,
                 department=depts.get(r.record_id),
                 edits=tuple(m["reason"] for m in marks.get(i, ())),
+                codes=codes[i],
+                code_names=tuple(names.get(c) for c in codes[i]),
             )
         )
     return items
@@ -565,19 +591,21 @@ def decide_group(
     reason: str | None = None,
     remark: str | None = None,
 ) -> int:
-    """Code by hand every failed line (of `system`, default: the code's; of `reason`, if given) whose
-    latest failure's normalized text is `normalized`: apply_action line by line in one transaction,
-    all or nothing. Returns how many lines were coded (0: none is left, another coder was first)."""
+    """Code by hand every failed line (of `system`, default: the first code's; of `reason`, if given)
+    whose latest failure's normalized text is `normalized`: apply_action line by line in one
+    transaction, all or nothing. `code` may be a list (`I25.103,I20.000`): each line gets them all.
+    Returns how many lines were coded (0: none is left, another coder was first)."""
     if action != CODE:
         raise ActionRefused("a group of failed lines is coded by hand (code); confirm and correct are for one line")
-    code = (code or "").strip()
-    if not code:
+    given = codes_from_text(code)
+    if not given:
         raise ActionRefused("coding a group needs a code")
+    code = ",".join(given)
     if not normalized:
         raise ActionRefused("a group needs its normalized text")
     with engine.begin() as conn:
         if system is None:
-            system = conn.execute(select(icd_code.c.code_system).where(icd_code.c.code == code)).scalar()
+            system = conn.execute(select(icd_code.c.code_system).where(icd_code.c.code == given[0])).scalar()
         later = fail_log.alias("later")
         q = (
             select(fail_log.c.diagnosis_id)
@@ -603,9 +631,11 @@ def decide_group(
 # --- one line ------------------------------------------------------------------------------------
 
 
-def expected_of(status: str, code: str | None) -> str:
-    """What a page sends back as `expected`: the line's status and code as it showed them."""
-    return f"{status}|{code or ''}"
+def expected_of(status: str, codes: str | Sequence[str] | None) -> str:
+    """What a page sends back as `expected`: the line's status and codes as it showed them (every
+    code of the line, comma-separated: apply_action compares the whole list)."""
+    said = codes if codes is None or isinstance(codes, str) else ",".join(codes)
+    return f"{status}|{said or ''}"
 
 
 def parse_expected(value: str | None) -> tuple[str, str | None] | None:
@@ -626,18 +656,21 @@ def line(engine: Engine, line_id: int) -> LineView:
             select(diagnosis).where(d.record_id == row.record_id).order_by(d.kind, d.seq_no, d.id)
         ).all()
         page = conn.execute(select(homepage).where(homepage.c.record_id == row.record_id)).first()
-        ok = _latest_logs(conn, code_log, [line_id]).get(line_id)
+        parts = _latest_parts(conn, [line_id]).get(line_id, [])
+        ok = parts[0] if parts else None
         bad = _latest_logs(conn, fail_log, [line_id]).get(line_id)
         history = conn.execute(
             select(audit_action).where(audit_action.c.diagnosis_id == line_id).order_by(audit_action.c.id)
         ).all()
-        codes = [s.code for s in siblings] + [h.old_code for h in history] + [h.new_code for h in history]
-        codes += _candidate_codes(bad.candidates if bad is not None else None) + ([ok.code] if ok else [])
+        codes = [c for s in siblings for c in line_codes(s.code, s.other_codes)]
+        codes += [c for h in history for c in (*_old_codes(h), *_new_codes(h))]
+        codes += _candidate_codes(bad.candidates if bad is not None else None) + [p.code for p in parts]
         names = names_of(conn, codes)
         edit_marks = edit_store.open_marks(conn, [line_id]).get(line_id, [])
-        rule = None
-        if ok is not None:
-            rule = conn.execute(select(coding_rule).where(coding_rule.c.id == ok.rule_id)).first()
+        rules = {}
+        if parts:
+            wanted = {p.rule_id for p in parts}
+            rules = {r.id: r for r in conn.execute(select(coding_rule).where(coding_rule.c.id.in_(wanted)))}
         run_names = {}
         run_ids = {x.run_id for x in (ok, bad) if x is not None}
         if run_ids:
@@ -649,31 +682,7 @@ def line(engine: Engine, line_id: int) -> LineView:
             text = LineText(row.id, row.kind, bad.normalized if bad is not None else None, row.description)
             suggested = suggest_lines(conn, [text], stale_ok=REFRESH)[row.id]
     status, code = row.status, row.code
-    success = None
-    if ok is not None:
-        text, start, end = ok.normalized, ok.match_start, ok.match_end
-        success = {
-            "run_id": ok.run_id,
-            "run_started_at": run_names.get(ok.run_id),
-            "code": ok.code,
-            "code_name": names.get(ok.code),
-            "rule_id": ok.rule_id,
-            "rule_version": ok.rule_version,
-            "rule": None
-            if rule is None
-            else {
-                "pattern": rule.pattern,
-                "exclude": rule.exclude_pattern,
-                "version": rule.version,
-                "enabled": bool(rule.enabled),
-                "priority": rule.priority,
-            },
-            "normalized": text,
-            "before": text[:start],
-            "match": text[start:end],
-            "after": text[end:],
-            "logged_at": ok.logged_at,
-        }
+    success = _success(parts, rules, names, run_names) if parts else None
     failure = None
     if bad is not None and (ok is None or status == FAILED or bad.logged_at > ok.logged_at):
         failure = {
@@ -717,13 +726,17 @@ def line(engine: Engine, line_id: int) -> LineView:
                 "old_name": names.get(h.old_code) if h.old_code else None,
                 "new_code": h.new_code,
                 "new_name": names.get(h.new_code),
+                "old_codes": _old_codes(h),
+                "old_code_names": tuple(names.get(c) for c in _old_codes(h)),
+                "new_codes": _new_codes(h),
+                "new_code_names": tuple(names.get(c) for c in _new_codes(h)),
                 "remark": h.remark,
                 "rule_id": h.rule_id,
                 "rule_version": h.rule_version,
             }
             for h in history
         ],
-        expected=expected_of(status, code),
+        expected=expected_of(status, line_codes(code, row.other_codes)),
         # What apply_action accepts (audit.actions._target): confirm a code, correct a line that has
         # one (a person's code included), code one that has none.
         may_confirm=status not in (Status.PENDING, FAILED) and code is not None,
@@ -734,7 +747,86 @@ def line(engine: Engine, line_id: int) -> LineView:
     )
 
 
+def _old_codes(h) -> tuple[str, ...]:
+    return line_codes(h.old_code, h.old_other_codes)
+
+
+def _new_codes(h) -> tuple[str, ...]:
+    return line_codes(h.new_code, h.new_other_codes)
+
+
+def _rule_dict(rule) -> dict[str, Any] | None:
+    if rule is None:
+        return None
+    return {
+        "pattern": rule.pattern,
+        "exclude": rule.exclude_pattern,
+        "version": rule.version,
+        "enabled": bool(rule.enabled),
+        "priority": rule.priority,
+    }
+
+
+def segments(text: str, spans: list[tuple[int, int]]) -> list[dict[str, Any]]:
+    """`text` cut at the spans, for <mark>: [{"text", "part"}], `part` the index of the span a piece
+    is the match of, None between them. The spans of one line's codes do not overlap (overlapping
+    codes make the line ambiguous); should they, a later span is clipped to start after the earlier."""
+    pieces: list[dict[str, Any]] = []
+    at = 0
+    for part, (start, end) in sorted(enumerate(spans), key=lambda x: (x[1][0], x[1][1], x[0])):
+        start, end = max(start, at, 0), min(end, len(text))
+        if start >= end:
+            continue
+        if start > at:
+            pieces.append({"text": text[at:start], "part": None})
+        pieces.append({"text": text[start:end], "part": part})
+        at = end
+    if at < len(text) or not pieces:
+        pieces.append({"text": text[at:], "part": None})
+    return pieces
+
+
+def _success(parts: list, rules: dict[int, Any], names: dict[str, str], run_names: dict) -> dict[str, Any]:
+    """The latest run's codes of a line: each with its rule (as logged and as it is now), its span
+    and, for a combination code, the combination row and the lines it combined; the first code's
+    fields at the top level, and the normalized text cut at every code's span."""
+    text = parts[0].normalized
+    shown = []
+    for p in parts:
+        shown.append(
+            {
+                "position": p.position,
+                "code": p.code,
+                "code_name": names.get(p.code),
+                "rule_id": p.rule_id,
+                "rule_version": p.rule_version,
+                "rule": _rule_dict(rules.get(p.rule_id)),
+                "start": p.match_start,
+                "end": p.match_end,
+                "match": p.normalized[p.match_start : p.match_end],
+                "combination_id": p.combination_id,
+                "combination_version": p.combination_version,
+                "source_code": p.source_code,
+                "source_ids": [int(i) for i in (p.source_ids or "").split(",") if i.strip().isdigit()],
+            }
+        )
+    first = shown[0]
+    return {
+        **first,
+        "run_id": parts[0].run_id,
+        "run_started_at": run_names.get(parts[0].run_id),
+        "normalized": text,
+        # the first code's span cut three ways (as before several codes a line)
+        "before": text[: first["start"]],
+        "after": text[first["end"] :],
+        "parts": shown,
+        "segments": segments(text, [(p["start"], p["end"]) for p in shown]),
+        "logged_at": parts[0].logged_at,
+    }
+
+
 def _line_dict(r, names: dict[str, str]) -> dict[str, Any]:
+    codes = line_codes(r.code, r.other_codes)
     return {
         "id": r.id,
         "record_id": r.record_id,
@@ -745,6 +837,8 @@ def _line_dict(r, names: dict[str, str]) -> dict[str, Any]:
         "status": r.status,
         "code": r.code,
         "code_name": names.get(r.code) if r.code else None,
+        "codes": codes,
+        "code_names": tuple(names.get(c) for c in codes),
         "coded_by": r.coded_by,
         "fail_reason": r.fail_reason,
     }

@@ -8,10 +8,19 @@
     input.parentNode.classList.add("suggest");
     input.parentNode.appendChild(box);
     var timer = null;
-    function choose(code) { input.value = code; box.hidden = true; input.focus(); }
+    // <input data-code-list> takes several codes ("I25.103,I20.000"): the search is for the code
+    // being typed (after the last separator), and a choice replaces that one only.
+    var many = input.hasAttribute("data-code-list");
+    var SEP = /[,，、;；\s]+/;
+    function head() {
+      if (!many) { return ""; }
+      var m = input.value.match(/^(.*[,，、;；\s])/);
+      return m ? m[1] : "";
+    }
+    function choose(code) { input.value = head() + code; box.hidden = true; input.focus(); }
     input.addEventListener("input", function () {
       clearTimeout(timer);
-      var q = input.value.trim();
+      var q = (many ? input.value.split(SEP).pop() : input.value).trim();
       if (!q) { box.hidden = true; return; }
       timer = setTimeout(function () {
         var url = "/api/codes?q=" + encodeURIComponent(q);

@@ -56,7 +56,7 @@ def _act(line_id: int, action: str):
         request.form.get("remark"),
         expected,
     )
-    flash(DONE[action].format(id=line_id, code=outcome.code))
+    flash(DONE[action].format(id=line_id, code=", ".join(outcome.codes or (outcome.code,))))
     return redirect(url_for("diagnoses.page", line_id=line_id, **filters.args()))
 
 

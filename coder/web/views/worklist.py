@@ -10,6 +10,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from coder.services import workbench
 from coder.services.diagnoses import list_runs
+from coder.store.codes import codes_from_text
 from coder.store.users import Role
 from rulebase.codes import SYSTEMS
 from rulebase.states import FAILURE_REASONS, ReviewAction, Status
@@ -122,7 +123,8 @@ def page():
 @bp.post("/worklist/group")
 @requires(Role.CODER)
 def group():
-    """One code for every failed line whose latest failure's normalized text is the group's."""
+    """One code (or one list of codes) for every failed line whose latest failure's normalized text
+    is the group's."""
     filters, _ = filters_from(request.args)
     code = (request.form.get("code") or "").strip()
     shown = request.form.get("expected", "")
@@ -139,7 +141,7 @@ def group():
     if n == 0:
         flash("没有剩余的相同文字的未编码行：它们可能已被其他编码员编码。", "warning")
     else:
-        message = f"已将 {n} 条相同文字的未编码行编码为 {code}。"
+        message = f"已将 {n} 条相同文字的未编码行编码为 {', '.join(codes_from_text(code))}。"
         if shown.isdigit() and int(shown) != n:
             message += f"（页面显示的是 {shown} 条。）"
         flash(message)

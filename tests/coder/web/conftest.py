@@ -3,8 +3,8 @@ on the real PostgreSQL server (tests/conftest.py's db_url):
 
 * `web_engine`: a migrated database seeded like the demo (the sample ICD-10 and ICD-9-CM-3 code
   lists, normalization table and rule base, the long-layout list and the homepage export, coded by
-  one run: auto-codes, no_match, ambiguous and invalid_input failures, persons' codes from the
-  files), with one account of each role (USERS) and a second coder;
+  one run: auto-codes, lines of two codes, no_match, ambiguous and invalid_input failures,
+  persons' codes from the files), with one account of each role (USERS) and a second coder;
 * `web_app`: the workbench on it;
 * `client_for(role_or_name)`: a test client logged in through the real login form, its `.csrf`
   the session's CSRF token read from a page's form, with `.form(url, **fields)` posting a form
@@ -33,7 +33,7 @@ from coder.services.rules import import_rules
 from coder.services.run import run_coding
 from coder.web import create_app
 from rulebase.codes import ICD9CM3
-from tests.conftest import SAMPLE
+from tests.conftest import SAMPLE, insert_pending
 
 PASSWORD = "password1"
 # One account of each role, and a second coder (two coders on one line).
@@ -41,6 +41,10 @@ USERS = {"coder": "李娜", "author": "王芳", "admin": "管理员", "coder2": 
 ROLES = {"coder": "coder", "author": "author", "admin": "admin", "coder2": "coder"}
 SEEDER = "icdcoder test"
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
+# Lines whose codes claim overlapping words (冠心病 and 病态窦房结综合征 share the 病), neither
+# containing the other: ambiguous under the spans semantics, where the sample's own ambiguous
+# example (冠状动脉粥样硬化性心脏病 不稳定型心绞痛) is now a line of two codes.
+AMBIGUOUS = ("冠心病态窦房结综合征", "慢性肾脏病态窦房结综合征")
 
 
 def seed(engine) -> None:
@@ -51,6 +55,7 @@ def seed(engine) -> None:
     import_rules(engine, SAMPLE / "rules.csv", SEEDER, "sample rules")
     import_diagnoses(engine, SAMPLE / "diagnoses.csv")
     import_diagnoses(engine, SAMPLE / "homepage.csv", layout=Layout.HOMEPAGE)
+    insert_pending(engine, AMBIGUOUS, prefix="AMB-")
     run_coding(engine)
     for key, name in USERS.items():
         accounts.add_user(engine, name, ROLES[key], PASSWORD)

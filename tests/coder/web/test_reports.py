@@ -41,7 +41,12 @@ PERIOD = "from=2025-01-01&to=2025-12-31"  # the LINES' months; the seeded sample
 def audited(web_engine, tmp_path):
     """The workbench's seeded database (tests/coder/web/conftest.py: the sample's dictionaries, rules
     and lines, one run) with the LINES added, coded by a run and reviewed through the audit service,
-    each line's review then dated to its month in 2025 (the report groups by that date)."""
+    each line's review then dated to its month in 2025 (the report groups by that date). The
+    paper's strict semantics, so B3's two diagnoses are an ambiguity a person codes (an FN); the
+    reports of lines of several codes are tested with the report service."""
+    from coder.services.settings import change_setting
+
+    change_setting(web_engine, "matching", "strict")
     rows = [[r, 1, text, kind] for r, text, kind, *_ in LINES]
     import_diagnoses(web_engine, write_csv(tmp_path / "lines.csv", ["record_id", "seq", "description", "kind"], rows))
     run_coding(web_engine)

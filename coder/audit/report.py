@@ -8,6 +8,11 @@ TN  not auto-coded, and the person's code has no enabled rule.
 P = TP/(TP+FP), R = TP/(TP+FN), F = 1/(a/P + (1-a)/R) with a = 0.5, A = (TP+TN)/all (Zhou et al. 2020,
 equations 1-4); coverage = auto-coded share; time saved = auto-codes confirmed (TP).
 
+A line of several codes (two diagnoses in one line) counts code by code: each code the person kept
+is a TP; a code they replaced is an FP (under the person's code, as a corrected line is); a code
+they added beyond the run's is an FN or TN by its rule; a run's code they removed without
+replacing it is an FP under that code. A line of one code counts exactly as above.
+
 Per record, as JointCoder reports (`code_sets`): the same lines, by record_id, each record a code set
 twice over: icdcoder's (a confirmed line's code, a corrected line's code before the correction, none
 for a line coded by hand) and the persons' (every line's final code). A record in the period is the
@@ -23,9 +28,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from sqlalchemy import Engine, case, func, select
+from sqlalchemy import Engine, case, func, or_, select
 
-from coder.db.models import audit_action, audited, code_log, coding_rule, diagnosis
+from coder.db.models import audit_action, audited, code_log, coding_rule, diagnosis, line_codes
 from coder.errors import IcdCoderError
 from coder.store.codes import lines_of
 from rulebase.codes import ICD9CM3, system_of_code
@@ -182,6 +187,10 @@ def classify_query(start: dt.datetime | None, end: dt.datetime | None, system: s
             audited(),
             diagnosis.c.code.is_not(None),
             diagnosis.c.attempted_at.is_not(None),
+            # Lines of one code a person did not correct; the others are counted code by code
+            # (`by_code_query`).
+            diagnosis.c.other_codes.is_(None),
+            diagnosis.c.status != str(Status.CORRECTED),
         )
         .group_by(diagnosis.c.status, diagnosis.c.code, month)
         # Read index-only from the audited lines' own index; SQLite's planner, without statistics,
@@ -189,6 +198,72 @@ def classify_query(start: dt.datetime | None, end: dt.datetime | None, system: s
         .with_hint(diagnosis, "INDEXED BY ix_diagnosis_audited", "sqlite")
     )
     return _in_period(q, start, end, system)
+
+
+def _replaced(column):
+    """The audit row's `column` (old_code, old_other_codes) of the correction that took a line from
+    the run's codes: read by the line's id from its own index."""
+    c = diagnosis.c
+    return (
+        select(column)
+        .where(
+            audit_action.c.diagnosis_id == c.id,
+            audit_action.c.action == str(ReviewAction.CORRECT),
+            audit_action.c.old_status.in_([str(Status.CODED), str(Status.CONFIRMED)]),
+        )
+        .order_by(audit_action.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _logged():
+    """The run's latest logged code of the line (its last row)."""
+    return (
+        select(code_log.c.code)
+        .where(code_log.c.diagnosis_id == diagnosis.c.id)
+        .order_by(code_log.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def by_code_query(start: dt.datetime | None, end: dt.datetime | None, system: str | None, dialect: str):
+    """The audited lines `classify_query` leaves out (corrected, or of several codes), one row each:
+    (status, codes, other codes, month, the run's first and other codes the correction replaced)."""
+    c = diagnosis.c
+    corrected = c.status == str(Status.CORRECTED)
+    q = select(
+        c.status,
+        c.code,
+        c.other_codes,
+        _month(dialect, c.updated_at).label("month"),
+        case((corrected, func.coalesce(_replaced(audit_action.c.old_code), _logged())), else_=None),
+        case((corrected, _replaced(audit_action.c.old_other_codes)), else_=None),
+    ).where(
+        audited(),
+        c.code.is_not(None),
+        c.attempted_at.is_not(None),
+        or_(c.other_codes.is_not(None), corrected),
+    )
+    return _in_period(q, start, end, system)
+
+
+def code_kinds(status: str, final: tuple[str, ...], auto: tuple[str, ...], ruled: set[str]) -> list[tuple[str, str]]:
+    """(kind, code) for each code of one audited line: the rule of the module's docstring, said once.
+    `auto`: the run's codes (those a correction replaced; for a confirmed line, the line's own)."""
+    if status == Status.CONFIRMED:
+        return [("tp", code) for code in final]
+    if status != Status.CORRECTED:  # coded by hand: the run gave none
+        return [("fn" if code in ruled else "tn", code) for code in final]
+    kept = [code for code in final if code in auto]
+    added = [code for code in final if code not in auto]
+    removed = [code for code in auto if code not in final]
+    out = [("tp", code) for code in kept]
+    out += [("fp", code) for code in added[: len(removed)]]  # a wrong code, replaced by the person's
+    out += [("fn" if code in ruled else "tn", code) for code in added[len(removed) :]]  # one the run missed
+    out += [("fp", code) for code in removed[len(added) :]]  # one the person dropped
+    return out
 
 
 def _in_period(q, start: dt.datetime | None, end: dt.datetime | None, system: str | None):
@@ -212,27 +287,11 @@ def records_query(
     No hint here: the audited index holds no record_id, and fetching rows in its (day) order reads
     the table at random, twice as slow as the planner's way in id order."""
     c = diagnosis.c
-    replaced = (
-        select(audit_action.c.old_code)
-        .where(
-            audit_action.c.diagnosis_id == c.id,
-            audit_action.c.action == str(ReviewAction.CORRECT),
-            audit_action.c.old_status.in_([str(Status.CODED), str(Status.CONFIRMED)]),
-        )
-        .order_by(audit_action.c.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    logged = (
-        select(code_log.c.code)
-        .where(code_log.c.diagnosis_id == c.id)
-        .order_by(code_log.c.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    auto = case((c.status == str(Status.CORRECTED), func.coalesce(replaced, logged)), else_=None)
+    corrected = c.status == str(Status.CORRECTED)
+    auto = case((corrected, func.coalesce(_replaced(audit_action.c.old_code), _logged())), else_=None)
+    auto_other = case((corrected, _replaced(audit_action.c.old_other_codes)), else_=None)
     month = (_month(dialect, c.updated_at),) if by_month else ()
-    q = select(c.record_id, c.status, c.code, auto, *month).where(
+    q = select(c.record_id, c.status, c.code, c.other_codes, auto, auto_other, *month).where(
         audited(), c.code.is_not(None), c.attempted_at.is_not(None)
     )
     return _in_period(q, start, end, system)
@@ -252,14 +311,15 @@ def record_figures(
     gold: dict[Any, set[str]] = defaultdict(set)
     auto: dict[Any, set[str]] = defaultdict(set)
     confirmed, corrected = Status.CONFIRMED, Status.CORRECTED
-    for record_id, status, code, replaced, *month in rows:
+    for record_id, status, code, other, replaced, replaced_other, *month in rows:
         key = (month[0], record_id) if by_month else record_id
-        gold[key].add(code)
+        final = line_codes(code, other)
+        gold[key].update(final)
         if status == confirmed:
-            auto[key].add(code)
+            auto[key].update(final)
         elif status == corrected:
             # Corrected, so wrong: a code no history names still counts against icdcoder.
-            auto[key].add(replaced if replaced is not None else f"?{record_id}:{code}")
+            auto[key].update(line_codes(replaced, replaced_other) or (f"?{record_id}:{code}",))
     if not by_month:
         return code_sets(gold, auto), []
     whole_gold: dict[Any, set[str]] = defaultdict(set)
@@ -302,20 +362,21 @@ def classify(
     engine: Engine, date_from: str | None = None, date_to: str | None = None, system: str | None = None
 ) -> list[Classified]:
     """The audited lines (of `system`) in the period, classified against what the run did."""
-    q = classify_query(parse_day(date_from, "from"), parse_day(date_to, "to"), system, engine.dialect.name)
+    start, end = parse_day(date_from, "from"), parse_day(date_to, "to")
     with engine.connect() as conn:
-        rows = conn.execute(q).all()
-        by_hand = {code for status, code, _, _ in rows if status not in (Status.CONFIRMED, Status.CORRECTED)}
+        rows = conn.execute(classify_query(start, end, system, engine.dialect.name)).all()
+        lines = conn.execute(by_code_query(start, end, system, engine.dialect.name)).all()
+        by_hand = {code for status, code, _, _ in rows if status != Status.CONFIRMED}
+        by_hand.update(c for line in lines for c in line_codes(line[1], line[2]))
         ruled = _ruled(conn, by_hand)
     out = []
     for status, code, month, n in rows:
-        if status == Status.CONFIRMED:
-            kind = "tp"
-        elif status == Status.CORRECTED:
-            kind = "fp"
-        else:
-            kind = "fn" if code in ruled else "tn"
+        kind = "tp" if status == Status.CONFIRMED else "fn" if code in ruled else "tn"
         out.append(Classified(kind, code, month, n))
+    for status, code, other, month, auto, auto_other in lines:
+        final = line_codes(code, other)
+        run_codes = final if status == Status.CONFIRMED else line_codes(auto, auto_other)
+        out += [Classified(kind, c, month) for kind, c in code_kinds(status, final, run_codes, ruled)]
     return out
 
 

@@ -182,16 +182,42 @@ def separate(normalized: str, hits: Sequence[Hit], candidates: tuple[Candidate, 
     codes, claim overlapping words, the line is ambiguous. Otherwise each code left is a diagnosis
     of its own: one part per code, by its lowest rule id and that rule's span, in text order.
     """
-    kept = [h for h in hits if not any(o.rule.code != h.rule.code and _inside(h.span, o.span) for o in hits)]
-    for i, h in enumerate(kept):
-        for o in kept[i + 1 :]:
-            if o.rule.code != h.rule.code and _overlap(h.span, o.span):
+    # Said over the distinct places rather than hit by hit (a rule base repeats a pattern under many
+    # codes): whether a hit stays and what it overlaps depends only on its code and its span, and
+    # of the hits of one code at one place only the lowest rule id can become a part.
+    at: dict[Span, dict[str, Hit]] = {}
+    for h in hits:
+        codes = at.get(h.span)
+        if codes is None:
+            codes = at[h.span] = {}
+        best = codes.get(h.rule.code)
+        if best is None or rule_key(h.rule) < rule_key(best.rule):
+            codes[h.rule.code] = h
+    places = list(at)
+    kept: list[tuple[Span, dict[str, Hit]]] = []
+    for span in places:
+        codes = at[span]
+        outer: set[str] = set()  # the codes matched at places strictly containing this one
+        for other in places:
+            if _inside(span, other):
+                outer.update(at[other])
+        if outer:
+            # a hit drops out when a place containing it holds a code other than its own
+            codes = {c: h for c, h in codes.items() if not (outer - {c})}
+        if codes:
+            kept.append((span, codes))
+    for i, (span, codes) in enumerate(kept):
+        if len(codes) > 1 and _overlap(span, span):
+            return Decision(Outcome.AMBIGUOUS, normalized, candidates=candidates)
+        for other, other_codes in kept[i + 1 :]:
+            if _overlap(span, other) and (len(codes) > 1 or len(other_codes) > 1 or codes.keys() != other_codes.keys()):
                 return Decision(Outcome.AMBIGUOUS, normalized, candidates=candidates)
     by_code: dict[str, Hit] = {}
-    for h in kept:
-        best = by_code.get(h.rule.code)
-        if best is None or rule_key(h.rule) < rule_key(best.rule):
-            by_code[h.rule.code] = h
+    for _, codes in kept:
+        for code, h in codes.items():
+            best = by_code.get(code)
+            if best is None or rule_key(h.rule) < rule_key(best.rule):
+                by_code[code] = h
     parts = sorted(
         (Part(h.rule.code, h.rule.id, h.rule.version, h.span) for h in by_code.values()),
         key=lambda p: (p.span, p.code),

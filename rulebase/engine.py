@@ -130,7 +130,7 @@ class _Shape:
         self,
         decision: Decision,
         span_of: Callable[[str], Span | None] | None,
-        spread: tuple[Verifier, ...] | None = None,
+        spread: tuple[tuple[Callable[[str], Span | None], tuple[Rule, ...]], ...] | None = None,
     ):
         self.outcome, self.code, self.candidates = decision.outcome, decision.code, decision.candidates
         self.rule_id, self.rule_version = decision.rule_id, decision.rule_version
@@ -140,6 +140,7 @@ class _Shape:
 
 _by_index = attrgetter("index")
 _TIMEOUT = Outcome.TIMEOUT  # decisions hold the members themselves: compared by identity, the fastest test
+_AMBIGUOUS = Outcome.AMBIGUOUS
 
 
 class RuleSet(_Matcher):
@@ -329,19 +330,39 @@ class RuleSet(_Matcher):
         return self.by_id[rule.id].span
 
     def _spread(self, text: str, shape: _Shape) -> Decision:
-        """A set of rules of several codes: `separate` by where each matches in this text."""
+        """A set of rules of several codes: `separate` by where each matches in this text.
+
+        The spread holds one span search per distinct pattern (rule bases repeat a pattern under
+        several codes), with the rules that share it. When every pattern matches the same
+        non-empty words, no match lies strictly inside another and the codes overlap: ambiguous,
+        as `separate` would say, without building its hits (most several-code sets in a large
+        rule base are this)."""
         try:
-            hits = [Hit(v.rule, v.span(text)) for v in shape.spread]
+            spans = [(span(text), group) for span, group in shape.spread]
         except TimeoutError:
             return Decision(Outcome.TIMEOUT, text, candidates=shape.candidates)
+        first = spans[0][0]
+        if first[0] < first[1]:
+            for span, _ in spans:
+                if span != first:
+                    break
+            else:
+                return _new_decision((_AMBIGUOUS, text, None, None, None, None, shape.candidates, ()))
+        hits = [Hit(rule, span) for span, group in spans for rule in group]
         return guard(separate(text, hits, shape.candidates), self.guards)
 
     def _shape(self, top: tuple[int, ...]) -> _Shape:
         """`resolve`'s decision for a set of matching rules, remembered for the next text with that set."""
         decision = resolve("", [Hit(self.verifiers[i].rule) for i in top], strict=True)
         span_of = self._span_function(decision.rule_id) if decision.outcome == Outcome.CODED else None
-        several = decision.outcome == Outcome.AMBIGUOUS and not self.strict
-        shape = _Shape(decision, span_of, tuple(self.verifiers[i] for i in top) if several else None)
+        spread = None
+        if decision.outcome == Outcome.AMBIGUOUS and not self.strict:
+            by_pattern: dict[str, tuple[Callable[[str], Span | None], list[Rule]]] = {}
+            for i in top:
+                v = self.verifiers[i]
+                by_pattern.setdefault(v.rule.pattern, (v.span, []))[1].append(v.rule)
+            spread = tuple((span, tuple(rules)) for span, rules in by_pattern.values())
+        shape = _Shape(decision, span_of, spread)
         if len(self._shapes) >= SHAPES_SIZE:
             self._shapes.clear()
         self._shapes[top] = shape

@@ -3,6 +3,11 @@
 Import is all or nothing with the same row-level report as the other imports; rows without a
 decision are skipped, and a decision already in effect writes nothing, so re-importing a file is
 harmless.
+
+A line of several codes shows them all in auto_code (`I25.103,I20.000`) and their names in
+auto_code_name; correct_code takes a list written the same way (apply_action reads it: commas,
+，、; or blanks between codes), which correct_code's drop-down lets be typed (it never stops a
+value it does not offer).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from sqlalchemy import Engine
 from coder.errors import ActionRefused, IcdCoderError, ImportRejected, NotFound, Problem
 from coder.imports.columns import CellInvalid, Column, Schema, integer, text
 from coder.imports.tabular import read_sheet, write_workbook
+from coder.store.codes import names_of
 
 from .actions import ACTIONS, CONFIRM, QUEUE_COLUMNS, Outcome, apply_action, queue, queue_row
 
@@ -66,6 +72,24 @@ WIDTHS = {
 }
 
 
+def _names_of_lists(engine: Engine, items: list[dict[str, Any]]) -> dict[str, str]:
+    """The names of the codes of the items of several codes (the queue names the first only)."""
+    listed = [c for i in items if len(i.get("auto_codes") or ()) > 1 for c in i["auto_codes"]]
+    if not listed:
+        return {}
+    with engine.connect() as conn:
+        return names_of(conn, listed)
+
+
+def _row(item: dict[str, Any], names: dict[str, str]) -> list[Any]:
+    """The queue's cells, the names of every code of a line of several codes in auto_code_name."""
+    cells = queue_row(item)
+    codes = item.get("auto_codes") or ()
+    if len(codes) > 1:
+        cells[QUEUE_COLUMNS.index("auto_code_name")] = "; ".join(names.get(c) or "?" for c in codes)
+    return cells
+
+
 def _suggested(item: dict[str, Any]) -> str | None:
     return "; ".join(f"{s['code']} {s['name'] or ''}".strip() for s in item.get("suggestions") or ()) or None
 
@@ -84,12 +108,20 @@ def export_worklist(
     items = queue(engine, **filters)
     if suggest is not None:
         suggest(items)
-    rows = [queue_row(i) + [_suggested(i), None, None, None] for i in items]
+    names = _names_of_lists(engine, items)
+    rows = [_row(i, names) + [_suggested(i), None, None, None] for i in items]
     help_rows = [
         (
             "decision",
-            "confirm: the auto code is right. correct: it is wrong, put the right one in correct_code. "
-            "code: a failure (no auto code), put the code in correct_code. Leave empty to skip the row.",
+            "confirm: the auto code is right (all of them, when auto_code lists several). correct: it is "
+            "wrong, put the right one in correct_code. code: a failure (no auto code), put the code in "
+            "correct_code. Leave empty to skip the row.",
+        ),
+        (
+            "correct_code",
+            "one code, or several for a line naming several diagnoses, separated by commas: "
+            "I25.103,I20.000. A correction replaces the line's whole list: to change one of several "
+            "auto codes, write the list with that one changed.",
         ),
         (
             "suggestions",

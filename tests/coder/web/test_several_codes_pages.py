@@ -77,7 +77,7 @@ def test_the_line_page_shows_every_code_with_its_rule_and_words(web_engine, clie
     facts = text[text.index('id="line-codes"') : text.index("</dd>", text.index('id="line-codes"'))]
     assert "I25.103, I20.000" in facts
     # confirm agrees with them all; correct starts from the list; the hint says a list is taken
-    assert "全部 2 个编码" in text and "都正确" in text
+    assert "全部 2 个编码都正确" in text
     assert 'value="I25.103,I20.000" data-code-search data-system="icd10" data-code-list' in body
     assert "用逗号分隔" in text
     # the record's other lines show their lists too
@@ -196,3 +196,11 @@ def test_a_group_of_failures_is_coded_with_a_list(web_engine, client_for):
             )
         ).all()
     assert [tuple(r) for r in rows] == [("manual", "I25.103", "I48.x00")] * 2
+
+
+def test_the_guards_trial_shows_every_code_of_a_text(web_engine, client_for):
+    author = client_for("author")
+    fields = {"cue": "疑诊", "kind": "uncertain", "scope": "before", "text": "冠心病 心房颤动", "action": "test"}
+    body = html.unescape(author.form("/guards/new", **fields).get_data(as_text=True))
+    shown = body[body.index("的结果</h2>") :]
+    assert re.search(r"→ I25\.103（规则 \d+）、I48\.x00（规则 \d+）", re.sub(r"<[^>]+>", "", shown))

@@ -28,11 +28,12 @@ from rulebase.mining import Example
 from rulebase.states import Outcome
 
 from .report import chapter, code_sets, metrics
-from .ruletest import DATED, audited_where, line_day
+from .ruletest import DATED, audited_where, coded_as, line_day, truth_of
 
 
 class Line(NamedTuple):
-    """One audited line: the person's code is the truth it is tested against."""
+    """One audited line: the person's code is the truth it is tested against (a line a person gave
+    several codes: their list, `I25.103,I20.000`, as rule tests key it)."""
 
     id: int
     record_id: str
@@ -46,12 +47,15 @@ def load_lines(conn: Connection, system: str | None = None, code_prefix: str | N
     """The audited lines (of `system`), each with its day."""
     c = diagnosis.c
     q = (
-        select(c.id, c.record_id, c.kind, c.description, c.code, line_day().label("day"))
+        select(c.id, c.record_id, c.kind, c.description, c.code, c.other_codes, line_day().label("day"))
         .select_from(DATED)
         .where(*audited_where(system, code_prefix=code_prefix))
         .order_by(c.id)
     )
-    return [Line(*r) for r in conn.execute(q)]
+    return [
+        Line(i, record, kind, text, code if other is None else f"{code},{other}", day)
+        for i, record, kind, text, code, other, day in conn.execute(q)
+    ]
 
 
 def split_by_date(lines: Iterable[Line], day: dt.datetime) -> tuple[list[Line], list[Line]]:
@@ -77,6 +81,8 @@ def examples_of(lines: Iterable[Line], normalizer: Callable[[str], str]) -> list
     """Lines by normalized text, as the miner and the suggester take the history."""
     by_text: dict[str, tuple[dict[str, int], str]] = {}
     for line in lines:
+        if "," in line.code:  # a line of several codes teaches no one-code rule or suggestion
+            continue
         try:
             text = normalizer(line.description or "")
         except TimeoutError:  # the run would give it no code either
@@ -97,9 +103,9 @@ class Judged(NamedTuple):
 def judge_line(line: Line, decision: Decision, ruled: set[str]) -> Judged:
     """`ruled`: the codes the rule set used has an enabled rule for."""
     if decision.outcome == Outcome.CODED:
-        kind = "tp" if decision.code == line.code else "fp"
+        kind = "tp" if coded_as(decision, line.code) else "fp"
     else:
-        kind = "fn" if line.code in ruled else "tn"
+        kind = "fn" if truth_of(line.code) <= ruled else "tn"
     return Judged(line, decision, kind)
 
 
@@ -115,9 +121,8 @@ def record_figures(judged: Iterable[Judged]) -> dict[str, Any]:
     gold: dict[str, set[str]] = defaultdict(set)
     auto: dict[str, set[str]] = defaultdict(set)
     for j in judged:
-        gold[j.line.record_id].add(j.line.code)
-        if j.decision.outcome == Outcome.CODED:
-            auto[j.line.record_id].add(j.decision.code)
+        gold[j.line.record_id].update(truth_of(j.line.code))
+        auto[j.line.record_id].update(j.decision.codes)
     sets = code_sets(gold, auto)  # the rule, said once, with the audited report's
     return {
         "records": sets["count"],
@@ -153,7 +158,7 @@ def suggestion_figures(cases: Sequence[tuple[str, Sequence[str]]], k: int = 5) -
 def engine_said(d: Decision) -> str:
     """The engine's answer as a person reads it: the code, the candidates, or the outcome."""
     if d.outcome == Outcome.CODED:
-        return d.code or ""
+        return ",".join(d.codes)
     if d.outcome == Outcome.AMBIGUOUS and d.candidates:
         return "ambiguous: " + ", ".join(c.code for c in d.candidates)
     return str(d.outcome)

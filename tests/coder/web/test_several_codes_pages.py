@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import re
 
+import pytest
 from sqlalchemy import select
 
 from coder.db.models import audit_action, diagnosis
@@ -198,6 +199,7 @@ def test_a_group_of_failures_is_coded_with_a_list(web_engine, client_for):
     assert [tuple(r) for r in rows] == [("manual", "I25.103", "I48.x00")] * 2
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # a page's rendering: one database is enough
 def test_the_guards_trial_shows_every_code_of_a_text(web_engine, client_for):
     author = client_for("author")
     fields = {"cue": "疑诊", "kind": "uncertain", "scope": "before", "text": "冠心病 心房颤动", "action": "test"}

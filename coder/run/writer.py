@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -111,6 +112,35 @@ class _Many:
             conn.exec_driver_sql(self.sql, [self.pick(r) for r in rows])
 
 
+class _Ids:
+    """The guard read for one number of ids, compiled for one dialect: its SQL and where the ids go
+    among the statement's other values (the work filter's states and rule-base version)."""
+
+    def __init__(self, work, n: int, lock: bool, dialect):
+        names = tuple(f"id{k}" for k in range(n))
+        stmt = select(diagnosis.c.id).where(diagnosis.c.id.in_([bindparam(k, 0) for k in names]), work)
+        compiled = (stmt.with_for_update() if lock else stmt).compile(dialect=dialect)
+        self.sql = compiled.string
+        values = {k: (v.value if isinstance(v, Enum) else v) for k, v in compiled.params.items()}
+        order = compiled.positiontup
+        self.names, self.named = names, order is None
+        if self.named:
+            self.values: Any = values
+        else:
+            start = order.index(names[0]) if names else 0
+            if tuple(order[start : start + n]) != names:  # pragma: no cover - the IN comes first in every dialect
+                raise AssertionError("the guard's ids are not bound side by side")
+            self.head = tuple(values[k] for k in order[:start])
+            self.tail = tuple(values[k] for k in order[start + n :])
+
+    def read(self, conn: Connection, ids: Sequence[int]) -> Sequence[int]:
+        if self.named:
+            params: Any = {**self.values, **dict(zip(self.names, ids, strict=True))}
+        else:
+            params = (*self.head, *ids, *self.tail)
+        return conn.exec_driver_sql(self.sql, params).scalars().all()
+
+
 # The states as plain str for the driver: sqlite3 looks up an adapter for every str subclass it is
 # handed, a StrEnum included, which costs a microsecond a value (measured: +60 % on an executemany).
 _CODED, _FAILED = Status.CODED.value, Status.FAILED.value
@@ -174,10 +204,10 @@ class BatchWriter:
         self.run_id, self.rb_version = run_id, rb_version
         self.heartbeat_run, self.heartbeat_lock = heartbeat_statements(run_id)
         # Which of a batch's diagnoses still wait for a run: a person may have coded them meanwhile.
-        guard = select(diagnosis.c.id).where(
-            diagnosis.c.id.in_(bindparam("ids", expanding=True)), work_filter(rb_version)
-        )
-        self.guard = guard.with_for_update() if lock_rows else guard
+        self.work = work_filter(rb_version)
+        self.lock_rows = lock_rows
+        self.lock_retried = dialect.name != "sqlite"
+        self._guards: dict[tuple[int, bool], _Ids] = {}
         self.counts = (
             update(coding_run)
             .where(coding_run.c.id == run_id)
@@ -187,9 +217,22 @@ class BatchWriter:
         processor = DateTime().dialect_impl(dialect).bind_processor(dialect)
         self.stamp: Callable[[Any], Any] = processor or (lambda value: value)  # as the driver stores it
         self.tally = tally if tally is not None else Tally()  # what committed batches wrote
-        self.guard_locked = guard.with_for_update() if dialect.name != "sqlite" else guard
         self.edits = None  # (checker, the dictionary's active codes), read by the first batch
         self.combinations = None  # the enabled combination table, read by the first batch
+
+    def still_waiting(self, conn: Connection, ids: list[int], locked: bool = False) -> Sequence[int]:
+        """The ids among `ids` that still wait for a run, read (and locked where the run locks) in
+        the caller's transaction.
+
+        Compiled once per number of ids and handed to the driver as it is: an expanding IN is
+        rendered anew by SQLAlchemy for every batch, which cost more than SQLite's own read."""
+        lock = self.lock_retried if locked else self.lock_rows
+        found = self._guards.get((len(ids), lock))
+        if found is None:
+            if len(self._guards) >= 8:  # a run meets two sizes (a full batch, the last); line by line, one
+                self._guards.clear()
+            found = self._guards[(len(ids), lock)] = _Ids(self.work, len(ids), lock, conn.dialect)
+        return found.read(conn, ids)
 
     def write(self, conn: Connection, decisions: dict[int, Decision], locked: bool = False) -> Tally:
         """Store one batch of decisions: statuses, log rows and run counts, in the caller's transaction.
@@ -204,8 +247,7 @@ class BatchWriter:
         # change these diagnoses between the guard read below and our commit.
         conn.execute(self.heartbeat_run, {"hb": now})
         conn.execute(self.heartbeat_lock, {"hb": now})
-        guard = self.guard_locked if locked else self.guard
-        still_ours = conn.execute(guard, {"ids": list(decisions)}).scalars().all()
+        still_ours = self.still_waiting(conn, list(decisions), locked)
         statuses: list[StatusRow] = []
         successes: list[SuccessRow] = []
         failures: list[FailureRow] = []

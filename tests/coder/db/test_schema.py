@@ -123,10 +123,11 @@ def test_newer_statements_compile_for_oracle():
         .compile(dialect=ORACLE)
     )
     assert claim.endswith("FOR UPDATE SKIP LOCKED") and "FETCH" not in claim  # ORA-02014: no FETCH with FOR UPDATE
-    columns = ("run_id", "diagnosis_id", "logged_at")
+    columns = ("run_id", "diagnosis_id", "logged_at", "position")
     insert = compile_for_executemany(code_log.insert().values({k: bindparam(k) for k in columns}), ORACLE).string
-    assert (
-        insert == "INSERT INTO code_log (run_id, diagnosis_id, logged_at) VALUES (:run_id, :diagnosis_id, :logged_at)"
+    assert insert == (
+        "INSERT INTO code_log (run_id, diagnosis_id, logged_at, position)"
+        " VALUES (:run_id, :diagnosis_id, :logged_at, :position)"
     )
 
 

@@ -146,3 +146,28 @@ def test_rules_without_literals_are_always_verified():
     assert rs.decide("发热").code == "R1"
     assert rs.decide("高血压3级以上").code == "R2"
     assert rs.decide("copd").code == "R3"
+
+
+def test_the_issues_quoted_lines_with_the_bundled_rules():
+    """Issue #14's real lines, decided by the sample rule base (read as a file: the core imports nothing of coder)."""
+    import csv
+    from pathlib import Path
+
+    path = Path(__file__).parents[2] / "coder" / "sample" / "rules.csv"
+    with path.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    rules = [
+        Rule(id=i, code=r["code"], pattern=r["pattern"], exclude=r["exclude"] or None, priority=int(r["priority"]))
+        for i, r in enumerate(rows, start=1)
+    ]
+    rules.append(Rule(id=len(rules) + 1, code="I49.900", pattern="心律失常"))  # not in the sample
+    for strict in (False, True):
+        rs = RuleSet(rules, strict=strict)
+        assert rs.decide("高血压病（3级很高危）").codes == ("I10.x00x032",)  # the qualifier decides the code
+        two = rs.decide("冠状动脉粥样硬化性心脏病 不稳定型心绞痛")
+        three = rs.decide("心律失常III度房室传导阻滞")
+        if strict:
+            assert two.outcome == three.outcome == AMBIGUOUS
+        else:
+            assert two.codes == ("I25.103", "I20.000") and three.codes == ("I49.900", "I44.200")
+        assert rs.decide("尿路感染性休克").outcome == AMBIGUOUS  # both claim 感染

@@ -25,7 +25,8 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
-    bindparam,
+    literal_column,
+    or_,
     text,
 )
 
@@ -312,8 +313,10 @@ def split_codes(codes: Sequence[str]) -> tuple[str | None, str | None]:
 def audited(status=diagnosis.c.status):
     """The WHERE of the audited history (a person's status), written with literal values: it is also
     the partial index's WHERE, and SQLite uses a partial index only for a query that spells out the
-    same term (a bound parameter in its place hides it)."""
-    return status.in_(bindparam("audited", [str(s) for s in PERSON_STATUSES], expanding=True, literal_execute=True))
+    same term (a bound parameter in its place hides it). Equalities joined by OR, not IN: SQLite
+    evaluates the index's WHERE for every row a run updates, and an IN list of three constants
+    builds a lookup table each time (about 0.3 s more per 100,000 lines a run updates)."""
+    return or_(*(status == literal_column(f"'{s}'") for s in PERSON_STATUSES))
 
 
 # The audited history by day (reports, rule testing, mining), read from the index alone. Partial on

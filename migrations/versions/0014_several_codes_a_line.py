@@ -37,7 +37,8 @@ def upgrade() -> None:
 
 def _audited_index(columns: list[str]) -> None:
     op.drop_index("ix_diagnosis_audited", table_name="diagnosis")
-    audited = sa.text("status IN ('confirmed', 'corrected', 'manual')")
+    # models.audited's form (OR, not IN: SQLite rebuilds an IN list's table for every row a run updates)
+    audited = sa.text("status = 'confirmed' OR status = 'corrected' OR status = 'manual'")
     op.create_index("ix_diagnosis_audited", "diagnosis", columns, sqlite_where=audited, postgresql_where=audited)
 
 

@@ -216,7 +216,7 @@ CREATE TABLE diagnosis (
 	CONSTRAINT fk_diagnosis_code FOREIGN KEY(code) REFERENCES icd_code (code)
 );
 
-CREATE INDEX ix_diagnosis_audited ON diagnosis (updated_at, status, code, attempted_at, kind, other_codes) WHERE status IN ('confirmed', 'corrected', 'manual');
+CREATE INDEX ix_diagnosis_audited ON diagnosis (updated_at, status, code, attempted_at, kind, other_codes) WHERE status = 'confirmed' OR status = 'corrected' OR status = 'manual';
 CREATE INDEX ix_diagnosis_department ON diagnosis (department, status, fail_reason, attempted_at, id) WHERE department IS NOT NULL;
 CREATE INDEX ix_diagnosis_review ON diagnosis (status, fail_reason, attempted_at, id, kind, code);
 CREATE INDEX ix_diagnosis_status ON diagnosis (status, id);

@@ -74,7 +74,7 @@ def _child_match(n_rules: int, n_desc: int, guards: bool) -> dict:
     return {"per_s": len(texts) / cpu, "cpu": cpu, "texts": len(texts), "shares": shares}
 
 
-def _child_run(n_rules: int, n_pending: int, profile: str | None) -> dict:
+def _child_run(n_rules: int, n_pending: int, profile: str | None, no_edits: bool = False) -> dict:
     from sqlalchemy import insert
 
     from benchmarks.workload import make_descriptions, make_rules, store
@@ -98,6 +98,9 @@ def _child_run(n_rules: int, n_pending: int, profile: str | None) -> dict:
                     for i, t in enumerate(texts)
                 ],
             )
+        if no_edits:  # the run without its code edits check (an edit disabled is never read)
+            with engine.begin() as conn:
+                conn.exec_driver_sql("UPDATE code_edit SET enabled = 0")
         engine.dispose()
         engine = make_engine(f"sqlite:///{tmp}/run.db")
         if profile:
@@ -126,7 +129,7 @@ def child(args) -> None:
     if args.child == "match":
         out = _child_match(args.rules, args.descriptions, args.guards)
     else:
-        out = _child_run(int(args.run_rules), args.run_size, args.profile)
+        out = _child_run(int(args.run_rules), args.run_size, args.profile, args.no_edits)
     import coder
     import icdcoder_migrations
 
@@ -171,6 +174,7 @@ def main() -> None:
     ap.add_argument("--child", choices=("match", "run"), help=argparse.SUPPRESS)
     ap.add_argument("--guards", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--profile", help=argparse.SUPPRESS)
+    ap.add_argument("--no-edits", action="store_true", help=argparse.SUPPRESS)
     here = Path(__file__).resolve().parents[1]
     ap.add_argument(
         "--trees",
@@ -183,6 +187,7 @@ def main() -> None:
     ap.add_argument("--run-rules", default="1000,30000", help="rule counts for the whole run ('' for none)")
     ap.add_argument("--run-size", type=int, default=100_000)
     ap.add_argument("--no-match", action="store_true", help="skip distinct/s")
+    ap.add_argument("--edits-off", action="store_true", help="also the whole run with every code edit disabled")
     ap.add_argument("--profile-dir", type=Path, help="write a cProfile of each tree's run here (an extra round)")
     args = ap.parse_args()
     if args.child:
@@ -198,6 +203,10 @@ def main() -> None:
     for n in (int(x) for x in args.run_rules.split(",") if x):
         r = ["--child", "run", "--run-rules", str(n), "--run-size", str(args.run_size)]
         jobs.append((f"whole run SQLite, {n:,} rules, {args.run_size:,} lines", r, False))
+        if args.edits_off:
+            jobs.append(
+                (f"whole run SQLite, {n:,} rules, {args.run_size:,} lines, code edits off", [*r, "--no-edits"], True)
+            )
     print(f"{', '.join(f'{k} {v[0]}' for k, v in trees.items())}; load average at start {_load()}", flush=True)
     if args.profile_dir:
         args.profile_dir.mkdir(parents=True, exist_ok=True)
@@ -222,6 +231,8 @@ def main() -> None:
                     f"{out['python_speed']:.1f}; load {_load()})",
                     flush=True,
                 )
+    if not args.rounds:
+        return
     print()
     print(f"Medians of {args.rounds} alternating rounds, per CPU second of the process; load average at end {_load()}")
     print()
@@ -229,7 +240,7 @@ def main() -> None:
     print("| figure | " + " | ".join([labels[0], *(f"{o} | change" for o in others)]) + " |")
     print("|---|" + "---:|" * (1 + 2 * len(others)))
     for figure, _argv, not_reference in jobs:
-        base = figure.replace(", starter guards", "") if not_reference else figure
+        base = figure.replace(", starter guards", "").replace(", code edits off", "") if not_reference else figure
         ref = statistics.median(o["per_s"] for o in results[(base, labels[0])])
         cells = [f"{ref:,.0f}"]
         for o in others:

@@ -19,11 +19,11 @@ from sqlalchemy import Connection
 from coder.errors import IcdCoderError, ImportRejected, Problem
 from coder.store.codes import code_states
 from rulebase.codes import PROCEDURE
-from rulebase.rule import MAX_CODE_LENGTH
 
 from . import homepage
 from .columns import CellInvalid, Column, Schema, integer, text
 from .lines import (
+    CODES_LENGTH,
     DISCHARGE,
     IMPORTER,
     DiagnosisPlan,
@@ -67,7 +67,7 @@ SCHEMA = Schema(
         Column("seq", integer(minimum=1), aliases=("序号",)),
         Column("kind", kind, default=DISCHARGE, aliases=("类型",)),
         Column("description", text(1000), required=True, default="", aliases=("诊断名称", "诊断描述")),
-        Column("code", text(MAX_CODE_LENGTH), aliases=("诊断编码", "编码"), textual=True),
+        Column("code", text(CODES_LENGTH), aliases=("诊断编码", "编码"), textual=True),
         Column("coder", text(64), aliases=("编码员",)),
         # What `diagnoses export --layout long` adds for coders. Read back, the status says whose
         # a code is: icdcoder's own comes back pending (it is not a person's code).

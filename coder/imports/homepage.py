@@ -21,10 +21,9 @@ from sqlalchemy import Connection, select, update
 from coder.db.models import diagnosis, homepage, utcnow
 from coder.errors import Problem
 from rulebase.codes import PROCEDURE
-from rulebase.rule import MAX_CODE_LENGTH
 
 from .columns import CellInvalid, Column, FirstSeen, Schema, numeric_code, shown_header, text
-from .lines import DISCHARGE, DiagnosisPlan, LineItem, in_chunks, persons_code, reserved_coder
+from .lines import CODES_LENGTH, DISCHARGE, DiagnosisPlan, LineItem, in_chunks, persons_code, reserved_coder
 from .tabular import Sheet
 
 SEXES = {
@@ -198,7 +197,7 @@ def _code(sheet: Sheet, row, header: str, problems: list[Problem]) -> tuple[str 
         problems.append(sheet.problem(row.number, header, numeric_code(raw)))
         return None, False
     try:
-        code = text(MAX_CODE_LENGTH)(raw, header)
+        code = text(CODES_LENGTH)(raw, header)
     except CellInvalid as exc:
         problems.append(sheet.problem(row.number, header, str(exc)))
         return None, False

@@ -10,10 +10,11 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, select
 
-from coder.db.models import diagnosis, utcnow
+from coder.db.models import OTHER_CODES_LENGTH, diagnosis, line_codes, split_codes, utcnow
 from coder.errors import Problem
-from coder.store.codes import CodeState, problem_with
+from coder.store.codes import CodeState, codes_from_text, problem_with
 from rulebase.codes import ICD9CM3, system_of_kind
+from rulebase.rule import MAX_CODE_LENGTH
 from rulebase.states import AUTO, PERSON_STATUSES, Status
 
 from .columns import FirstSeen
@@ -27,6 +28,7 @@ class Layout(StrEnum):
 
 
 DISCHARGE = "discharge"
+CODES_LENGTH = MAX_CODE_LENGTH + 1 + OTHER_CODES_LENGTH  # a code cell: one code, or a line's list
 IMPORTER = "import"  # coded_by of a person's code whose file names no coder
 CHUNK = 500  # record ids per IN (...): Oracle takes at most 1,000
 
@@ -108,9 +110,19 @@ def reserved_coder(name: str | None) -> str | None:
 
 
 def line_code_problem(code: str, kind: str, states: Mapping[str, CodeState]) -> str | None:
-    """Why a person's `code` cannot stand on a line of `kind`: not in the dictionary, inactive, or
-    of the other code system (a procedure code on a diagnosis line)."""
-    return problem_with(code, states, system_of_kind(kind))
+    """Why a person's `code` cell cannot stand on a line of `kind`: a code not in the dictionary,
+    inactive, or of the other code system (a procedure code on a diagnosis line). The cell may hold
+    a line's list of codes (`I25.103,I20.000`, as an export writes a line of two diagnoses)."""
+    codes = codes_from_text(code)
+    try:
+        split_codes(codes)
+    except ValueError as exc:
+        return str(exc)
+    for one in codes:
+        problem = problem_with(one, states, system_of_kind(kind))
+        if problem:
+            return problem
+    return None
 
 
 def _noun(kind: str, default: str) -> str:
@@ -128,7 +140,7 @@ def stored_lines(conn: Connection, records: Iterable[str]) -> dict[tuple[str, st
     out: dict[tuple[str, str], list] = {}
     c = diagnosis.c
     for chunk in in_chunks(records):
-        q = select(c.record_id, c.kind, c.seq_no, c.description, c.code).where(c.record_id.in_(chunk))
+        q = select(c.record_id, c.kind, c.seq_no, c.description, c.code, c.other_codes).where(c.record_id.in_(chunk))
         for r in conn.execute(q.order_by(c.record_id, c.kind, c.seq_no)):
             out.setdefault((r.record_id, r.kind), []).append(r)
     return out
@@ -202,7 +214,7 @@ def plan_lines(
                 if old is not None:
                     if old.description == part:
                         plan.unchanged += 1
-                        if item.code and item.code != old.code:
+                        if item.code and codes_from_text(item.code) != line_codes(old.code, old.other_codes):
                             plan.codes_not_applied += 1
                     else:
                         problems.append(
@@ -219,13 +231,15 @@ def plan_lines(
                 if message:
                     problems.append(sheet.problem(n, item.columns[1], message))
                     continue
+                first, other = split_codes(codes_from_text(code))
                 plan.rows.append(
                     {
                         "record_id": record,
                         "seq_no": new_seq,
                         "kind": kind,
                         "description": part,
-                        "code": code,
+                        "code": first,
+                        "other_codes": other,
                         "coded_by": (item.coder or IMPORTER) if code else None,
                         "status": Status.MANUAL if code else Status.PENDING,
                         "created_at": now,

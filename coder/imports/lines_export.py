@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, select
 
-from coder.db.models import diagnosis, homepage
+from coder.db.models import diagnosis, homepage, line_codes
 from coder.errors import IcdCoderError
 from coder.store.codes import lines_of
 from rulebase.codes import system_of_kind
@@ -72,6 +72,11 @@ def _cell(value, csv_file: bool):
     return str(value)
 
 
+def _codes(r) -> str:
+    """A line's codes in one cell: `I25.103,I20.000` for a line of two diagnoses (imports read it back)."""
+    return ",".join(line_codes(r.code, r.other_codes))
+
+
 def _lines(conn: Connection, system: str | None) -> list:
     q = select(diagnosis).order_by(diagnosis.c.record_id, diagnosis.c.kind, diagnosis.c.seq_no)
     if system:
@@ -86,7 +91,7 @@ def long_rows(conn: Connection, system: str | None = None) -> tuple[Sequence[str
             str(r.seq_no),
             r.kind,
             r.description or "",
-            r.code or "",
+            _codes(r),
             _person(r),
             r.status,  # the long layout is for scripts as much as for people: the status as stored
             (r.fail_reason or "") if r.status == Status.FAILED else "",
@@ -146,7 +151,7 @@ def homepage_rows(
             for k in range(widths[kind]):
                 if k < len(lines):
                     r = lines[k]
-                    row.extend([r.description or "", r.code or "", _status(r)])
+                    row.extend([r.description or "", _codes(r), _status(r)])
                 else:
                     row.extend(["", "", ""])
         row.append(rec["coder"])

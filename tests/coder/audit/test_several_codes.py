@@ -151,3 +151,33 @@ def test_code_kinds_pairs_a_replaced_code_with_the_persons_and_counts_the_rest()
     assert code_kinds("corrected", ("A",), ("A", "B"), ruled) == [("tp", "A"), ("fp", "B")]
     assert code_kinds("corrected", ("A", "B", "D"), ("A",), ruled) == [("tp", "A"), ("fn", "B"), ("tn", "D")]
     assert code_kinds("manual", ("B", "D"), (), ruled) == [("fn", "B"), ("tn", "D")]
+
+
+def test_an_export_carries_a_lines_codes_and_imports_back(coded, tmp_path, codes_csv):
+    from coder.db.connect import make_engine
+    from coder.db.migrate import upgrade_db
+    from coder.imports.tabular import read_sheet
+    from coder.services.diagnoses import export_diagnoses
+    from coder.services.dictionary import import_dictionary
+
+    engine, ids, _, _ = coded
+    act(engine, ids["r2"], CORRECT, "李娜", "I49.900")
+    out = tmp_path / "back.csv"
+    export_diagnoses(engine, out, layout="long")
+    cells = {r.values["record_id"]: r.values for r in read_sheet(out).rows}
+    assert (cells["r1"]["code"], cells["r1"]["status"]) == ("I25.103,I20.000", "coded")
+    assert (cells["r2"]["code"], cells["r2"]["status"]) == ("I49.900", "corrected")
+    s = import_diagnoses(engine, out, layout="long").summary()  # the same lines: nothing changes
+    assert (s["added"], s["codes_not_applied"]) == (0, 0)
+    # Into a database that has not seen them: a person's list (here icdcoder's, coming back, is pending)
+    other = make_engine(f"sqlite:///{tmp_path / 'other.db'}")
+    upgrade_db(other)
+    import_dictionary(other, codes_csv)
+    with other.begin() as conn:
+        conn.execute(insert(icd_code), [{"code": "I49.900", "name": "心律失常"}])
+    rows = [["r9", "1", "冠心病 不稳定型心绞痛", "I25.103，I20.000"]]
+    import_diagnoses(other, write_csv(tmp_path / "p.csv", ["record_id", "seq", "description", "code"], rows))
+    with other.connect() as conn:
+        line = conn.execute(select(diagnosis)).one()
+    other.dispose()
+    assert (line.status, line.code, line.other_codes) == ("manual", "I25.103", "I20.000")

@@ -86,7 +86,8 @@ def queue_cmd(status, reason, run_id, system, limit, no_suggest, db_url, as_json
 
 
 def _echo(outcome) -> None:
-    click.echo(f"diagnosis {outcome.diagnosis_id}: {outcome.status} {outcome.code} (audit #{outcome.audit_id})")
+    codes = ",".join(outcome.codes) or outcome.code
+    click.echo(f"diagnosis {outcome.diagnosis_id}: {outcome.status} {codes} (audit #{outcome.audit_id})")
 
 
 @audit_group.command("confirm")
@@ -101,7 +102,7 @@ def confirm_cmd(diagnosis_id, person, comment, db_url) -> None:
 
 @audit_group.command("correct")
 @click.argument("diagnosis_id", type=ID)
-@click.option("--code", required=True, help="The right code.")
+@click.option("--code", required=True, help="The right code, or the line's codes: I25.103,I20.000.")
 @by_option
 @click.option("--comment", default=None)
 @db_option
@@ -112,7 +113,7 @@ def correct_cmd(diagnosis_id, code, person, comment, db_url) -> None:
 
 @audit_group.command("code")
 @click.argument("diagnosis_id", type=ID)
-@click.option("--code", required=True)
+@click.option("--code", required=True, help="The code, or the line's codes: I25.103,I20.000.")
 @by_option
 @click.option("--comment", default=None)
 @db_option

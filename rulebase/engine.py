@@ -337,18 +337,15 @@ class RuleSet(_Matcher):
         non-empty words, no match lies strictly inside another and the codes overlap: ambiguous,
         as `separate` would say, without building its hits (most several-code sets in a large
         rule base are this)."""
+        spread = shape.spread
         try:
-            spans = [(span(text), group) for span, group in shape.spread]
+            spans = [span(text) for span, _ in spread]
         except TimeoutError:
             return Decision(Outcome.TIMEOUT, text, candidates=shape.candidates)
-        first = spans[0][0]
-        if first[0] < first[1]:
-            for span, _ in spans:
-                if span != first:
-                    break
-            else:
-                return _new_decision((_AMBIGUOUS, text, None, None, None, None, shape.candidates, ()))
-        hits = [Hit(rule, span) for span, group in spans for rule in group]
+        first = spans[0]
+        if first[0] < first[1] and spans.count(first) == len(spans):
+            return _new_decision((_AMBIGUOUS, text, None, None, None, None, shape.candidates, ()))
+        hits = [Hit(rule, span) for span, (_, group) in zip(spans, spread, strict=True) for rule in group]
         return guard(separate(text, hits, shape.candidates), self.guards)
 
     def _shape(self, top: tuple[int, ...]) -> _Shape:
@@ -360,13 +357,27 @@ class RuleSet(_Matcher):
             by_pattern: dict[str, tuple[Callable[[str], Span | None], list[Rule]]] = {}
             for i in top:
                 v = self.verifiers[i]
-                by_pattern.setdefault(v.rule.pattern, (v.span, []))[1].append(v.rule)
+                by_pattern.setdefault(v.rule.pattern, (_whole_or(v), []))[1].append(v.rule)
             spread = tuple((span, tuple(rules)) for span, rules in by_pattern.values())
         shape = _Shape(decision, span_of, spread)
         if len(self._shapes) >= SHAPES_SIZE:
             self._shapes.clear()
         self._shapes[top] = shape
         return shape
+
+
+def _whole_or(v: Verifier) -> Callable[[str], Span | None]:
+    """The span function of a rule known to match: a pattern anchored at both ends matches the
+    whole text (the regex's `$` also matches before a final newline, left to the regex)."""
+    parsed = v.rule.parsed
+    if not (parsed.anchored_start and parsed.anchored_end):
+        return v.span
+    span = v.span
+
+    def whole(text: str) -> Span | None:
+        return (0, len(text)) if text[-1:] != "\n" else span(text)
+
+    return whole
 
 
 def _no_words(text: str, overlapping: bool) -> list:

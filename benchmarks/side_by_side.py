@@ -1,24 +1,27 @@
-"""The engine before and after a change, side by side in one sitting (issue #14, point 6).
+"""Checkouts of the engine side by side in one sitting (issue #14, point 6).
 
 This machine's speed drifts from day to day and other jobs share it, so figures taken on different
-days cannot be compared. This script runs the same workload on two checkouts in alternation (before,
-after, after, before, ...), each measurement in a fresh child process that imports only its own
+days cannot be compared. This script runs the same workload on several checkouts in alternation
+(a, b, c, then c, b, a, ...), each measurement in a fresh child process that imports only its own
 checkout's code, and prints medians of **process CPU time** (what another session's load moves
-least), with the change in percent:
+least), with each tree's change against the first:
 
-* `distinct/s`: the engine alone, every distinct description of the workload decided once by a
-  fresh RuleSet (bench.py's figure); the after tree also with the starter guard table, as a run has;
-* `run`: `icdcoder run` (run_coding) on a fresh SQLite file of `--run-size` pending lines: CPU
-  seconds of the run only (the database is built before the clock starts), and lines per CPU second.
+* `distinct texts/s`: the engine alone, every distinct description of the workload decided once
+  by a fresh RuleSet (bench.py's figure); the later trees also with the starter guard table;
+* `whole run`: run_coding on a fresh SQLite file of `--run-size` pending lines, lines per CPU
+  second of the run only (the database is built before the clock starts); `--edits-off` adds the
+  same run with every code edit disabled (later trees).
 
     git worktree add /tmp/ab-old 13576f7
     mkdir -p /tmp/ab-old-path && ln -s /tmp/ab-old/migrations /tmp/ab-old-path/icdcoder_migrations
-    python benchmarks/side_by_side.py --before /tmp/ab-old --after . --rounds 5
+    python benchmarks/side_by_side.py --trees before=/tmp/ab-old,after=. --rounds 5
 
 The migrations are the package `icdcoder_migrations` (pyproject.toml maps it to migrations/); an
-editable install resolves it to the main checkout, so the before tree needs a directory holding a
-symlink of that name to its own migrations/ first on the path (`--before-path`, found next to the
-tree as `<tree>-path` when it exists). `--profile DIR` writes a cProfile of each tree's first run.
+editable install resolves it to the main checkout, so another tree needs a directory holding a
+symlink of that name to its own migrations/ first on the path: `<tree>-path` next to the tree is
+used when it exists, and each child's code and migrations are checked. `--profile-dir DIR` first
+writes a cProfile of each tree's whole run. Measure committed worktrees, not a checkout being
+edited: a tree that changes during the sitting mixes two versions.
 """
 
 from __future__ import annotations

@@ -174,27 +174,39 @@ def _overlap(a: Span, b: Span) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
 
-def separate(normalized: str, hits: Sequence[Hit], candidates: tuple[Candidate, ...]) -> Decision:
-    """The decision for top-priority hits of several codes, each with its span (README point 3).
+Places = dict[Span, dict[str, Rule]]  # each place matched, with the codes matched there (each by its lowest-id rule)
 
-    A hit whose words lie strictly inside another code's hit is the less specific reading of the
-    same words (心绞痛 in 不稳定型心绞痛) and drops out. If two of the hits left, of different
-    codes, claim overlapping words, the line is ambiguous. Otherwise each code left is a diagnosis
-    of its own: one part per code, by its lowest rule id and that rule's span, in text order.
-    """
-    # Said over the distinct places rather than hit by hit (a rule base repeats a pattern under many
-    # codes): whether a hit stays and what it overlaps depends only on its code and its span, and
-    # of the hits of one code at one place only the lowest rule id can become a part.
-    at: dict[Span, dict[str, Hit]] = {}
+
+def places_of(hits: Sequence[Hit]) -> Places:
+    """The hits by place: of the hits of one code at one place only the lowest rule id can become a part."""
+    at: Places = {}
     for h in hits:
         codes = at.get(h.span)
         if codes is None:
             codes = at[h.span] = {}
         best = codes.get(h.rule.code)
-        if best is None or rule_key(h.rule) < rule_key(best.rule):
-            codes[h.rule.code] = h
+        if best is None or rule_key(h.rule) < rule_key(best):
+            codes[h.rule.code] = h.rule
+    return at
+
+
+def separate(normalized: str, hits: Sequence[Hit], candidates: tuple[Candidate, ...]) -> Decision:
+    """The decision for top-priority hits of several codes, each with its span (README point 3)."""
+    return separate_places(normalized, places_of(hits), candidates)
+
+
+def separate_places(normalized: str, at: Places, candidates: tuple[Candidate, ...]) -> Decision:
+    """The decision for the places the top-priority rules of several codes matched at.
+
+    A hit whose words lie strictly inside another code's hit is the less specific reading of the
+    same words (心绞痛 in 不稳定型心绞痛) and drops out. If two of the hits left, of different
+    codes, claim overlapping words, the line is ambiguous. Otherwise each code left is a diagnosis
+    of its own: one part per code, by its lowest rule id and that rule's span, in text order.
+    Said over the distinct places rather than hit by hit (a rule base repeats a pattern under many
+    codes): whether a hit stays and what it overlaps depends only on its code and its place.
+    """
     places = list(at)
-    kept: list[tuple[Span, dict[str, Hit]]] = []
+    kept: list[tuple[Span, dict[str, Rule]]] = []
     for span in places:
         codes = at[span]
         outer: set[str] = set()  # the codes matched at places strictly containing this one
@@ -203,23 +215,23 @@ def separate(normalized: str, hits: Sequence[Hit], candidates: tuple[Candidate, 
                 outer.update(at[other])
         if outer:
             # a hit drops out when a place containing it holds a code other than its own
-            codes = {c: h for c, h in codes.items() if not (outer - {c})}
+            codes = {c: r for c, r in codes.items() if not (outer - {c})}
         if codes:
             kept.append((span, codes))
     for i, (span, codes) in enumerate(kept):
-        if len(codes) > 1 and _overlap(span, span):
+        if len(codes) > 1 and span[0] < span[1]:
             return Decision(Outcome.AMBIGUOUS, normalized, candidates=candidates)
         for other, other_codes in kept[i + 1 :]:
             if _overlap(span, other) and (len(codes) > 1 or len(other_codes) > 1 or codes.keys() != other_codes.keys()):
                 return Decision(Outcome.AMBIGUOUS, normalized, candidates=candidates)
-    by_code: dict[str, Hit] = {}
-    for _, codes in kept:
-        for code, h in codes.items():
+    by_code: dict[str, tuple[Rule, Span]] = {}
+    for span, codes in kept:
+        for code, r in codes.items():
             best = by_code.get(code)
-            if best is None or rule_key(h.rule) < rule_key(best.rule):
-                by_code[code] = h
+            if best is None or rule_key(r) < rule_key(best[0]):
+                by_code[code] = (r, span)
     parts = sorted(
-        (Part(h.rule.code, h.rule.id, h.rule.version, h.span) for h in by_code.values()),
+        (Part(r.code, r.id, r.version, span) for r, span in by_code.values()),
         key=lambda p: (p.span, p.code),
     )
     first = parts[0]

@@ -22,7 +22,7 @@ from operator import attrgetter
 
 import ahocorasick_rs
 
-from .decision import Decision, Hit, Span, guard, place, prepare, resolve, rule_key, separate
+from .decision import Decision, Hit, Span, guard, place, prepare, resolve, rule_key, separate_places
 from .guards import Guard, Guards
 from .literals import pattern_requirements
 from .normalize import normalize_text
@@ -130,7 +130,7 @@ class _Shape:
         self,
         decision: Decision,
         span_of: Callable[[str], Span | None] | None,
-        spread: tuple[tuple[Callable[[str], Span | None], tuple[Rule, ...]], ...] | None = None,
+        spread: tuple[tuple[Callable[[str], Span | None], dict[str, Rule]], ...] | None = None,
     ):
         self.outcome, self.code, self.candidates = decision.outcome, decision.code, decision.candidates
         self.rule_id, self.rule_version = decision.rule_id, decision.rule_version
@@ -330,13 +330,13 @@ class RuleSet(_Matcher):
         return self.by_id[rule.id].span
 
     def _spread(self, text: str, shape: _Shape) -> Decision:
-        """A set of rules of several codes: `separate` by where each matches in this text.
+        """A set of rules of several codes: `separate_places` by where each matches in this text.
 
         The spread holds one span search per distinct pattern (rule bases repeat a pattern under
-        several codes), with the rules that share it. When every pattern matches the same
-        non-empty words, no match lies strictly inside another and the codes overlap: ambiguous,
-        as `separate` would say, without building its hits (most several-code sets in a large
-        rule base are this)."""
+        several codes), with the codes that share it, each by its lowest-id rule. When every
+        pattern matches the same non-empty words, no match lies strictly inside another and the
+        codes overlap: ambiguous, as `separate_places` would say (most several-code sets in a
+        large rule base are this)."""
         spread = shape.spread
         try:
             spans = [span(text) for span, _ in spread]
@@ -345,8 +345,19 @@ class RuleSet(_Matcher):
         first = spans[0]
         if first[0] < first[1] and spans.count(first) == len(spans):
             return _new_decision((_AMBIGUOUS, text, None, None, None, None, shape.candidates, ()))
-        hits = [Hit(rule, span) for span, (_, group) in zip(spans, spread, strict=True) for rule in group]
-        return guard(separate(text, hits, shape.candidates), self.guards)
+        at: dict = {}
+        for where, (_, codes) in zip(spans, spread, strict=True):
+            found = at.get(where)
+            if found is None:
+                at[where] = codes  # the shape's own table: read, never changed
+            else:
+                merged = dict(found)
+                for code, rule in codes.items():
+                    best = merged.get(code)
+                    if best is None or rule_key(rule) < rule_key(best):
+                        merged[code] = rule
+                at[where] = merged
+        return guard(separate_places(text, at, shape.candidates), self.guards)
 
     def _shape(self, top: tuple[int, ...]) -> _Shape:
         """`resolve`'s decision for a set of matching rules, remembered for the next text with that set."""
@@ -354,11 +365,14 @@ class RuleSet(_Matcher):
         span_of = self._span_function(decision.rule_id) if decision.outcome == Outcome.CODED else None
         spread = None
         if decision.outcome == Outcome.AMBIGUOUS and not self.strict:
-            by_pattern: dict[str, tuple[Callable[[str], Span | None], list[Rule]]] = {}
-            for i in top:
+            by_pattern: dict[str, tuple[Callable[[str], Span | None], dict[str, Rule]]] = {}
+            for i in top:  # ascending index: for each code the first rule seen has its lowest id
                 v = self.verifiers[i]
-                by_pattern.setdefault(v.rule.pattern, (_whole_or(v), []))[1].append(v.rule)
-            spread = tuple((span, tuple(rules)) for span, rules in by_pattern.values())
+                codes = by_pattern.setdefault(v.rule.pattern, (_whole_or(v), {}))[1]
+                best = codes.get(v.rule.code)
+                if best is None or rule_key(v.rule) < rule_key(best):
+                    codes[v.rule.code] = v.rule
+            spread = tuple(by_pattern.values())
         shape = _Shape(decision, span_of, spread)
         if len(self._shapes) >= SHAPES_SIZE:
             self._shapes.clear()

@@ -61,3 +61,14 @@ def form_problem(code: str, system: str = ICD10) -> str | None:
     else:
         why = "it does not have the form of one"
     return f"code {code!r} is not an {NAMES[system]} code: {why}; write it as, e.g., {EXAMPLES[system]}"
+
+
+_LIST_SEPARATORS = str.maketrans({"，": ",", "、": ",", ";": ",", "；": ",", " ": ",", "\n": ","})
+
+
+def code_list(text: str | None) -> tuple[str, ...]:
+    """A list of codes as a person writes it (`I25.103,I20.000`; also ， 、 ; or blanks between),
+    each once, in the order given. `+` is part of a combination code (E11.401+G63.2*), not a separator."""
+    if not text:
+        return ()
+    return tuple(dict.fromkeys(c for c in text.translate(_LIST_SEPARATORS).split(",") if c))

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from .codes import ICD10, PROCEDURE, form_problem
+from .codes import ICD10, PROCEDURE, code_list, form_problem
 from .errors import RuleInvalid
 from .versioned import VersionedItem, distinct
 
@@ -40,15 +40,13 @@ class CombinationInvalid(RuleInvalid):
 
 
 def split_codes(value: Any) -> tuple[str, ...]:
-    """Source codes from a comma-joined string (as stored and in a sheet) or a sequence, in the
-    order written, each once; blanks around them dropped (full-width commas too)."""
+    """Source codes from a comma-joined string (as stored and in a sheet, read as `code_list` reads
+    a person's list) or a sequence, in the order written, each once."""
     if value is None:
         return ()
     if isinstance(value, str):
-        parts = value.replace("，", SEPARATOR).split(SEPARATOR)
-    else:
-        parts = list(value)
-    return distinct(parts)
+        return code_list(value)  # the one reading of a written list of codes
+    return distinct(value)
 
 
 @dataclass(frozen=True)

@@ -26,13 +26,15 @@ from coder.db.models import (
     fail_log,
     icd_code,
     line_codes,
-    split_codes,
+    line_columns,
     utcnow,
 )
 from coder.errors import ActionRefused, IcdCoderError, NotFound
 from coder.store import combinations as combination_store
 from coder.store import edits as edit_store
-from coder.store.codes import code_problem, codes_from_text, lines_of, system_of_kind
+from coder.store.codes import code_problem, lines_of, system_of_kind
+from coder.store.queries import latest_log_rows
+from rulebase.codes import code_list
 from rulebase.states import AUTO, FAILURE_REASONS, PERSON_STATUSES, ReviewAction, Status
 
 CONFIRM, CORRECT, CODE = ReviewAction.CONFIRM, ReviewAction.CORRECT, ReviewAction.CODE
@@ -108,10 +110,7 @@ def _target(
 def _replaced_rule(conn: Connection, d_id: int, old: tuple[str, ...], new: tuple[str, ...]):
     """The success-log row of the run's code this action replaces (the first of the line's old codes
     the person dropped; on a confirm, the first code's): the rule the correction answers."""
-    rows = conn.execute(
-        select(code_log).where(code_log.c.diagnosis_id == d_id).order_by(code_log.c.run_id.desc(), code_log.c.position)
-    ).all()
-    latest = [r for r in rows if r.run_id == rows[0].run_id] if rows else []
+    latest = latest_log_rows(conn, [d_id]).get(d_id, [])
     dropped = [c for c in old if c not in new] or list(old[:1])
     for code in dropped:
         for r in latest:
@@ -143,12 +142,12 @@ def apply_action(
         raise ActionRefused(f"the reviewer's name is longer than {PERSON_LENGTH} characters")
     if person.lower() == AUTO:
         raise ActionRefused(f"{AUTO!r} is reserved for icdcoder's own codes; give the coder's name")
-    given = codes_from_text(code)
+    given = code_list(code)
     row = _locked(conn, d_id)
     if row is None:
         raise NotFound(f"no diagnosis with id {d_id}")
     current = line_codes(row.code, row.other_codes)
-    if expect is not None and (row.status, current) != (expect[0], codes_from_text(expect[1])):
+    if expect is not None and (row.status, current) != (expect[0], code_list(expect[1])):
         raise _changed_meanwhile(conn, row, expect)
     for c in given:
         # A line takes codes of its own system: a procedure line an ICD-9-CM-3 code, the others ICD-10.
@@ -162,7 +161,7 @@ def apply_action(
             if problem:
                 raise ActionRefused(f"diagnosis {d_id}: {problem}; to change it use: audit correct", about_code=True)
     try:
-        new_code, new_other = split_codes(new_codes)
+        new_code, new_other = line_columns(new_codes)
     except ValueError as exc:
         raise ActionRefused(f"diagnosis {d_id}: {exc}") from None
     if skip_unchanged and (status, new_codes) == (row.status, current) and row.status != CODED:

@@ -299,7 +299,7 @@ def line_codes(code: str | None, other_codes: str | None) -> tuple[str, ...]:
     return (code, *other_codes.split(",")) if other_codes else (code,)
 
 
-def split_codes(codes: Sequence[str]) -> tuple[str | None, str | None]:
+def line_columns(codes: Sequence[str]) -> tuple[str | None, str | None]:
     """(code, other_codes) as a line stores a list of codes; a repeated code is kept once."""
     unique = list(dict.fromkeys(codes))
     if not unique:

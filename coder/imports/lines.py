@@ -10,10 +10,10 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, select
 
-from coder.db.models import OTHER_CODES_LENGTH, diagnosis, line_codes, split_codes, utcnow
+from coder.db.models import OTHER_CODES_LENGTH, diagnosis, line_codes, line_columns, utcnow
 from coder.errors import Problem
-from coder.store.codes import CodeState, codes_from_text, problem_with
-from rulebase.codes import ICD9CM3, system_of_kind
+from coder.store.codes import CodeState, problem_with
+from rulebase.codes import ICD9CM3, code_list, system_of_kind
 from rulebase.rule import MAX_CODE_LENGTH
 from rulebase.states import AUTO, PERSON_STATUSES, Status
 
@@ -113,9 +113,9 @@ def line_code_problem(code: str, kind: str, states: Mapping[str, CodeState]) -> 
     """Why a person's `code` cell cannot stand on a line of `kind`: a code not in the dictionary,
     inactive, or of the other code system (a procedure code on a diagnosis line). The cell may hold
     a line's list of codes (`I25.103,I20.000`, as an export writes a line of two diagnoses)."""
-    codes = codes_from_text(code)
+    codes = code_list(code)
     try:
-        split_codes(codes)
+        line_columns(codes)
     except ValueError as exc:
         return str(exc)
     for one in codes:
@@ -214,7 +214,7 @@ def plan_lines(
                 if old is not None:
                     if old.description == part:
                         plan.unchanged += 1
-                        if item.code and codes_from_text(item.code) != line_codes(old.code, old.other_codes):
+                        if item.code and code_list(item.code) != line_codes(old.code, old.other_codes):
                             plan.codes_not_applied += 1
                     else:
                         problems.append(
@@ -231,7 +231,7 @@ def plan_lines(
                 if message:
                     problems.append(sheet.problem(n, item.columns[1], message))
                     continue
-                first, other = split_codes(codes_from_text(code))
+                first, other = line_columns(code_list(code))
                 plan.rows.append(
                     {
                         "record_id": record,

@@ -71,7 +71,7 @@ from coder.sample.make_homepage import (
 from coder.services.diagnoses import import_diagnoses
 from coder.services.rules import add_rule, change_rule, list_rules
 from coder.services.run import run_coding
-from coder.store.codes import codes_from_text
+from rulebase.codes import code_list
 from rulebase.states import ReviewAction, Status
 
 YEAR = 2025
@@ -463,7 +463,7 @@ def _review(engine: Engine, rng: random.Random, lines: dict[int, Line], day: dt.
         with engine.begin() as conn:
             for r in todo:
                 line = lines[r.id]
-                truth = codes_from_text(line.truth)  # a line of two diagnoses has two codes
+                truth = code_list(line.truth)  # a line of two diagnoses has two codes
                 if r.status == Status.CODED and line_codes(r.code, r.other_codes) == truth:
                     action, code, remark = ReviewAction.CONFIRM, None, None
                 elif r.status == Status.CODED:

@@ -31,7 +31,6 @@ from sqlalchemy import Connection, Engine, exists, false, func, literal, null, o
 from coder.audit.actions import CODE, CONFIRM, CORRECT, Outcome, apply_action
 from coder.db.models import (
     audit_action,
-    code_log,
     coding_rule,
     coding_run,
     diagnosis,
@@ -44,8 +43,9 @@ from coder.errors import ActionRefused, IcdCoderError, NotFound
 from coder.services.dictionary import search_codes
 from coder.services.suggestions import REFRESH, LineText, suggest_lines
 from coder.store import edits as edit_store
-from coder.store.codes import ALIAS_JOIN, ascii_lower, codes_from_text, lines_of, names_of
-from rulebase.codes import SYSTEMS, system_of_kind
+from coder.store.codes import ALIAS_JOIN, ascii_lower, lines_of, names_of
+from coder.store.queries import latest_log_rows
+from rulebase.codes import SYSTEMS, code_list, system_of_kind
 from rulebase.states import FAILURE_REASONS, Status
 
 __all__ = [
@@ -375,20 +375,6 @@ def _latest_logs(conn: Connection, log, ids: list[int]) -> dict[int, Any]:
     return latest
 
 
-def _latest_parts(conn: Connection, ids: list[int]) -> dict[int, list[Any]]:
-    """The code_log rows of each line's latest run, one per code of the line, by position (the
-    first code's row first)."""
-    rows: dict[int, list[Any]] = {}
-    for chunk in _chunks(ids):
-        for r in conn.execute(select(code_log).where(code_log.c.diagnosis_id.in_(chunk))):
-            rows.setdefault(r.diagnosis_id, []).append(r)
-    out = {}
-    for line_id, found in rows.items():
-        run = max(found, key=lambda r: r.id).run_id
-        out[line_id] = sorted((r for r in found if r.run_id == run), key=lambda r: (r.position, r.id))
-    return out
-
-
 def _chunks(values: list, size: int = 500):
     """IN lists of at most `size` (Oracle takes 1,000)."""
     for i in range(0, len(values), size):
@@ -408,7 +394,7 @@ def _items(conn: Connection, ids: list[int]) -> list[WorklistItem]:
     if not ids:
         return []
     rows = {r.id: r for r in conn.execute(select(diagnosis).where(d.id.in_(ids)))}
-    ok = {i: parts[0] for i, parts in _latest_parts(conn, ids).items()}
+    ok = {i: parts[0] for i, parts in latest_log_rows(conn, ids).items()}
     bad = _latest_logs(conn, fail_log, ids)
     records = sorted({r.record_id for r in rows.values()})
     depts: dict[str, str | None] = {}
@@ -597,7 +583,7 @@ def decide_group(
     Returns how many lines were coded (0: none is left, another coder was first)."""
     if action != CODE:
         raise ActionRefused("a group of failed lines is coded by hand (code); confirm and correct are for one line")
-    given = codes_from_text(code)
+    given = code_list(code)
     if not given:
         raise ActionRefused("coding a group needs a code")
     code = ",".join(given)
@@ -656,7 +642,7 @@ def line(engine: Engine, line_id: int) -> LineView:
             select(diagnosis).where(d.record_id == row.record_id).order_by(d.kind, d.seq_no, d.id)
         ).all()
         page = conn.execute(select(homepage).where(homepage.c.record_id == row.record_id)).first()
-        parts = _latest_parts(conn, [line_id]).get(line_id, [])
+        parts = latest_log_rows(conn, [line_id]).get(line_id, [])
         ok = parts[0] if parts else None
         bad = _latest_logs(conn, fail_log, [line_id]).get(line_id)
         history = conn.execute(

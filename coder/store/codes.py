@@ -19,17 +19,6 @@ class CodeState(NamedTuple):
     system: str
 
 
-_LIST_SEPARATORS = str.maketrans({"，": ",", "、": ",", ";": ",", "；": ",", " ": ",", "\n": ","})
-
-
-def codes_from_text(text: str | None) -> tuple[str, ...]:
-    """A list of codes as a person writes it (`I25.103,I20.000`; also ， 、 ; or blanks between),
-    each once, in the order given. `+` is part of a combination code (E11.401+G63.2*), not a separator."""
-    if not text:
-        return ()
-    return tuple(dict.fromkeys(c for c in text.translate(_LIST_SEPARATORS).split(",") if c))
-
-
 def code_states(conn: Connection) -> dict[str, CodeState]:
     """Every code of the dictionary, whether it is active, and its code system."""
     c = icd_code.c

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, bindparam, exists, func, literal_column, or_, select, update
 
-from coder.db.models import code_log, combination, combo_history, combo_hit, diagnosis, line_codes, split_codes, utcnow
+from coder.db.models import code_log, combination, combo_history, combo_hit, diagnosis, line_codes, line_columns, utcnow
 from rulebase.combinations import Combination, CombinationInvalid, Combinations, Line
 from rulebase.states import AUTO, Status
 
@@ -244,7 +244,7 @@ def apply_to_batch(
                     }
                 )
         for d_id, codes in outcome.codes.items():
-            code, other = split_codes(codes)
+            code, other = line_columns(codes)
             sets.append({"d_id": d_id, "c_code": code, "c_other": other, "c_at": stamp})
         marks.extend(_blocked_marks(outcome.blocked))
     if sets:

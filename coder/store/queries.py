@@ -3,16 +3,32 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select
 
-from coder.db.models import RUN_COUNTS, coding_run, diagnosis, fail_log, line_codes
+from coder.db.models import RUN_COUNTS, code_log, coding_run, diagnosis, fail_log, line_codes
 from coder.errors import IcdCoderError, NotFound
 from coder.store.codes import lines_of, system_of_kind
 from rulebase.states import FAILURE_REASONS, Status
 
 STATUSES = tuple(Status)
+
+
+def latest_log_rows(conn: Connection, ids: Sequence[int]) -> dict[int, list[Any]]:
+    """The success-log rows of each line's latest run: one per code of the line, by position (the
+    first code's row first). Lines no run coded are absent."""
+    rows: dict[int, list[Any]] = {}
+    ids = list(ids)
+    for i in range(0, len(ids), 500):  # IN lists of at most 500 (Oracle takes 1,000)
+        for r in conn.execute(select(code_log).where(code_log.c.diagnosis_id.in_(ids[i : i + 500]))):
+            rows.setdefault(r.diagnosis_id, []).append(r)
+    out = {}
+    for line_id, found in rows.items():
+        run = max(found, key=lambda r: r.id).run_id
+        out[line_id] = sorted((r for r in found if r.run_id == run), key=lambda r: (r.position, r.id))
+    return out
 
 
 def _limit(q, limit: int | None):

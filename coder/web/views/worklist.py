@@ -10,9 +10,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from coder.services import workbench
 from coder.services.diagnoses import list_runs
-from coder.store.codes import codes_from_text
 from coder.store.users import Role
-from rulebase.codes import SYSTEMS
+from rulebase.codes import SYSTEMS, code_list
 from rulebase.states import FAILURE_REASONS, ReviewAction, Status
 
 from ..app import engine, page_args, person, requires
@@ -141,7 +140,7 @@ def group():
     if n == 0:
         flash("没有剩余的相同文字的未编码行：它们可能已被其他编码员编码。", "warning")
     else:
-        message = f"已将 {n} 条相同文字的未编码行编码为 {', '.join(codes_from_text(code))}。"
+        message = f"已将 {n} 条相同文字的未编码行编码为 {', '.join(code_list(code))}。"
         if shown.isdigit() and int(shown) != n:
             message += f"（页面显示的是 {shown} 条。）"
         flash(message)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import abort, request
 
+from coder.errors import RuleInvalid
 from coder.services.rules import StaleForm
 
 
@@ -28,3 +29,12 @@ def stale_message(exc: StaleForm, noun: str, short: str) -> str:
         f"（您看到的是第 {exc.shown} 版，现在是第 {exc.current} 版）。未保存任何内容："
         f"请先查看下方的当前{short}和历史，表单中保留了您填写的内容，确认后再保存。"
     )
+
+
+def form_position(form) -> int:
+    """The `position` field of an ordered table's form (guards, normalization); blank is 0."""
+    text = str(form.get("position", "")).strip() or "0"
+    try:
+        return int(text)
+    except ValueError:
+        raise RuleInvalid(f"顺序必须是整数，不是 {text!r}") from None

@@ -12,12 +12,13 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from coder.errors import ChangeRefused, RuleInvalid
+from coder.errors import ChangeRefused
 from coder.services import guards as service
 from coder.store.users import Role
 from rulebase.states import GuardKind, GuardScope
 
 from ..app import engine, requires
+from .forms import form_position
 from .versioned import JudgedTable
 
 bp = Blueprint("guards", __name__)
@@ -63,13 +64,8 @@ def _form_of_guard(g) -> dict[str, Any]:
 
 
 def _values(form: dict[str, Any]) -> dict[str, Any]:
-    text = str(form.get("position", "")).strip() or "0"
-    try:
-        position = int(text)
-    except ValueError:
-        raise RuleInvalid(f"顺序必须是整数，不是 {text!r}") from None
     return {
-        "position": position,
+        "position": form_position(form),
         "cue": form.get("cue", ""),
         "kind": form.get("kind") or GuardKind.UNCERTAIN.value,
         "scope": form.get("scope") or GuardScope.ANY.value,

@@ -11,14 +11,14 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from coder.errors import IcdCoderError, NotFound, RuleInvalid
+from coder.errors import IcdCoderError, NotFound
 from coder.services import normalization as service
 from coder.services.rules import StaleForm
 from coder.store.users import Role
 from rulebase.normalize import LITERAL, PATTERN
 
 from ..app import engine, person, requires
-from .forms import shown_version, stale_message
+from .forms import form_position, shown_version, stale_message
 
 bp = Blueprint("normalization", __name__)
 
@@ -76,13 +76,8 @@ def _form_of_request(defaults: dict[str, Any]) -> dict[str, Any]:
 
 
 def _values(form: dict[str, Any]) -> dict[str, Any]:
-    text = str(form.get("position", "")).strip() or "0"
-    try:
-        position = int(text)
-    except ValueError:
-        raise RuleInvalid(f"顺序必须是整数，不是 {text!r}") from None
     return {
-        "position": position,
+        "position": form_position(form),
         "kind": form.get("kind") or LITERAL.value,
         "find": form.get("find", ""),
         "replace": form.get("replace", ""),

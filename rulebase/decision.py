@@ -84,10 +84,16 @@ def rule_key(rule: Rule) -> int:
 
 def candidates_of(rules: Iterable[Rule]) -> tuple[Candidate, ...]:
     """The codes these rules propose, each with its rule ids, sorted."""
-    by_code: dict[str, set[int]] = {}
+    by_code: dict[str, list[int]] = {}
     for r in rules:
-        by_code.setdefault(r.code, set()).add(rule_key(r))
-    return tuple(Candidate(code, tuple(sorted(ids))) for code, ids in sorted(by_code.items()))
+        key = r.id if r.id is not None else 0  # rule_key, inline: a rule base's shapes call this often
+        ids = by_code.get(r.code)
+        if ids is None:
+            by_code[r.code] = [key]
+        elif key not in ids:
+            ids.append(key)
+    new = tuple.__new__  # a NamedTuple's own constructor is a Python function
+    return tuple(new(Candidate, (code, tuple(sorted(by_code[code])))) for code in sorted(by_code))
 
 
 def prepare(normalizer: Callable[[str], str], description: str | None) -> str | Decision:
@@ -137,18 +143,22 @@ def resolve(
     at or above that priority that ran out of time could have matched, so the description is not
     coded on a guess: timeout.
     """
-    top = max((h.rule.priority for h in hits), default=None)
-    if top is not None:
+    top = None
+    for h in hits:
+        p = h.rule.priority
+        if top is None or p > top:
+            top = p
+    if timed_out and top is not None:
         timed_out = [r for r in timed_out if r.priority >= top]
     if timed_out:
         return Decision(Outcome.TIMEOUT, normalized, candidates=candidates_of([*timed_out, *(h.rule for h in hits)]))
     if top is None:
         return Decision(Outcome.NO_MATCH, normalized)
     best = [h for h in hits if h.rule.priority == top]
-    candidates = candidates_of(h.rule for h in best)
+    candidates = candidates_of([h.rule for h in best])
     if len(candidates) > 1:
         if strict:
-            return Decision(Outcome.AMBIGUOUS, normalized, candidates=candidates)
+            return Decision(Outcome.AMBIGUOUS, normalized, None, None, None, None, candidates)
         try:
             spanned = [h if h.span is not None else Hit(h.rule, span_of(h.rule)(normalized)) for h in best]
         except TimeoutError:
@@ -164,10 +174,6 @@ def resolve(
         span=winner.span,
         candidates=candidates,
     )
-
-
-def _inside(inner: Span, outer: Span) -> bool:
-    return outer[0] <= inner[0] and inner[1] <= outer[1] and inner != outer
 
 
 def _overlap(a: Span, b: Span) -> bool:
@@ -205,24 +211,33 @@ def separate_places(normalized: str, at: Places, candidates: tuple[Candidate, ..
     Said over the distinct places rather than hit by hit (a rule base repeats a pattern under many
     codes): whether a hit stays and what it overlaps depends only on its code and its place.
     """
-    places = list(at)
+    places = list(at.items())
     kept: list[tuple[Span, dict[str, Rule]]] = []
-    for span in places:
-        codes = at[span]
-        outer: set[str] = set()  # the codes matched at places strictly containing this one
-        for other in places:
-            if _inside(span, other):
-                outer.update(at[other])
-        if outer:
+    for span, codes in places:
+        start, end = span
+        outer: set[str] | None = None  # the codes matched at places strictly containing this one
+        for (s, e), others in places:
+            if s <= start and end <= e and (s, e) != span:
+                if outer is None:
+                    outer = set(others)
+                else:
+                    outer.update(others)
+        if outer is not None:
             # a hit drops out when a place containing it holds a code other than its own
-            codes = {c: r for c, r in codes.items() if not (outer - {c})}
-        if codes:
-            kept.append((span, codes))
-    for i, (span, codes) in enumerate(kept):
-        if len(codes) > 1 and span[0] < span[1]:
+            if len(outer) > 1:
+                continue
+            (only,) = outer
+            rule = codes.get(only)
+            if rule is None:
+                continue
+            codes = {only: rule}
+        kept.append((span, codes))
+    for i, ((start, end), codes) in enumerate(kept):
+        several = len(codes) > 1
+        if several and start < end:
             return Decision(Outcome.AMBIGUOUS, normalized, candidates=candidates)
-        for other, other_codes in kept[i + 1 :]:
-            if _overlap(span, other) and (len(codes) > 1 or len(other_codes) > 1 or codes.keys() != other_codes.keys()):
+        for (s, e), other_codes in kept[i + 1 :]:
+            if start < e and s < end and (several or len(other_codes) > 1 or codes.keys() != other_codes.keys()):
                 return Decision(Outcome.AMBIGUOUS, normalized, candidates=candidates)
     by_code: dict[str, tuple[Rule, Span]] = {}
     for span, codes in kept:
@@ -230,10 +245,8 @@ def separate_places(normalized: str, at: Places, candidates: tuple[Candidate, ..
             best = by_code.get(code)
             if best is None or rule_key(r) < rule_key(best[0]):
                 by_code[code] = (r, span)
-    parts = sorted(
-        (Part(r.code, r.id, r.version, span) for r, span in by_code.values()),
-        key=lambda p: (p.span, p.code),
-    )
+    in_order = sorted((span, r.code, Part(r.code, r.id, r.version, span)) for r, span in by_code.values())
+    parts = [p for _, _, p in in_order]
     first = parts[0]
     return Decision(
         Outcome.CODED,

@@ -120,22 +120,24 @@ class _Entry:
 
 class _Shape:
     """The decision for one set of matching rules, less the text and the span: `resolve`'s result,
-    memoized (in slots, the fastest fields to read), with the winner's span function. A set of
-    several codes is decided by the places of its matches in each text: `spread` holds its rules'
-    verifiers, for `separate`."""
+    memoized (in slots, the fastest fields to read), with the winner's span function.
 
-    __slots__ = ("outcome", "code", "rule_id", "rule_version", "candidates", "span_of", "spread")
+    A set of several codes is decided by the places of its matches in each text (`_spread`):
+    `groups` holds one table {code: lowest-id rule} per distinct pattern (rule bases repeat a
+    pattern under several codes). A group whose pattern is a set of automaton words, none a prefix
+    of another, has its span read off the automaton's hits (`by_word`: word -> groups); the
+    others are searched (`searched`: (group, span function)).
+    """
 
-    def __init__(
-        self,
-        decision: Decision,
-        span_of: Callable[[str], Span | None] | None,
-        spread: tuple[tuple[Callable[[str], Span | None], dict[str, Rule]], ...] | None = None,
-    ):
+    __slots__ = ("outcome", "code", "rule_id", "rule_version", "candidates", "span_of", "groups", "by_word", "searched")
+
+    def __init__(self, decision: Decision, span_of: Callable[[str], Span | None] | None):
         self.outcome, self.code, self.candidates = decision.outcome, decision.code, decision.candidates
         self.rule_id, self.rule_version = decision.rule_id, decision.rule_version
         self.span_of = span_of
-        self.spread = spread
+        self.groups: tuple[dict[str, Rule], ...] | None = None
+        self.by_word: dict[int, tuple[int, ...]] = {}
+        self.searched: tuple[tuple[int, Callable[[str], Span | None]], ...] = ()
 
 
 _by_index = attrgetter("index")
@@ -178,6 +180,13 @@ class RuleSet(_Matcher):
                 found = slots[word] = ([], [], [])
             return found
 
+        # The guards' cues are words of the same automaton, numbered first: a text without any
+        # (most texts) is known to be unguarded from the one search it has anyway, by its
+        # lowest word number.
+        cues = {g.cue for g in self.guards.guards} if self.guards is not None else set()
+        for cue in sorted(cues):
+            slot(cue)
+        self.cue_count = len(cues)
         for i, rule in enumerate(_order(rules)):
             memo: dict = {}  # one per pattern tree: exact() keys it by node identity
             reqs = pattern_requirements(rule.parsed, memo)
@@ -201,9 +210,11 @@ class RuleSet(_Matcher):
         words = list(slots)
         self.entries = [_Entry(*slots[w], len(w)) for w in words]  # by the automaton's word number
         self.find = ahocorasick_rs.AhoCorasick(words).find_matches_as_indexes if words else _no_words
+        self.word_number = dict(zip(words, range(len(words)), strict=True))
         self.by_id = {v.rule.id: v for v in self.verifiers}
         self._cache: dict[str | None, Decision] = {}
         self._shapes: dict[tuple[int, ...], _Shape] = {}
+        self._placings: dict[int, tuple[int, ...] | Callable[[str], Span | None]] = {}
 
     def __len__(self) -> int:
         return len(self.verifiers)
@@ -211,13 +222,15 @@ class RuleSet(_Matcher):
     def _span_function(self, rule_id: int | None) -> Callable[[str], Span | None]:
         return self.by_id[rule_id].span
 
-    def _hits(self, text: str) -> tuple[list[int], list[Verifier]]:
-        """(indices of rules the text's words decide, verifiers to run), either maybe repeated."""
+    def _hits(self, text: str) -> tuple[list[int], list[Verifier], list[tuple[int, int, int]]]:
+        """(indices of rules the text's words decide, verifiers to run, the automaton's hits), the
+        first two maybe repeated."""
         n = len(text)
         decided: list[int] = []
         verify = [v for v in self.always if v.min_len <= n <= v.max_len] if self.always else []
         entries = self.entries
-        for w, _, _ in self.find(text, True):
+        found = self.find(text, True)
+        for w, _, _ in found:
             e = entries[w]
             if e.decided is not None:
                 decided += e.decided
@@ -227,11 +240,11 @@ class RuleSet(_Matcher):
                 for v in e.verify:
                     if v.min_len <= n <= v.max_len:
                         verify.append(v)
-        return decided, verify
+        return decided, verify, found
 
     def matching(self, text: str) -> list[Rule]:
         """Every rule that matches a normalized text, whatever its priority; a timed-out rule counts as not."""
-        decided, verify = self._hits(text)
+        decided, verify, _ = self._hits(text)
         out = set(decided)
         for v in set(verify):
             try:
@@ -241,10 +254,11 @@ class RuleSet(_Matcher):
                 pass
         return [self.verifiers[i].rule for i in sorted(out)]
 
-    def _top(self, text: str, timed_out: list[Rule]) -> list[int]:
+    def _top(self, text: str, timed_out: list[Rule]) -> tuple[list[int], list[tuple[int, int, int]]]:
         """Indices of the matching rules at the highest matching priority, ascending (timeouts go to
-        timed_out). Lower priorities are not looked at: `resolve` ignores them."""
-        matched, verify = self._hits(text)
+        timed_out), and the automaton's hits. Lower priorities are not looked at: `resolve`
+        ignores them."""
+        matched, verify, found = self._hits(text)
         top = None
         if matched:
             prio = self.priorities
@@ -281,7 +295,7 @@ class RuleSet(_Matcher):
                         matched.append(i)
             if len(matched) > 1:
                 matched.sort()
-        return matched
+        return matched, found
 
     def decide(self, description: str | None) -> Decision:
         # Hospitals write the same few thousand descriptions again and again (冠心病, 高血压病3级):
@@ -300,7 +314,7 @@ class RuleSet(_Matcher):
 
     def _decide_text(self, text: str) -> Decision:
         timed_out: list[Rule] = []
-        top = self._top(text, timed_out)
+        top, found = self._top(text, timed_out)
         if timed_out:
             hits = [Hit(self.verifiers[i].rule) for i in top]
             decided = resolve(text, hits, timed_out, strict=self.strict, span_of=self._rule_span)
@@ -311,8 +325,8 @@ class RuleSet(_Matcher):
             shape = self._shape(key)
         span_of = shape.span_of
         if span_of is None:
-            if shape.spread is not None:
-                return self._spread(text, shape)
+            if shape.groups is not None:
+                return self._spread(text, shape, found)
             return _new_decision((shape.outcome, text, None, None, None, None, shape.candidates, ()))
         try:
             span = span_of(text)
@@ -323,61 +337,120 @@ class RuleSet(_Matcher):
         decision = _new_decision(
             (shape.outcome, text, shape.code, shape.rule_id, shape.rule_version, span, shape.candidates, ())
         )
-        guards = self.guards
-        return decision if guards is None else guard(decision, guards)
+        cues = self.cue_count
+        if cues and found and min(found)[0] < cues:  # (w, start, end): the lowest word number first
+            return guard(decision, self.guards)
+        return decision
 
     def _rule_span(self, rule: Rule) -> Callable[[str], Span | None]:
         return self.by_id[rule.id].span
 
-    def _spread(self, text: str, shape: _Shape) -> Decision:
-        """A set of rules of several codes: `separate_places` by where each matches in this text.
+    def _spread(self, text: str, shape: _Shape, found: list[tuple[int, int, int]]) -> Decision:
+        """A set of rules of several codes: `separate_places` by where each pattern matches in this text.
 
-        The spread holds one span search per distinct pattern (rule bases repeat a pattern under
-        several codes), with the codes that share it, each by its lowest-id rule. When every
-        pattern matches the same non-empty words, no match lies strictly inside another and the
-        codes overlap: ambiguous, as `separate_places` would say (most several-code sets in a
-        large rule base are this)."""
-        spread = shape.spread
-        try:
-            spans = [span(text) for span, _ in spread]
-        except TimeoutError:
-            return Decision(Outcome.TIMEOUT, text, candidates=shape.candidates)
+        A group of automaton words takes its leftmost hit (none of its words is a prefix of
+        another, so that is the regex's match); the others are searched. When every pattern
+        matches the same words, no match lies strictly inside another and the codes overlap:
+        ambiguous, as `separate_places` would say (most several-code sets in a large rule base
+        are this)."""
+        groups = shape.groups
+        spans: list = [None] * len(groups)
+        by_word = shape.by_word
+        for w, start, end in found:
+            at_word = by_word.get(w)
+            if at_word is not None:
+                for g in at_word:
+                    now = spans[g]
+                    if now is None or start < now[0]:
+                        spans[g] = (start, end)
+        if shape.searched:
+            try:
+                for g, span in shape.searched:
+                    spans[g] = span(text)
+            except TimeoutError:
+                return Decision(Outcome.TIMEOUT, text, candidates=shape.candidates)
         first = spans[0]
         if first[0] < first[1] and spans.count(first) == len(spans):
             return _new_decision((_AMBIGUOUS, text, None, None, None, None, shape.candidates, ()))
         at: dict = {}
-        for where, (_, codes) in zip(spans, spread, strict=True):
-            found = at.get(where)
-            if found is None:
+        for where, codes in zip(spans, groups, strict=True):
+            here = at.get(where)
+            if here is None:
                 at[where] = codes  # the shape's own table: read, never changed
             else:
-                merged = dict(found)
+                merged = dict(here)
                 for code, rule in codes.items():
                     best = merged.get(code)
                     if best is None or rule_key(rule) < rule_key(best):
                         merged[code] = rule
                 at[where] = merged
-        return guard(separate_places(text, at, shape.candidates), self.guards)
+        decision = separate_places(text, at, shape.candidates)
+        cues = self.cue_count
+        if cues and found and min(found)[0] < cues:  # (w, start, end): the lowest word number first
+            return guard(decision, self.guards)
+        return decision
 
     def _shape(self, top: tuple[int, ...]) -> _Shape:
         """`resolve`'s decision for a set of matching rules, remembered for the next text with that set."""
-        decision = resolve("", [Hit(self.verifiers[i].rule) for i in top], strict=True)
+        verifiers, new = self.verifiers, tuple.__new__  # a NamedTuple's own constructor is a Python function
+        decision = resolve("", [new(Hit, (verifiers[i].rule, None)) for i in top], strict=True)
         span_of = self._span_function(decision.rule_id) if decision.outcome == Outcome.CODED else None
-        spread = None
+        shape = _Shape(decision, span_of)
         if decision.outcome == Outcome.AMBIGUOUS and not self.strict:
-            by_pattern: dict[str, tuple[Callable[[str], Span | None], dict[str, Rule]]] = {}
-            for i in top:  # ascending index: for each code the first rule seen has its lowest id
-                v = self.verifiers[i]
-                codes = by_pattern.setdefault(v.rule.pattern, (_whole_or(v), {}))[1]
-                best = codes.get(v.rule.code)
-                if best is None or rule_key(v.rule) < rule_key(best):
-                    codes[v.rule.code] = v.rule
-            spread = tuple(by_pattern.values())
-        shape = _Shape(decision, span_of, spread)
+            self._group(shape, top)
         if len(self._shapes) >= SHAPES_SIZE:
             self._shapes.clear()
         self._shapes[top] = shape
         return shape
+
+    def _group(self, shape: _Shape, top: tuple[int, ...]) -> None:
+        """A several-code shape's groups: one per distinct pattern, with how its span is found."""
+        groups: list[dict[str, Rule]] = []
+        of_pattern: dict[str, int] = {}
+        by_word: dict[int, list[int]] = {}
+        searched = []
+        verifiers = self.verifiers
+        for i in top:  # ascending index, one priority: for each code the first rule seen has its lowest id
+            v = verifiers[i]
+            rule = v.rule
+            g = of_pattern.get(rule.pattern)
+            if g is None:
+                g = of_pattern[rule.pattern] = len(groups)
+                groups.append({rule.code: rule})
+                placing = self._placing(v)
+                if type(placing) is tuple:
+                    for w in placing:
+                        at_word = by_word.get(w)
+                        if at_word is None:
+                            by_word[w] = [g]
+                        else:
+                            at_word.append(g)
+                else:
+                    searched.append((g, placing))
+            else:
+                groups[g].setdefault(rule.code, rule)
+        shape.groups = tuple(groups)
+        shape.by_word = by_word  # read, never changed
+        shape.searched = tuple(searched)
+
+    def _placing(self, v: Verifier) -> tuple[int, ...] | Callable[[str], Span | None]:
+        """How a text's span of this rule is found in a several-code set: the numbers of its
+        automaton words when it is decided by them and none is a prefix of another (its leftmost
+        hit is then the regex's match), else its span function. Remembered per rule."""
+        found = self._placings.get(v.index)
+        if found is None:
+            words = v.direct
+            if words is not None and not (len(words) > 1 and _prefixed(words)):
+                number = self.word_number
+                found = tuple(number[w] for w in words)
+            else:
+                found = _whole_or(v)
+            self._placings[v.index] = found
+        return found
+
+
+def _prefixed(words: tuple[str, ...]) -> bool:
+    return any(a != b and b.startswith(a) for a in words for b in words)
 
 
 def _whole_or(v: Verifier) -> Callable[[str], Span | None]:

@@ -86,7 +86,7 @@ def candidates_of(rules: Iterable[Rule]) -> tuple[Candidate, ...]:
     """The codes these rules propose, each with its rule ids, sorted."""
     by_code: dict[str, list[int]] = {}
     for r in rules:
-        key = r.id if r.id is not None else 0  # rule_key, inline: a rule base's shapes call this often
+        key = rule_key(r)
         ids = by_code.get(r.code)
         if ids is None:
             by_code[r.code] = [key]

@@ -28,7 +28,7 @@ from .literals import pattern_requirements
 from .normalize import normalize_text
 from .rule import Rule
 from .states import Outcome
-from .verify import DEFAULT_TIMEOUT, Verifier, compile_regex
+from .verify import DEFAULT_TIMEOUT, Verifier, compile_regex, prefixed
 
 __all__ = ["CACHE_SIZE", "DEFAULT_TIMEOUT", "PlainMatcher", "RuleSet", "gc_paused"]
 
@@ -136,7 +136,7 @@ class _Shape:
         self.rule_id, self.rule_version = decision.rule_id, decision.rule_version
         self.span_of = span_of
         self.groups: tuple[dict[str, Rule], ...] | None = None
-        self.by_word: dict[int, tuple[int, ...]] = {}
+        self.by_word: dict[int, list[int]] = {}
         self.searched: tuple[tuple[int, Callable[[str], Span | None]], ...] = ()
 
 
@@ -337,8 +337,13 @@ class RuleSet(_Matcher):
         decision = _new_decision(
             (shape.outcome, text, shape.code, shape.rule_id, shape.rule_version, span, shape.candidates, ())
         )
+        return self._guarded(decision, found)
+
+    def _guarded(self, decision: Decision, found: list[tuple[int, int, int]]) -> Decision:
+        """`guard` for a decision that codes, skipped when no cue is among the automaton's hits
+        (the cues have its lowest word numbers, and a hit is (word, start, end))."""
         cues = self.cue_count
-        if cues and found and min(found)[0] < cues:  # (w, start, end): the lowest word number first
+        if cues and found and min(found)[0] < cues:
             return guard(decision, self.guards)
         return decision
 
@@ -385,10 +390,7 @@ class RuleSet(_Matcher):
                         merged[code] = rule
                 at[where] = merged
         decision = separate_places(text, at, shape.candidates)
-        cues = self.cue_count
-        if cues and found and min(found)[0] < cues:  # (w, start, end): the lowest word number first
-            return guard(decision, self.guards)
-        return decision
+        return self._guarded(decision, found)
 
     def _shape(self, top: tuple[int, ...]) -> _Shape:
         """`resolve`'s decision for a set of matching rules, remembered for the next text with that set."""
@@ -440,17 +442,13 @@ class RuleSet(_Matcher):
         found = self._placings.get(v.index)
         if found is None:
             words = v.direct
-            if words is not None and not (len(words) > 1 and _prefixed(words)):
+            if words is not None and not prefixed(words):
                 number = self.word_number
                 found = tuple(number[w] for w in words)
             else:
                 found = _whole_or(v)
             self._placings[v.index] = found
         return found
-
-
-def _prefixed(words: tuple[str, ...]) -> bool:
-    return any(a != b and b.startswith(a) for a in words for b in words)
 
 
 def _whole_or(v: Verifier) -> Callable[[str], Span | None]:

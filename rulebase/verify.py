@@ -134,6 +134,12 @@ def compile_pattern(parsed, source: str, timeout: float, memo: dict | None = Non
     return CompiledPattern(chain, span, chain_matcher(chain) if chain is not None else (lambda t: span(t) is not None))
 
 
+def prefixed(strings: tuple[str, ...]) -> bool:
+    """Whether one of these strings is a prefix of another: then which one a regex alternation
+    takes at a start depends on its order, not on the strings alone."""
+    return len(strings) > 1 and any(a != b and b.startswith(a) for a in strings for b in strings)
+
+
 def _literal_set_span(chain) -> Callable[[str], Span | None] | None:
     """The regex's span without the regex, for a pattern that is a small set of strings
     ((急性)?阑尾炎, 综合(征|症)), when the set's strings leave the regex no choice to make.
@@ -158,7 +164,7 @@ def _literal_set_span(chain) -> Callable[[str], Span | None] | None:
             return None
 
         return suffix
-    if any(a != b and b.startswith(a) for a in strings for b in strings):
+    if prefixed(strings):
         return None
     if chain.anchored_start:
 

@@ -11,6 +11,7 @@ point 6), once its spans are known.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from operator import attrgetter
 from typing import NamedTuple
 
 from .guards import Guards
@@ -19,6 +20,8 @@ from .rule import Rule
 from .states import GuardScope, Outcome
 
 Span = tuple[int, int]
+_new = tuple.__new__  # a NamedTuple's own constructor is a Python function: the hot paths build them directly
+_CODED, _AMBIGUOUS = Outcome.CODED, Outcome.AMBIGUOUS
 
 
 class Candidate(NamedTuple):
@@ -77,6 +80,9 @@ class Hit(NamedTuple):
     span: Span | None = None  # None when found without a regex: `place` fills in the winner's
 
 
+_rule_of = attrgetter("rule")
+
+
 def rule_key(rule: Rule) -> int:
     """A rule's id for ordering and listing; a candidate rule that is not stored yet counts as 0."""
     return rule.id if rule.id is not None else 0
@@ -92,8 +98,13 @@ def candidates_of(rules: Iterable[Rule]) -> tuple[Candidate, ...]:
             by_code[r.code] = [key]
         elif key not in ids:
             ids.append(key)
-    new = tuple.__new__  # a NamedTuple's own constructor is a Python function
-    return tuple(new(Candidate, (code, tuple(sorted(by_code[code])))) for code in sorted(by_code))
+    out = []
+    for code in sorted(by_code):
+        ids = by_code[code]
+        if len(ids) > 1:
+            ids.sort()
+        out.append(_new(Candidate, (code, tuple(ids))))
+    return tuple(out)
 
 
 def prepare(normalizer: Callable[[str], str], description: str | None) -> str | Decision:
@@ -144,21 +155,26 @@ def resolve(
     coded on a guess: timeout.
     """
     top = None
+    mixed = False  # whether the hits are of several priorities
     for h in hits:
         p = h.rule.priority
-        if top is None or p > top:
+        if top is None:
             top = p
+        elif p != top:
+            mixed = True
+            if p > top:
+                top = p
     if timed_out and top is not None:
         timed_out = [r for r in timed_out if r.priority >= top]
     if timed_out:
         return Decision(Outcome.TIMEOUT, normalized, candidates=candidates_of([*timed_out, *(h.rule for h in hits)]))
     if top is None:
         return Decision(Outcome.NO_MATCH, normalized)
-    best = [h for h in hits if h.rule.priority == top]
-    candidates = candidates_of([h.rule for h in best])
+    best = [h for h in hits if h.rule.priority == top] if mixed else hits
+    candidates = candidates_of(map(_rule_of, best))
     if len(candidates) > 1:
         if strict:
-            return Decision(Outcome.AMBIGUOUS, normalized, None, None, None, None, candidates)
+            return _new(Decision, (_AMBIGUOUS, normalized, None, None, None, None, candidates, ()))
         try:
             spanned = [h if h.span is not None else Hit(h.rule, span_of(h.rule)(normalized)) for h in best]
         except TimeoutError:
@@ -184,16 +200,27 @@ Places = dict[Span, dict[str, Rule]]  # each place matched, with the codes match
 
 
 def places_of(hits: Sequence[Hit]) -> Places:
-    """The hits by place: of the hits of one code at one place only the lowest rule id can become a part."""
+    """The hits by place, each place with the codes matched there."""
     at: Places = {}
     for h in hits:
-        codes = at.get(h.span)
-        if codes is None:
-            codes = at[h.span] = {}
-        best = codes.get(h.rule.code)
-        if best is None or rule_key(h.rule) < rule_key(best):
-            codes[h.rule.code] = h.rule
+        codes = {h.rule.code: h.rule}
+        here = at.get(h.span)
+        at[h.span] = codes if here is None else merged_codes(here, codes)
     return at
+
+
+def merged_codes(here: dict[str, Rule], codes: dict[str, Rule]) -> dict[str, Rule]:
+    """Two tables of the codes matched at one place as one: of the hits of one code at one place
+    only the lowest rule id can become a part. Neither table is changed (the engine's shapes
+    share theirs)."""
+    if here.keys().isdisjoint(codes):
+        return here | codes
+    merged = dict(here)
+    for code, rule in codes.items():
+        best = merged.get(code)
+        if best is None or rule_key(rule) < rule_key(best):
+            merged[code] = rule
+    return merged
 
 
 def separate(normalized: str, hits: Sequence[Hit], candidates: tuple[Candidate, ...]) -> Decision:
@@ -215,19 +242,23 @@ def separate_places(normalized: str, at: Places, candidates: tuple[Candidate, ..
     kept: list[tuple[Span, dict[str, Rule]]] = []
     for span, codes in places:
         start, end = span
-        outer: set[str] | None = None  # the codes matched at places strictly containing this one
+        inside = False  # whether a place strictly contains this one
+        only = None  # the code matched at the places containing it
+        mixed = False  # whether those places hold several codes
         for (s, e), others in places:
-            if s <= start and end <= e and (s, e) != span:
-                if outer is None:
-                    outer = set(others)
-                else:
-                    outer.update(others)
-        if outer is not None:
+            if s <= start and end <= e and (s != start or e != end):
+                inside = True
+                for code in others:
+                    if only is None:
+                        only = code
+                    elif code != only:
+                        mixed = True
+                        break
+                if mixed:
+                    break
+        if inside:
             # a hit drops out when a place containing it holds a code other than its own
-            if len(outer) > 1:
-                continue
-            (only,) = outer
-            rule = codes.get(only)
+            rule = None if mixed else codes.get(only)
             if rule is None:
                 continue
             codes = {only: rule}
@@ -235,29 +266,28 @@ def separate_places(normalized: str, at: Places, candidates: tuple[Candidate, ..
     for i, ((start, end), codes) in enumerate(kept):
         several = len(codes) > 1
         if several and start < end:
-            return Decision(Outcome.AMBIGUOUS, normalized, candidates=candidates)
+            return _new(Decision, (_AMBIGUOUS, normalized, None, None, None, None, candidates, ()))
         for (s, e), other_codes in kept[i + 1 :]:
             if start < e and s < end and (several or len(other_codes) > 1 or codes.keys() != other_codes.keys()):
-                return Decision(Outcome.AMBIGUOUS, normalized, candidates=candidates)
+                return _new(Decision, (_AMBIGUOUS, normalized, None, None, None, None, candidates, ()))
     by_code: dict[str, tuple[Rule, Span]] = {}
     for span, codes in kept:
         for code, r in codes.items():
             best = by_code.get(code)
             if best is None or rule_key(r) < rule_key(best[0]):
                 by_code[code] = (r, span)
-    in_order = sorted((span, r.code, Part(r.code, r.id, r.version, span)) for r, span in by_code.values())
-    parts = [p for _, _, p in in_order]
-    first = parts[0]
-    return Decision(
-        Outcome.CODED,
-        normalized,
-        first.code,
-        first.rule_id,
-        first.rule_version,
-        first.span,
-        candidates,
-        tuple(parts) if len(parts) > 1 else (),
-    )
+    if len(by_code) == 1:
+        ((r, span),) = by_code.values()
+        return _new(Decision, (_CODED, normalized, r.code, r.id, r.version, span, candidates, ()))
+    in_order = []
+    for r, span in by_code.values():
+        in_order.append((span, r.code, r))
+    in_order.sort()
+    parts = []
+    for span, code, r in in_order:
+        parts.append(_new(Part, (code, r.id, r.version, span)))
+    span, code, r = in_order[0]
+    return _new(Decision, (_CODED, normalized, code, r.id, r.version, span, candidates, tuple(parts)))
 
 
 def place(decision: Decision, span_function: Callable[[int | None], Callable[[str], Span | None]]) -> Decision:
@@ -277,7 +307,6 @@ def place(decision: Decision, span_function: Callable[[int | None], Callable[[st
     return decision._replace(span=span)
 
 
-_CODED = Outcome.CODED
 _AFTER, _BEFORE = GuardScope.AFTER, GuardScope.BEFORE
 
 

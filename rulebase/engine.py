@@ -22,7 +22,7 @@ from operator import attrgetter
 
 import ahocorasick_rs
 
-from .decision import Decision, Hit, Span, guard, place, prepare, resolve, rule_key, separate_places
+from .decision import Decision, Hit, Span, guard, merged_codes, place, prepare, resolve, rule_key, separate_places
 from .guards import Guard, Guards
 from .literals import pattern_requirements
 from .normalize import normalize_text
@@ -125,11 +125,23 @@ class _Shape:
     A set of several codes is decided by the places of its matches in each text (`_spread`):
     `groups` holds one table {code: lowest-id rule} per distinct pattern (rule bases repeat a
     pattern under several codes). A group whose pattern is a set of automaton words, none a prefix
-    of another, has its span read off the automaton's hits (`by_word`: word -> groups); the
-    others are searched (`searched`: (group, span function)).
+    of another, has its span read off the automaton's hits (`by_word`: word -> groups, and
+    `word_codes`, those groups' tables as one); the others are searched (`searched`: (group, span
+    function)).
     """
 
-    __slots__ = ("outcome", "code", "rule_id", "rule_version", "candidates", "span_of", "groups", "by_word", "searched")
+    __slots__ = (
+        "outcome",
+        "code",
+        "rule_id",
+        "rule_version",
+        "candidates",
+        "span_of",
+        "groups",
+        "by_word",
+        "word_codes",
+        "searched",
+    )
 
     def __init__(self, decision: Decision, span_of: Callable[[str], Span | None] | None):
         self.outcome, self.code, self.candidates = decision.outcome, decision.code, decision.candidates
@@ -137,12 +149,13 @@ class _Shape:
         self.span_of = span_of
         self.groups: tuple[dict[str, Rule], ...] | None = None
         self.by_word: dict[int, list[int]] = {}
+        self.word_codes: dict[str, Rule] = {}
         self.searched: tuple[tuple[int, Callable[[str], Span | None]], ...] = ()
 
 
 _by_index = attrgetter("index")
 _TIMEOUT = Outcome.TIMEOUT  # decisions hold the members themselves: compared by identity, the fastest test
-_AMBIGUOUS = Outcome.AMBIGUOUS
+_AMBIGUOUS, _CODED = Outcome.AMBIGUOUS, Outcome.CODED
 
 
 class RuleSet(_Matcher):
@@ -325,26 +338,28 @@ class RuleSet(_Matcher):
             shape = self._shape(key)
         span_of = shape.span_of
         if span_of is None:
-            if shape.groups is not None:
-                return self._spread(text, shape, found)
-            return _new_decision((shape.outcome, text, None, None, None, None, shape.candidates, ()))
-        try:
-            span = span_of(text)
-        except TimeoutError:
-            return Decision(Outcome.TIMEOUT, text, candidates=shape.candidates)
-        if span is None:  # pragma: no cover - the string test and the regex disagree: a bug, not an input
-            raise AssertionError(f"rule {shape.rule_id}: string test matched but the regex did not")
-        decision = _new_decision(
-            (shape.outcome, text, shape.code, shape.rule_id, shape.rule_version, span, shape.candidates, ())
-        )
-        return self._guarded(decision, found)
-
-    def _guarded(self, decision: Decision, found: list[tuple[int, int, int]]) -> Decision:
-        """`guard` for a decision that codes, skipped when no cue is among the automaton's hits
-        (the cues have its lowest word numbers, and a hit is (word, start, end))."""
+            if shape.groups is None:
+                return _new_decision((shape.outcome, text, None, None, None, None, shape.candidates, ()))
+            decision = self._spread(text, shape, found)
+            if decision.outcome is not _CODED:
+                return decision
+        else:
+            try:
+                span = span_of(text)
+            except TimeoutError:
+                return Decision(Outcome.TIMEOUT, text, candidates=shape.candidates)
+            if span is None:  # pragma: no cover - the string test and the regex disagree: a bug, not an input
+                raise AssertionError(f"rule {shape.rule_id}: string test matched but the regex did not")
+            decision = _new_decision(
+                (shape.outcome, text, shape.code, shape.rule_id, shape.rule_version, span, shape.candidates, ())
+            )
         cues = self.cue_count
-        if cues and found and min(found)[0] < cues:
-            return guard(decision, self.guards)
+        if cues:
+            # `guard` only when a cue is among the automaton's hits: the cues have its lowest word
+            # numbers, and a hit is (word, start, end).
+            for w, _, _ in found:
+                if w < cues:
+                    return guard(decision, self.guards)
         return decision
 
     def _rule_span(self, rule: Rule) -> Callable[[str], Span | None]:
@@ -354,48 +369,60 @@ class RuleSet(_Matcher):
         """A set of rules of several codes: `separate_places` by where each pattern matches in this text.
 
         A group of automaton words takes its leftmost hit (none of its words is a prefix of
-        another, so that is the regex's match); the others are searched. When every pattern
-        matches the same words, no match lies strictly inside another and the codes overlap:
-        ambiguous, as `separate_places` would say (most several-code sets in a large rule base
-        are this)."""
+        another, so that is the regex's match); the others are searched. Most texts hold one hit
+        of the shape's words: every such group matched there, and with no group searched the codes
+        all claim those words, ambiguous, as `separate_places` would say (most several-code sets
+        in a large rule base are this)."""
+        by_word = shape.by_word
+        one = None  # the only hit of the shape's words, while there is only one
+        for hit in found:
+            if hit[0] in by_word:
+                if one is not None:
+                    at = self._places(text, shape, found)
+                    break
+                one = hit
+        else:
+            if not shape.searched:
+                return _new_decision((_AMBIGUOUS, text, None, None, None, None, shape.candidates, ()))
+            at = {(one[1], one[2]): shape.word_codes} if one is not None else {}
+            try:
+                for g, span in shape.searched:
+                    where = span(text)
+                    here = at.get(where)
+                    at[where] = shape.groups[g] if here is None else merged_codes(here, shape.groups[g])
+            except TimeoutError:
+                return Decision(Outcome.TIMEOUT, text, candidates=shape.candidates)
+        if at is None:
+            return Decision(Outcome.TIMEOUT, text, candidates=shape.candidates)
+        return separate_places(text, at, shape.candidates)
+
+    def _places(self, text: str, shape: _Shape, found: list[tuple[int, int, int]]) -> dict | None:
+        """The places of a several-code shape's groups in a text with several hits of its words
+        (None when a search runs out of time)."""
         groups = shape.groups
         spans: list = [None] * len(groups)
-        by_word = shape.by_word
         for w, start, end in found:
-            at_word = by_word.get(w)
+            at_word = shape.by_word.get(w)
             if at_word is not None:
                 for g in at_word:
                     now = spans[g]
                     if now is None or start < now[0]:
                         spans[g] = (start, end)
-        if shape.searched:
-            try:
-                for g, span in shape.searched:
-                    spans[g] = span(text)
-            except TimeoutError:
-                return Decision(Outcome.TIMEOUT, text, candidates=shape.candidates)
-        first = spans[0]
-        if first[0] < first[1] and spans.count(first) == len(spans):
-            return _new_decision((_AMBIGUOUS, text, None, None, None, None, shape.candidates, ()))
+        try:
+            for g, span in shape.searched:
+                spans[g] = span(text)
+        except TimeoutError:
+            return None
         at: dict = {}
         for where, codes in zip(spans, groups, strict=True):
             here = at.get(where)
-            if here is None:
-                at[where] = codes  # the shape's own table: read, never changed
-            else:
-                merged = dict(here)
-                for code, rule in codes.items():
-                    best = merged.get(code)
-                    if best is None or rule_key(rule) < rule_key(best):
-                        merged[code] = rule
-                at[where] = merged
-        decision = separate_places(text, at, shape.candidates)
-        return self._guarded(decision, found)
+            at[where] = codes if here is None else merged_codes(here, codes)  # the shape's tables: read, never changed
+        return at
 
     def _shape(self, top: tuple[int, ...]) -> _Shape:
         """`resolve`'s decision for a set of matching rules, remembered for the next text with that set."""
-        verifiers, new = self.verifiers, tuple.__new__  # a NamedTuple's own constructor is a Python function
-        decision = resolve("", [new(Hit, (verifiers[i].rule, None)) for i in top], strict=True)
+        verifiers = self.verifiers
+        decision = resolve("", [verifiers[i].hit for i in top], strict=True)
         span_of = self._span_function(decision.rule_id) if decision.outcome == Outcome.CODED else None
         shape = _Shape(decision, span_of)
         if decision.outcome == Outcome.AMBIGUOUS and not self.strict:
@@ -406,21 +433,27 @@ class RuleSet(_Matcher):
         return shape
 
     def _group(self, shape: _Shape, top: tuple[int, ...]) -> None:
-        """A several-code shape's groups: one per distinct pattern, with how its span is found."""
+        """A several-code shape's groups: one per distinct pattern, with how its span is found.
+
+        The rules come in ascending index at one priority, so in ascending id: the first rule
+        seen of a code has its lowest id, in a group and in `word_codes` alike."""
         groups: list[dict[str, Rule]] = []
+        worded: list[bool] = []  # per group: whether its span is read off the automaton's hits
         of_pattern: dict[str, int] = {}
         by_word: dict[int, list[int]] = {}
+        word_codes: dict[str, Rule] = {}
         searched = []
-        verifiers = self.verifiers
-        for i in top:  # ascending index, one priority: for each code the first rule seen has its lowest id
+        verifiers, placings = self.verifiers, self._placings
+        for i in top:
             v = verifiers[i]
             rule = v.rule
             g = of_pattern.get(rule.pattern)
             if g is None:
                 g = of_pattern[rule.pattern] = len(groups)
                 groups.append({rule.code: rule})
-                placing = self._placing(v)
+                placing = placings.get(i) or self._placing(v)
                 if type(placing) is tuple:
+                    worded.append(True)
                     for w in placing:
                         at_word = by_word.get(w)
                         if at_word is None:
@@ -428,26 +461,36 @@ class RuleSet(_Matcher):
                         else:
                             at_word.append(g)
                 else:
+                    worded.append(False)
                     searched.append((g, placing))
-            else:
-                groups[g].setdefault(rule.code, rule)
+            elif rule.code not in groups[g]:
+                groups[g][rule.code] = rule
+            if worded[g] and rule.code not in word_codes:
+                word_codes[rule.code] = rule
         shape.groups = tuple(groups)
         shape.by_word = by_word  # read, never changed
+        shape.word_codes = word_codes
         shape.searched = tuple(searched)
 
     def _placing(self, v: Verifier) -> tuple[int, ...] | Callable[[str], Span | None]:
         """How a text's span of this rule is found in a several-code set: the numbers of its
-        automaton words when it is decided by them and none is a prefix of another (its leftmost
-        hit is then the regex's match), else its span function. Remembered per rule."""
-        found = self._placings.get(v.index)
-        if found is None:
-            words = v.direct
-            if words is not None and not prefixed(words):
-                number = self.word_number
-                found = tuple(number[w] for w in words)
+        automaton words when its pattern is a set of them, none a prefix of another (its leftmost
+        hit is then the regex's match; an exclusion decides whether it matched, not where), else
+        its span function. Remembered per rule."""
+        found: tuple[int, ...] | Callable[[str], Span | None] | None = None
+        words, number = v.words, self.word_number
+        if words is not None and not prefixed(words):
+            numbers = []
+            for w in words:
+                n = number.get(w)
+                if n is None:
+                    break
+                numbers.append(n)
             else:
-                found = _whole_or(v)
-            self._placings[v.index] = found
+                found = tuple(numbers)
+        if found is None:
+            found = _whole_or(v)
+        self._placings[v.index] = found
         return found
 
 

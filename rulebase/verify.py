@@ -14,7 +14,7 @@ import regex
 
 from .chain import INF, Chain, to_chain
 from .chain import matcher as chain_matcher
-from .decision import Span
+from .decision import Hit, Span
 from .dialect import DEFAULT_TIMEOUT
 from .literals import pattern_requirements
 from .rule import Rule
@@ -50,6 +50,8 @@ class Verifier:
         "matches",
         "excluded",
         "span",
+        "hit",
+        "words",
         "direct",
         "whole",
         "test",
@@ -63,6 +65,7 @@ class Verifier:
         self, rule: Rule, others: list[tuple[str, ...]], timeout: float, memo: dict | None = None, index: int = 0
     ):
         self.rule = rule
+        self.hit = Hit(rule)  # the rule's match without its span, made once: a shape is built from them
         self.index = index  # the rule's place in priority order (then id) within its RuleSet
         self.priority = rule.priority
         # Required literals beyond the indexed one: a C-speed substring test rejects most
@@ -71,21 +74,19 @@ class Verifier:
         compiled = compile_pattern(rule.parsed, rule.pattern, timeout, memo)
         chain, self.span, self.matches = compiled.chain, compiled.span, compiled.found
         self.excluded = compile_pattern(rule.parsed_exclude, rule.exclude, timeout).found if rule.exclude else None
-        # A rule that matches exactly when one of a few strings occurs (肺炎, (急性)?阑尾炎, 综合(征|症))
-        # is decided by the automaton's hit alone.
-        # One anchored at both ends (^(双侧)?肺炎$) matches exactly when the text is one of them.
+        # A pattern that is a set of strings, unanchored (肺炎, (急性)?阑尾炎, 综合(征|症)), matches
+        # exactly where one of them occurs: without an exclusion the automaton's hit alone decides
+        # the rule. One anchored at both ends (^(双侧)?肺炎$) matches exactly when the text is one
+        # of them.
+        self.words: tuple[str, ...] | None = None
         self.direct: tuple[str, ...] | None = None
         self.whole: tuple[str, ...] | None = None
-        if (
-            chain is not None
-            and len(chain.parts) == 1
-            and chain.lead == (0, 0)
-            and chain.trail == (0, 0)
-            and rule.exclude is None
-        ):
+        if chain is not None and len(chain.parts) == 1 and chain.lead == (0, 0) and chain.trail == (0, 0):
             if not chain.anchored_start and not chain.anchored_end:
-                self.direct = chain.parts[0]
-            elif chain.anchored_start and chain.anchored_end:
+                self.words = chain.parts[0]
+                if rule.exclude is None:
+                    self.direct = self.words
+            elif chain.anchored_start and chain.anchored_end and rule.exclude is None:
                 self.whole = chain.parts[0]
         self.test = self._fastest_test(others)
         # Inline checks the hot loop makes before calling anything: a literal the text must hold,

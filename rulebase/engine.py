@@ -109,13 +109,19 @@ class PlainMatcher(_Matcher):
 class _Entry:
     """What one automaton word's occurrence means (empty parts are None)."""
 
-    __slots__ = ("decided", "whole", "verify", "length")
+    __slots__ = ("decided", "whole", "verify", "length", "all_from", "all_to", "any_from", "any_to")
 
     def __init__(self, decided: list[int], whole: list[int], verify: list[Verifier], length: int):
         self.decided = tuple(decided) or None  # rules its occurrence alone decides (肺炎, (急性)?阑尾炎)
         self.whole = tuple(whole) or None  # rules that match when the text *is* the word (^(双侧)?肺炎$)
         self.verify = tuple(verify) or None  # candidates to verify, each with the text lengths it can match
         self.length = length
+        # Text lengths every candidate can match, and those some can: most words have one
+        # candidate, or candidates that all take the text, so they join without a loop.
+        self.all_from = max((v.min_len for v in verify), default=0)
+        self.all_to = min((v.max_len for v in verify), default=0)
+        self.any_from = min((v.min_len for v in verify), default=0)
+        self.any_to = max((v.max_len for v in verify), default=0)
 
 
 class _Shape:
@@ -154,6 +160,9 @@ class _Shape:
 
 
 _by_index = attrgetter("index")
+# Decision(*fields) without the keyword handling of a NamedTuple's constructor (a third of its cost):
+# tuple.__new__ itself, called in place (a helper's frame would cost as much again).
+_new = tuple.__new__
 _TIMEOUT = Outcome.TIMEOUT  # decisions hold the members themselves: compared by identity, the fastest test
 _AMBIGUOUS, _CODED = Outcome.AMBIGUOUS, Outcome.CODED
 
@@ -200,7 +209,10 @@ class RuleSet(_Matcher):
         for cue in sorted(cues):
             slot(cue)
         self.cue_count = len(cues)
+        patterns: dict[str, int] = {}
+        self.pattern_of: list[int] = []  # by index: the number of the rule's pattern, shared by rules that repeat it
         for i, rule in enumerate(_order(rules)):
+            self.pattern_of.append(patterns.setdefault(rule.pattern, len(patterns)))
             memo: dict = {}  # one per pattern tree: exact() keys it by node identity
             reqs = pattern_requirements(rule.parsed, memo)
             v = Verifier(rule, [tuple(r) for r in reqs[1:]], timeout, memo, index=i)
@@ -249,10 +261,14 @@ class RuleSet(_Matcher):
                 decided += e.decided
             if e.whole is not None and n == e.length:
                 decided += e.whole
-            if e.verify is not None:
-                for v in e.verify:
-                    if v.min_len <= n <= v.max_len:
-                        verify.append(v)
+            candidates = e.verify
+            if candidates is not None:
+                if e.all_from <= n <= e.all_to:
+                    verify += candidates
+                elif e.any_from <= n <= e.any_to:
+                    for v in candidates:
+                        if v.min_len <= n <= v.max_len:
+                            verify.append(v)
         return decided, verify, found
 
     def matching(self, text: str) -> list[Rule]:
@@ -339,7 +355,7 @@ class RuleSet(_Matcher):
         span_of = shape.span_of
         if span_of is None:
             if shape.groups is None:
-                return _new_decision((shape.outcome, text, None, None, None, None, shape.candidates, ()))
+                return _new(Decision, (shape.outcome, text, None, None, None, None, shape.candidates, ()))
             decision = self._spread(text, shape, found)
             if decision.outcome is not _CODED:
                 return decision
@@ -350,9 +366,8 @@ class RuleSet(_Matcher):
                 return Decision(Outcome.TIMEOUT, text, candidates=shape.candidates)
             if span is None:  # pragma: no cover - the string test and the regex disagree: a bug, not an input
                 raise AssertionError(f"rule {shape.rule_id}: string test matched but the regex did not")
-            decision = _new_decision(
-                (shape.outcome, text, shape.code, shape.rule_id, shape.rule_version, span, shape.candidates, ())
-            )
+            fields = (shape.outcome, text, shape.code, shape.rule_id, shape.rule_version, span, shape.candidates, ())
+            decision = _new(Decision, fields)
         cues = self.cue_count
         if cues:
             # `guard` only when a cue is among the automaton's hits: the cues have its lowest word
@@ -383,7 +398,7 @@ class RuleSet(_Matcher):
                 one = hit
         else:
             if not shape.searched:
-                return _new_decision((_AMBIGUOUS, text, None, None, None, None, shape.candidates, ()))
+                return _new(Decision, (_AMBIGUOUS, text, None, None, None, None, shape.candidates, ()))
             at = {(one[1], one[2]): shape.word_codes} if one is not None else {}
             try:
                 for g, span in shape.searched:
@@ -436,24 +451,21 @@ class RuleSet(_Matcher):
         """A several-code shape's groups: one per distinct pattern, with how its span is found.
 
         The rules come in ascending index at one priority, so in ascending id: the first rule
-        seen of a code has its lowest id, in a group and in `word_codes` alike."""
+        seen of a code in a group has its lowest id there."""
         groups: list[dict[str, Rule]] = []
-        worded: list[bool] = []  # per group: whether its span is read off the automaton's hits
-        of_pattern: dict[str, int] = {}
+        of_pattern: dict[int, int] = {}
         by_word: dict[int, list[int]] = {}
-        word_codes: dict[str, Rule] = {}
         searched = []
-        verifiers, placings = self.verifiers, self._placings
+        verifiers, pattern_of, placings = self.verifiers, self.pattern_of, self._placings
         for i in top:
-            v = verifiers[i]
-            rule = v.rule
-            g = of_pattern.get(rule.pattern)
+            rule = verifiers[i].rule
+            pattern = pattern_of[i]
+            g = of_pattern.get(pattern)
             if g is None:
-                g = of_pattern[rule.pattern] = len(groups)
+                g = of_pattern[pattern] = len(groups)
                 groups.append({rule.code: rule})
-                placing = placings.get(i) or self._placing(v)
+                placing = placings.get(pattern) or self._placing(verifiers[i], pattern)
                 if type(placing) is tuple:
-                    worded.append(True)
                     for w in placing:
                         at_word = by_word.get(w)
                         if at_word is None:
@@ -461,22 +473,25 @@ class RuleSet(_Matcher):
                         else:
                             at_word.append(g)
                 else:
-                    worded.append(False)
                     searched.append((g, placing))
             elif rule.code not in groups[g]:
                 groups[g][rule.code] = rule
-            if worded[g] and rule.code not in word_codes:
-                word_codes[rule.code] = rule
         shape.groups = tuple(groups)
         shape.by_word = by_word  # read, never changed
-        shape.word_codes = word_codes
         shape.searched = tuple(searched)
+        if searched:  # read only when a text holds one hit of the shape's words
+            word_codes: dict[str, Rule] = {}
+            spanned = {g for g, _ in searched}
+            for g, codes in enumerate(groups):
+                if g not in spanned:
+                    word_codes = merged_codes(word_codes, codes)
+            shape.word_codes = word_codes
 
-    def _placing(self, v: Verifier) -> tuple[int, ...] | Callable[[str], Span | None]:
-        """How a text's span of this rule is found in a several-code set: the numbers of its
-        automaton words when its pattern is a set of them, none a prefix of another (its leftmost
-        hit is then the regex's match; an exclusion decides whether it matched, not where), else
-        its span function. Remembered per rule."""
+    def _placing(self, v: Verifier, pattern: int) -> tuple[int, ...] | Callable[[str], Span | None]:
+        """How a text's span of this rule's pattern is found in a several-code set: the numbers of
+        its automaton words when the pattern is a set of them, none a prefix of another (its
+        leftmost hit is then the regex's match; an exclusion decides whether a rule matched, not
+        where), else its span function. Remembered per pattern."""
         found: tuple[int, ...] | Callable[[str], Span | None] | None = None
         words, number = v.words, self.word_number
         if words is not None and not prefixed(words):
@@ -490,7 +505,7 @@ class RuleSet(_Matcher):
                 found = tuple(numbers)
         if found is None:
             found = _whole_or(v)
-        self._placings[v.index] = found
+        self._placings[pattern] = found
         return found
 
 
@@ -510,8 +525,3 @@ def _whole_or(v: Verifier) -> Callable[[str], Span | None]:
 
 def _no_words(text: str, overlapping: bool) -> list:
     return []
-
-
-def _new_decision(fields: tuple, _new=tuple.__new__) -> Decision:
-    """Decision(*fields) without the keyword handling of a NamedTuple's constructor (a third of its cost)."""
-    return _new(Decision, fields)

@@ -32,9 +32,13 @@ def normalize_text(text: str | None) -> str:
     """
     if not text:
         return ""
-    text = " ".join(unicodedata.normalize("NFKC", text).split())
-    if not text.isprintable():  # what is left unprintable once blanks are folded: rare, so checked last
-        text = " ".join(_INVISIBLE.sub("", text).split())
+    text = unicodedata.normalize("NFKC", text)
+    # Every blank but the ASCII space is unprintable: a printable text without one has nothing to
+    # fold (most descriptions), and is returned as it is.
+    if " " in text or not text.isprintable():
+        text = " ".join(text.split())
+        if not text.isprintable():  # what is left unprintable once blanks are folded: rare, so checked last
+            text = " ".join(_INVISIBLE.sub("", text).split())
     return text
 
 

@@ -64,6 +64,39 @@ def test_two_codes_at_separate_places_are_two_diagnoses(matcher):
     assert d.candidates == (Candidate("I20.000", (2,)), Candidate("I25.103", (1,)))
 
 
+SHAPES = [
+    Rule(id=21, code="J18.900", pattern="肺炎"),
+    Rule(id=22, code="J15.900", pattern="肺炎"),
+    Rule(id=23, code="N83.200", pattern="卵巢囊肿"),
+    Rule(id=24, code="N83.900", pattern="^.{2,3}囊肿$"),
+    Rule(id=25, code="J98.000", pattern="支气管(功能不全|功能衰竭)", exclude="先天"),
+    Rule(id=26, code="J45.900", pattern="(支气管)?哮喘"),
+]
+
+
+@pytest.mark.parametrize("kind", [PlainMatcher, RuleSet])
+def test_several_codes_from_one_hit_of_their_words_are_ambiguous(kind):
+    # the engine decides this from the one automaton hit, without building the places
+    d = kind(SHAPES).decide("肺炎")
+    assert d.outcome == AMBIGUOUS and d.candidates == (Candidate("J15.900", (22,)), Candidate("J18.900", (21,)))
+
+
+@pytest.mark.parametrize("kind", [PlainMatcher, RuleSet])
+def test_a_searched_pattern_beside_one_hit_is_placed_by_its_own_span(kind):
+    engine = kind(SHAPES)
+    assert engine.decide("卵巢囊肿").outcome == AMBIGUOUS  # both patterns match the whole text
+    d = engine.decide("左卵巢囊肿")  # ^.{2,3}囊肿$ takes the whole line, 卵巢囊肿 lies strictly inside it
+    assert (d.outcome, d.code, d.rule_id, d.span, d.parts) == (CODED, "N83.900", 24, (0, 5), ())
+
+
+@pytest.mark.parametrize("kind", [PlainMatcher, RuleSet])
+def test_a_set_of_words_with_an_exclusion_is_placed_by_its_words(kind):
+    engine = kind(SHAPES)
+    d = engine.decide("支气管哮喘 支气管功能衰竭")
+    assert [(p.code, p.rule_id, p.span) for p in d.coded_parts()] == [("J45.900", 26, (0, 5)), ("J98.000", 25, (6, 13))]
+    assert engine.decide("支气管哮喘 先天支气管功能衰竭").codes == ("J45.900",)
+
+
 def test_several_rules_for_one_code_are_not_ambiguous(matcher):
     d = matcher.decide("冠状动脉粥样硬化性心脏病")
     assert (d.outcome, d.code, d.rule_id) == (CODED, "I25.103", 1)

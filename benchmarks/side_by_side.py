@@ -22,6 +22,13 @@ symlink of that name to its own migrations/ first on the path: `<tree>-path` nex
 used when it exists, and each child's code and migrations are checked. `--profile-dir DIR` first
 writes a cProfile of each tree's whole run. Measure committed worktrees, not a checkout being
 edited: a tree that changes during the sitting mixes two versions.
+
+`--instructions` counts instead of timing (one round; needs valgrind): each child runs under
+callgrind twice, once as it is and once with everything but the measured part (`--setup-only`:
+the workload built, the RuleSet or the database made, nothing decided or run), and the difference
+is the measured part's instructions. Counts do not move with the machine's load, as CPU seconds
+do (timings on a shared 2-core machine move by ±25 %), but they see neither cache misses nor the
+kernel (SQLite's writes): read them beside the timings, not instead.
 """
 
 from __future__ import annotations
@@ -29,11 +36,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 
@@ -52,7 +61,7 @@ def _python_speed() -> float:
     return 200_000 / best / 1e6
 
 
-def _child_match(n_rules: int, n_desc: int, guards: bool) -> dict:
+def _child_match(n_rules: int, n_desc: int, guards: bool, setup_only: bool = False) -> dict:
     import gc
 
     from benchmarks.workload import make_descriptions, make_rules
@@ -70,14 +79,16 @@ def _child_match(n_rules: int, n_desc: int, guards: bool) -> dict:
     gc.disable()
     shares: dict[str, int] = {}
     t = time.process_time()
-    for text in texts:
+    for text in [] if setup_only else texts:
         o = str(rs.decide(text).outcome)
         shares[o] = shares.get(o, 0) + 1
-    cpu = time.process_time() - t
+    cpu = time.process_time() - t or 1e-9
     return {"per_s": len(texts) / cpu, "cpu": cpu, "texts": len(texts), "shares": shares}
 
 
-def _child_run(n_rules: int, n_pending: int, profile: str | None, no_edits: bool = False) -> dict:
+def _child_run(
+    n_rules: int, n_pending: int, profile: str | None, no_edits: bool = False, setup_only: bool = False
+) -> dict:
     from sqlalchemy import insert
 
     from benchmarks.workload import make_descriptions, make_rules, store
@@ -106,6 +117,9 @@ def _child_run(n_rules: int, n_pending: int, profile: str | None, no_edits: bool
                 conn.exec_driver_sql("UPDATE code_edit SET enabled = 0")
         engine.dispose()
         engine = make_engine(f"sqlite:///{tmp}/run.db")
+        if setup_only:
+            engine.dispose()
+            return {"per_s": 0.0, "cpu": 0.0, "wall": 0.0, "counts": {}}
         if profile:
             import cProfile
 
@@ -130,9 +144,9 @@ def child(args) -> None:
     sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
     speed = _python_speed()
     if args.child == "match":
-        out = _child_match(args.rules, args.descriptions, args.guards)
+        out = _child_match(args.rules, args.descriptions, args.guards, args.setup_only)
     else:
-        out = _child_run(int(args.run_rules), args.run_size, args.profile, args.no_edits)
+        out = _child_run(int(args.run_rules), args.run_size, args.profile, args.no_edits, args.setup_only)
     import coder
     import icdcoder_migrations
 
@@ -142,15 +156,26 @@ def child(args) -> None:
     print(json.dumps(out))
 
 
-def _measure(tree: Path, extra_path: Path | None, argv: list[str]) -> dict:
+def _measure(tree: Path, extra_path: Path | None, argv: list[str], wrapper: tuple[str, ...] = ()) -> dict:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(str(p) for p in (extra_path, tree) if p)
+    if wrapper:
+        env["PYTHONHASHSEED"] = "0"  # the same dictionaries in both children, so the setup cancels out
     proc = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), *argv], env=env, cwd=tree, capture_output=True, text=True
+        [*wrapper, sys.executable, str(Path(__file__).resolve()), *argv],
+        env=env,
+        cwd=tree,
+        capture_output=True,
+        text=True,
     )
     if proc.returncode:
         raise SystemExit(f"{tree}: {' '.join(argv)} failed:\n{proc.stderr[-3000:]}")
     out = json.loads(proc.stdout.strip().splitlines()[-1])
+    if wrapper:
+        collected = re.search(r"Collected : (\d+)", proc.stderr)
+        if collected is None:
+            raise SystemExit(f"{tree}: no instruction count in valgrind's output:\n{proc.stderr[-2000:]}")
+        out["instructions"] = int(collected.group(1))
     ran = (Path(out["code"]).resolve(), Path(out["migrations"]).resolve())
     if ran != (tree.resolve(), (tree / "migrations").resolve()):
         raise SystemExit(f"{tree}: the child ran {ran[0]} with migrations {ran[1]}")
@@ -172,12 +197,42 @@ def _trees(spec: str) -> dict[str, tuple[Path, Path | None]]:
     return trees
 
 
+def _count(trees: dict, labels: list[str], jobs: list[tuple[str, list[str], bool]]) -> None:
+    """Each figure's instructions per tree: (child as it is) - (child with --setup-only), two at a time."""
+    wrapper = ("valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null")
+    work = [(f, a, lab) for f, a, nr in jobs for lab in labels if not (nr and lab == labels[0])]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        full = {(f, lab): pool.submit(_measure, *trees[lab], a, wrapper) for f, a, lab in work}
+        setup = {(f, lab): pool.submit(_measure, *trees[lab], [*a, "--setup-only"], wrapper) for f, a, lab in work}
+        counts = {k: full[k].result()["instructions"] - setup[k].result()["instructions"] for k in full}
+        items = {k: full[k].result() for k in full}
+    print()
+    print("Instructions of the measured part (callgrind; the child minus the same child with --setup-only)")
+    print()
+    others = labels[1:]
+    print("| figure | " + " | ".join([labels[0], *(f"{o} | change" for o in others)]) + " |")
+    print("|---|" + "---:|" * (1 + 2 * len(others)))
+    for figure, _argv, not_reference in jobs:
+        base = figure.replace(", starter guards", "").replace(", code edits off", "") if not_reference else figure
+        ref = counts[(base, labels[0])]
+        cells = [f"{ref / 1e6:,.0f} M"]
+        for o in others:
+            v = counts[(figure, o)]
+            cells += [f"{v / 1e6:,.0f} M", f"{(v / ref - 1) * 100:+.1f}%"]
+        print(f"| {figure} | " + " | ".join(cells) + " |")
+    print()
+    for (figure, label), out in items.items():
+        if out.get("counts") or out.get("shares"):
+            print(f"{label} {figure}: {out.get('counts') or out.get('shares')}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--child", choices=("match", "run"), help=argparse.SUPPRESS)
     ap.add_argument("--guards", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--profile", help=argparse.SUPPRESS)
     ap.add_argument("--no-edits", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--setup-only", action="store_true", help=argparse.SUPPRESS)
     here = Path(__file__).resolve().parents[1]
     ap.add_argument(
         "--trees",
@@ -192,6 +247,7 @@ def main() -> None:
     ap.add_argument("--no-match", action="store_true", help="skip distinct/s")
     ap.add_argument("--edits-off", action="store_true", help="also the whole run with every code edit disabled")
     ap.add_argument("--profile-dir", type=Path, help="write a cProfile of each tree's run here (an extra round)")
+    ap.add_argument("--instructions", action="store_true", help="count instructions under valgrind instead of timing")
     args = ap.parse_args()
     if args.child:
         child(args)
@@ -211,6 +267,9 @@ def main() -> None:
                 (f"whole run SQLite, {n:,} rules, {args.run_size:,} lines, code edits off", [*r, "--no-edits"], True)
             )
     print(f"{', '.join(f'{k} {v[0]}' for k, v in trees.items())}; load average at start {_load()}", flush=True)
+    if args.instructions:
+        _count(trees, labels, jobs)
+        return
     if args.profile_dir:
         args.profile_dir.mkdir(parents=True, exist_ok=True)
         for label in labels:

@@ -109,19 +109,13 @@ class PlainMatcher(_Matcher):
 class _Entry:
     """What one automaton word's occurrence means (empty parts are None)."""
 
-    __slots__ = ("decided", "whole", "verify", "length", "all_from", "all_to", "any_from", "any_to")
+    __slots__ = ("decided", "whole", "verify", "length")
 
     def __init__(self, decided: list[int], whole: list[int], verify: list[Verifier], length: int):
         self.decided = tuple(decided) or None  # rules its occurrence alone decides (肺炎, (急性)?阑尾炎)
         self.whole = tuple(whole) or None  # rules that match when the text *is* the word (^(双侧)?肺炎$)
         self.verify = tuple(verify) or None  # candidates to verify, each with the text lengths it can match
         self.length = length
-        # Text lengths every candidate can match, and those some can: most words have one
-        # candidate, or candidates that all take the text, so they join without a loop.
-        self.all_from = max((v.min_len for v in verify), default=0)
-        self.all_to = min((v.max_len for v in verify), default=0)
-        self.any_from = min((v.min_len for v in verify), default=0)
-        self.any_to = max((v.max_len for v in verify), default=0)
 
 
 class _Shape:
@@ -261,14 +255,10 @@ class RuleSet(_Matcher):
                 decided += e.decided
             if e.whole is not None and n == e.length:
                 decided += e.whole
-            candidates = e.verify
-            if candidates is not None:
-                if e.all_from <= n <= e.all_to:
-                    verify += candidates
-                elif e.any_from <= n <= e.any_to:
-                    for v in candidates:
-                        if v.min_len <= n <= v.max_len:
-                            verify.append(v)
+            if e.verify is not None:
+                for v in e.verify:
+                    if v.min_len <= n <= v.max_len:
+                        verify.append(v)
         return decided, verify, found
 
     def matching(self, text: str) -> list[Rule]:

@@ -197,6 +197,22 @@ def _trees(spec: str) -> dict[str, tuple[Path, Path | None]]:
     return trees
 
 
+def _table(labels: list[str], jobs: list, value, fmt) -> None:
+    """The Markdown table of every figure: the reference tree's value, then each other tree's and its change.
+    A figure only the later trees have (guards, edits off) is compared with the reference's plain one."""
+    others = labels[1:]
+    print("| figure | " + " | ".join([labels[0], *(f"{o} | change" for o in others)]) + " |")
+    print("|---|" + "---:|" * (1 + 2 * len(others)))
+    for figure, _argv, not_reference in jobs:
+        base = figure.replace(", starter guards", "").replace(", code edits off", "") if not_reference else figure
+        ref = value(base, labels[0])
+        cells = [fmt(ref)]
+        for o in others:
+            v = value(figure, o)
+            cells += [fmt(v), f"{(v / ref - 1) * 100:+.1f}%"]
+        print(f"| {figure} | " + " | ".join(cells) + " |")
+
+
 def _count(trees: dict, labels: list[str], jobs: list[tuple[str, list[str], bool]]) -> None:
     """Each figure's instructions per tree: (child as it is) - (child with --setup-only), two at a time."""
     wrapper = ("valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null")
@@ -209,17 +225,7 @@ def _count(trees: dict, labels: list[str], jobs: list[tuple[str, list[str], bool
     print()
     print("Instructions of the measured part (callgrind; the child minus the same child with --setup-only)")
     print()
-    others = labels[1:]
-    print("| figure | " + " | ".join([labels[0], *(f"{o} | change" for o in others)]) + " |")
-    print("|---|" + "---:|" * (1 + 2 * len(others)))
-    for figure, _argv, not_reference in jobs:
-        base = figure.replace(", starter guards", "").replace(", code edits off", "") if not_reference else figure
-        ref = counts[(base, labels[0])]
-        cells = [f"{ref / 1e6:,.0f} M"]
-        for o in others:
-            v = counts[(figure, o)]
-            cells += [f"{v / 1e6:,.0f} M", f"{(v / ref - 1) * 100:+.1f}%"]
-        print(f"| {figure} | " + " | ".join(cells) + " |")
+    _table(labels, jobs, lambda figure, label: counts[(figure, label)], lambda v: f"{v / 1e6:,.0f} M")
     print()
     for (figure, label), out in items.items():
         if out.get("counts") or out.get("shares"):
@@ -298,17 +304,11 @@ def main() -> None:
     print()
     print(f"Medians of {args.rounds} alternating rounds, per CPU second of the process; load average at end {_load()}")
     print()
-    others = labels[1:]
-    print("| figure | " + " | ".join([labels[0], *(f"{o} | change" for o in others)]) + " |")
-    print("|---|" + "---:|" * (1 + 2 * len(others)))
-    for figure, _argv, not_reference in jobs:
-        base = figure.replace(", starter guards", "").replace(", code edits off", "") if not_reference else figure
-        ref = statistics.median(o["per_s"] for o in results[(base, labels[0])])
-        cells = [f"{ref:,.0f}"]
-        for o in others:
-            v = statistics.median(x["per_s"] for x in results[(figure, o)])
-            cells += [f"{v:,.0f}", f"{(v / ref - 1) * 100:+.1f}%"]
-        print(f"| {figure} | " + " | ".join(cells) + " |")
+
+    def median(figure: str, label: str) -> float:
+        return statistics.median(o["per_s"] for o in results[(figure, label)])
+
+    _table(labels, jobs, median, "{:,.0f}".format)
     print()
     for figure, _argv, _ in jobs:
         for label in labels:

@@ -203,10 +203,15 @@ def places_of(hits: Sequence[Hit]) -> Places:
     """The hits by place, each place with the codes matched there."""
     at: Places = {}
     for h in hits:
-        codes = {h.rule.code: h.rule}
-        here = at.get(h.span)
-        at[h.span] = codes if here is None else merged_codes(here, codes)
+        join_place(at, h.span, {h.rule.code: h.rule})
     return at
+
+
+def join_place(at: Places, where: Span, codes: dict[str, Rule]) -> None:
+    """The codes matched at `where` join the places: a new place keeps the table itself (it is
+    read, never changed), one already there gets both tables merged."""
+    here = at.get(where)
+    at[where] = codes if here is None else merged_codes(here, codes)
 
 
 def merged_codes(here: dict[str, Rule], codes: dict[str, Rule]) -> dict[str, Rule]:

@@ -22,7 +22,19 @@ from operator import attrgetter
 
 import ahocorasick_rs
 
-from .decision import Decision, Hit, Span, guard, merged_codes, place, prepare, resolve, rule_key, separate_places
+from .decision import (
+    Decision,
+    Hit,
+    Span,
+    guard,
+    join_place,
+    merged_codes,
+    place,
+    prepare,
+    resolve,
+    rule_key,
+    separate_places,
+)
 from .guards import Guard, Guards
 from .literals import pattern_requirements
 from .normalize import normalize_text
@@ -392,9 +404,7 @@ class RuleSet(_Matcher):
             at = {(one[1], one[2]): shape.word_codes} if one is not None else {}
             try:
                 for g, span in shape.searched:
-                    where = span(text)
-                    here = at.get(where)
-                    at[where] = shape.groups[g] if here is None else merged_codes(here, shape.groups[g])
+                    join_place(at, span(text), shape.groups[g])
             except TimeoutError:
                 return Decision(Outcome.TIMEOUT, text, candidates=shape.candidates)
         if at is None:
@@ -420,8 +430,7 @@ class RuleSet(_Matcher):
             return None
         at: dict = {}
         for where, codes in zip(spans, groups, strict=True):
-            here = at.get(where)
-            at[where] = codes if here is None else merged_codes(here, codes)  # the shape's tables: read, never changed
+            join_place(at, where, codes)
         return at
 
     def _shape(self, top: tuple[int, ...]) -> _Shape:

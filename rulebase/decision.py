@@ -243,6 +243,11 @@ def separate_places(normalized: str, at: Places, candidates: tuple[Candidate, ..
     Said over the distinct places rather than hit by hit (a rule base repeats a pattern under many
     codes): whether a hit stays and what it overlaps depends only on its code and its place.
     """
+    if len(at) == 1:
+        # One place (the most common set of several codes): its codes all claim the same words.
+        ((span, codes),) = at.items()
+        if len(codes) > 1 and span[0] < span[1]:
+            return _new(Decision, (_AMBIGUOUS, normalized, None, None, None, None, candidates, ()))
     places = list(at.items())
     kept: list[tuple[Span, dict[str, Rule]]] = []
     for span, codes in places:

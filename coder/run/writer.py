@@ -297,10 +297,13 @@ class BatchWriter:
             if self.combinations is None:
                 self.combinations = combination_store.compiled(conn)
             combination_store.apply_to_batch(conn, self.combinations, run_id, still_ours, now)
-            # The code edits: the records of the batch's lines checked again, all their lines, in this
-            # transaction; an edit marks a line for review and changes no code.
-            if self.edits is None:
-                self.edits = (edit_store.checker(conn), edit_store.active_codes(conn))
-            edit_store.check_records(conn, self.edits[0], batch_ids=still_ours, active=self.edits[1])
+            # The code edits: the records of the lines the batch coded checked again, all their lines,
+            # in this transaction; an edit marks a line for review and changes no code. A line the
+            # batch failed held no code before and holds none now: its record's codes are as they were.
+            coded = [s.d_id for s in statuses if s.d_code is not None]
+            if coded:
+                if self.edits is None:
+                    self.edits = (edit_store.checker(conn), edit_store.active_codes(conn))
+                edit_store.check_records(conn, self.edits[0], batch_ids=coded, active=self.edits[1])
         conn.execute(self.counts, {f"n_{column}": n for column, n in self.tally.plus(batch).columns().items()})
         return batch

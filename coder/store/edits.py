@@ -127,12 +127,13 @@ LINES_OF_RECORDS = _LINES.where(diagnosis.c.record_id.in_(bindparam("records", e
 LINES_OF_IDS = _LINES.where(
     diagnosis.c.record_id.in_(_some.where(diagnosis.c.id.in_(bindparam("ids", expanding=True))))
 )
-# A run's batch is mostly a run of consecutive ids: its records are read by the id range, which
-# costs no list of a thousand parameters; the range's other lines' records are checked too (a
-# check is idempotent).
-LINES_OF_RANGE = _LINES.where(
-    diagnosis.c.record_id.in_(_some.where(diagnosis.c.id.between(bindparam("lo"), bindparam("hi"))))
-)
+# A run's batch is mostly a run of consecutive ids: the records of its coded lines are read by the
+# id range, which costs no list of parameters; the range's other coded lines' records are checked
+# too (a check is idempotent). Only coded lines: a line a run takes holds no code (pending or an
+# automatic failure), so a record's codes change only where the batch coded a line.
+_coded_in_range = _some.where(diagnosis.c.id.between(bindparam("lo"), bindparam("hi")), diagnosis.c.code.is_not(None))
+LINES_OF_RANGE = _LINES.where(diagnosis.c.record_id.in_(_coded_in_range))
+_SPAN = 5_000  # ids a range may span however few lines it stands for: a scan of the key, cheaper than a long IN
 
 
 def _line(r) -> EditLine:
@@ -184,8 +185,9 @@ def check_records(
     batch_ids: Sequence[int] | None = None,
     active: Mapping[str, bool] | None = None,
 ) -> Checked:
-    """Check the records given by id (`records`) or those some lines belong to (`batch_ids`, a
-    run's batch), and bring the marks on their lines in line with what the edits find now.
+    """Check the records given by id (`records`) or those some lines belong to (`batch_ids`: the
+    lines a run's batch coded), and bring the marks on their lines in line with what the edits
+    find now.
     `active`: the dictionary's word on the codes (active_codes); None reads it for these lines.
     No enabled edit: nothing read (disabling an edit clears its marks, so none is open)."""
     if not check:
@@ -194,7 +196,7 @@ def check_records(
         if not batch_ids:
             return Checked(0, 0, 0, 0)
         lo, hi = min(batch_ids), max(batch_ids)
-        if hi - lo < 2 * len(batch_ids):
+        if hi - lo < max(2 * len(batch_ids), _SPAN):
             rows = conn.execute(LINES_OF_RANGE, {"lo": lo, "hi": hi}).all()
         else:
             rows = conn.execute(LINES_OF_IDS, {"ids": list(batch_ids)}).all()

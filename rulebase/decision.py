@@ -244,14 +244,19 @@ def separate_places(normalized: str, at: Places, candidates: tuple[Candidate, ..
     codes): whether a hit stays and what it overlaps depends only on its code and its place.
     """
     if len(at) == 1:
-        # One place (the most common set of several codes): its codes all claim the same words.
+        # One place (the most common set of several codes): its codes all claim the same words;
+        # one code there is that code, at that place.
         ((span, codes),) = at.items()
-        if len(codes) > 1 and span[0] < span[1]:
-            return _new(Decision, (_AMBIGUOUS, normalized, None, None, None, None, candidates, ()))
+        if len(codes) > 1:
+            if span[0] < span[1]:
+                return _new(Decision, (_AMBIGUOUS, normalized, None, None, None, None, candidates, ()))
+        else:
+            for r in codes.values():
+                return _new(Decision, (_CODED, normalized, r.code, r.id, r.version, span, candidates, ()))
     places = list(at.items())
     kept: list[tuple[Span, dict[str, Rule]]] = []
-    for span, codes in places:
-        start, end = span
+    for item in places:
+        (start, end), codes = item
         inside = False  # whether a place strictly contains this one
         only = None  # the code matched at the places containing it
         mixed = False  # whether those places hold several codes
@@ -271,8 +276,8 @@ def separate_places(normalized: str, at: Places, candidates: tuple[Candidate, ..
             rule = None if mixed else codes.get(only)
             if rule is None:
                 continue
-            codes = {only: rule}
-        kept.append((span, codes))
+            item = ((start, end), {only: rule})
+        kept.append(item)
     for i, ((start, end), codes) in enumerate(kept):
         several = len(codes) > 1
         if several and start < end:
@@ -287,17 +292,12 @@ def separate_places(normalized: str, at: Places, candidates: tuple[Candidate, ..
             if best is None or rule_key(r) < rule_key(best[0]):
                 by_code[code] = (r, span)
     if len(by_code) == 1:
-        ((r, span),) = by_code.values()
-        return _new(Decision, (_CODED, normalized, r.code, r.id, r.version, span, candidates, ()))
-    in_order = []
-    for r, span in by_code.values():
-        in_order.append((span, r.code, r))
-    in_order.sort()
-    parts = []
-    for span, code, r in in_order:
-        parts.append(_new(Part, (code, r.id, r.version, span)))
+        for r, span in by_code.values():
+            return _new(Decision, (_CODED, normalized, r.code, r.id, r.version, span, candidates, ()))
+    in_order = sorted([(span, code, r) for code, (r, span) in by_code.items()])  # a code is in it once
+    parts = tuple([_new(Part, (code, r.id, r.version, span)) for span, code, r in in_order])
     span, code, r = in_order[0]
-    return _new(Decision, (_CODED, normalized, code, r.id, r.version, span, candidates, tuple(parts)))
+    return _new(Decision, (_CODED, normalized, code, r.id, r.version, span, candidates, parts))
 
 
 def place(decision: Decision, span_function: Callable[[int | None], Callable[[str], Span | None]]) -> Decision:

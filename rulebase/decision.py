@@ -251,8 +251,8 @@ def separate_places(normalized: str, at: Places, candidates: tuple[Candidate, ..
             if span[0] < span[1]:
                 return _new(Decision, (_AMBIGUOUS, normalized, None, None, None, None, candidates, ()))
         else:
-            for r in codes.values():
-                return _new(Decision, (_CODED, normalized, r.code, r.id, r.version, span, candidates, ()))
+            (r,) = codes.values()
+            return _new(Decision, (_CODED, normalized, r.code, r.id, r.version, span, candidates, ()))
     places = list(at.items())
     kept: list[tuple[Span, dict[str, Rule]]] = []
     for item in places:
@@ -292,8 +292,8 @@ def separate_places(normalized: str, at: Places, candidates: tuple[Candidate, ..
             if best is None or rule_key(r) < rule_key(best[0]):
                 by_code[code] = (r, span)
     if len(by_code) == 1:
-        for r, span in by_code.values():
-            return _new(Decision, (_CODED, normalized, r.code, r.id, r.version, span, candidates, ()))
+        ((r, span),) = by_code.values()
+        return _new(Decision, (_CODED, normalized, r.code, r.id, r.version, span, candidates, ()))
     in_order = sorted([(span, code, r) for code, (r, span) in by_code.items()])  # a code is in it once
     parts = tuple([_new(Part, (code, r.id, r.version, span)) for span, code, r in in_order])
     span, code, r = in_order[0]

@@ -62,8 +62,8 @@ def import_cmd(
 
     Columns: id, code, pattern, exclude, priority, enabled, note, version (code_name is ignored).
     Rows with an id update that rule, rows without one add a rule, enabled = 0 disables. A workbook's
-    normalization and guards sheets are imported with it. The change is tested against the audited history and
-    refused if it turns correct codes wrong, unless --force.
+    normalization, guards and combinations sheets are imported with it. The change is tested against
+    the audited history and refused if it turns correct codes wrong, unless --force.
     """
     plan = service.import_rules(open_db(db_url), path, author, reason, dry_run=dry_run, force=force)
     s = plan.summary()
@@ -76,6 +76,8 @@ def import_cmd(
                 "normalization": plan.normalization.summary() if plan.normalization else None,
                 "guards": plan.guards.summary() if plan.guards else None,
                 "guard_impact": plan.guard_impact.to_json() if plan.guard_impact else None,
+                "combinations": plan.combinations.summary() if plan.combinations else None,
+                "combination_impact": plan.combination_impact.to_json() if plan.combination_impact else None,
             }
         )
         return
@@ -87,19 +89,20 @@ def import_cmd(
     click.echo(
         f"{prefix}: {s['added']} added, {s['changed']} changed ({s['disabled']} disabled), {s['unchanged']} unchanged"
     )
-    if plan.normalization is not None:
-        n = plan.normalization.summary()
-        click.echo(
-            f"{'dry run, nothing written; ' if dry_run else ''}normalization: {n['added']} added, "
-            f"{n['changed']} changed, {n['unchanged']} unchanged"
-        )
-    if plan.guards is not None:
-        g = plan.guards.summary()
-        click.echo(
-            f"{'dry run, nothing written; ' if dry_run else ''}guards: {g['added']} added, "
-            f"{g['changed']} changed, {g['unchanged']} unchanged"
-            + (f"; {plan.guard_impact.broken} correctly coded would become uncoded" if plan.guard_impact else "")
-        )
+    # The workbook's other sheets, each as its own import command reports it.
+    sheets = (
+        ("normalization", plan.normalization, None, ""),
+        ("guards", plan.guards, plan.guard_impact, "correctly coded would become uncoded"),
+        ("combinations", plan.combinations, plan.combination_impact, "correctly coded would become wrong"),
+    )
+    for label, part, impact, broken in sheets:
+        if part is not None:
+            t = part.summary()
+            click.echo(
+                f"{'dry run, nothing written; ' if dry_run else ''}{label}: {t['added']} added, "
+                f"{t['changed']} changed, {t['unchanged']} unchanged"
+                + (f"; {impact.broken} {broken}" if impact else "")
+            )
 
 
 @rules_group.command("export")

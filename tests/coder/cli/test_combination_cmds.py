@@ -94,8 +94,11 @@ def test_the_rules_workbook_carries_the_combinations_sheet(migrated_invoke, tmp_
     ws.append([None, "K25.900,K92.200", "K25.400", 1, "胃溃疡伴出血", None])
     ws.cell(row=2, column=4).value = 0  # disable the first
     wb.save(book)
+    dry = invoke("rules", "import", str(book), "--author", "王芳", "--dry-run", "--json")
+    assert json.loads(dry.output)["combinations"] == {"added": 1, "changed": 1, "unchanged": 0}, dry.output
     r = invoke("rules", "import", str(book), "--author", "王芳")
     assert r.exit_code == 0, r.output
+    assert "combinations: 1 added, 1 changed, 0 unchanged" in r.output
     listed = json.loads(invoke("combinations", "list", "--json").output)
     assert [(c["codes"], c["enabled"], c["version"]) for c in listed] == [
         ("E11.900,G63.2*", False, 2),

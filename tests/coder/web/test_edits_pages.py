@@ -1,5 +1,7 @@
 """The worklist's code edits group (代码校验) and a line's edit reasons, over HTTP."""
 
+import re
+
 from sqlalchemy import select, update
 
 from coder.db.models import diagnosis, icd_code
@@ -21,6 +23,9 @@ def test_the_worklist_counts_and_lists_marked_lines_with_their_reasons(web_engin
     marked = client.get("/worklist?edits=1&page=1").get_data(as_text=True)
     reason = f"编码不在字典中或已停用：{line.code} 在编码字典中已停用"
     assert reason in marked and f"/diagnoses/{line.id}" in marked
+    # the group's own button is the one shown as chosen, not 全部 beside it
+    assert re.search(r'class="active"[^>]*>全部', page) and not re.search(r'class="active"[^>]*>全部', marked)
+    assert re.search(r'class="active"[^>]*>代码校验', marked)
     shown = client.get(f"/diagnoses/{line.id}").get_data(as_text=True)
     assert "代码校验" in shown and reason in shown
     with web_engine.connect() as conn:  # marked, never changed

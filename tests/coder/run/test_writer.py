@@ -31,3 +31,46 @@ def test_stamp_is_the_datetime_processor(engine):
     now = dt.datetime(2026, 12, 1, 8, 0, 0, 123456)
     processor = DateTime().dialect_impl(engine.dialect).bind_processor(engine.dialect)
     assert writer.stamp(now) == (processor(now) if processor else now)
+
+
+def test_a_taken_line_that_holds_a_code_is_cleared_as_before(seeded, tmp_path):
+    """Most lines are written by the statements that name only the columns that change; a pending
+    line that holds a code (set outside the product) is written by the one that names them all."""
+    from sqlalchemy import insert, select
+
+    from coder.db.models import diagnosis
+    from coder.run.loop import run_coding
+    from coder.services.rules import import_rules
+    from tests.conftest import write_csv
+
+    rules = [["I25.103", "冠心病", ""], ["I20.000", "不稳定型心绞痛", ""]]
+    import_rules(seeded, write_csv(tmp_path / "r.csv", ["code", "pattern", "exclude"], rules), "王芳", "test")
+    stale = {"code": "J18.900", "other_codes": "I10.x00x004", "coded_by": "外部"}
+    lines = [
+        ("P1", "冠心病", {}),
+        ("P2", "系统性红斑狼疮", {}),
+        ("P3", "冠心病", stale),
+        ("P4", "系统性红斑狼疮", stale),
+        ("P5", "冠心病 不稳定型心绞痛", {}),
+    ]
+    with seeded.begin() as conn:
+        conn.execute(
+            insert(diagnosis),
+            [
+                {"record_id": r, "seq_no": 1, "kind": "discharge", "status": "pending", "description": t, **extra}
+                for r, t, extra in lines
+            ],
+        )
+    run_coding(seeded)
+    with seeded.connect() as conn:
+        got = {
+            r.record_id: (r.status, r.code, r.other_codes, r.coded_by, r.fail_reason)
+            for r in conn.execute(select(diagnosis))
+        }
+    assert got == {
+        "P1": ("coded", "I25.103", None, "auto", None),
+        "P2": ("failed", None, None, None, "no_match"),
+        "P3": ("coded", "I25.103", None, "auto", None),
+        "P4": ("failed", None, None, None, "no_match"),
+        "P5": ("coded", "I25.103", "I20.000", "auto", None),
+    }

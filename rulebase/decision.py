@@ -340,9 +340,9 @@ def guard(decision: Decision, guards: Guards | None) -> Decision:
 
     A line of several codes fails whole when any of its parts is guarded: coding the others would
     hide the guarded diagnosis from the coder. A cue inside any part's words is that rule's own
-    text (发热待查) and guards nothing. The candidates are kept, so a coder sees what the rules
-    proposed. Only a coded decision is guarded: an ambiguous one is a failure a coder reads
-    already, and has no one span to judge by.
+    text (发热待查) and guards nothing. The candidates are the codes the line would have had, so a
+    coder sees what the rules proposed (`would_have`). Only a coded decision is guarded: an
+    ambiguous one is a failure a coder reads already, and has no one span to judge by.
     """
     if decision.outcome is not _CODED or not guards:
         return decision
@@ -353,15 +353,24 @@ def guard(decision: Decision, guards: Guards | None) -> Decision:
     if not decision.parts:
         for g, start, end in found:
             if in_scope(g.scope, start, end, span):
-                return Decision(Outcome(g.kind), decision.normalized, span=span, candidates=decision.candidates)
+                return Decision(Outcome(g.kind), decision.normalized, span=span, candidates=would_have(decision))
         return decision
     spans = [p.span for p in decision.parts]
     for g, start, end in found:
         if any(_overlap((start, end), s) for s in spans):
             continue
         if any(in_scope(g.scope, start, end, s) for s in spans):
-            return Decision(Outcome(g.kind), decision.normalized, span=span, candidates=decision.candidates)
+            return Decision(Outcome(g.kind), decision.normalized, span=span, candidates=would_have(decision))
     return decision
+
+
+def would_have(decision: Decision) -> tuple[Candidate, ...]:
+    """The candidates of a coded decision that it codes, in candidate order: a guarded line shows
+    these, not a match its span dropped (冠心病 疑似不稳定型心绞痛 proposes I25.103 and I20.000,
+    not also the 心绞痛 inside 不稳定型心绞痛), so coding it with all of them gives what the run
+    would have given. The in-database scripts say the same in SQL."""
+    codes = decision.codes
+    return tuple(c for c in decision.candidates if c.code in codes)
 
 
 def merge(base: Decision, extra: Sequence[Rule], rule_of: Callable[[int], Rule], *, strict: bool = False) -> Decision:

@@ -222,7 +222,7 @@ def report_cmd(date_from, date_to, by, xlsx_path, system, db_url, as_json) -> No
     if as_json:
         echo_json(data)
         return
-    click.echo(f"audited {data['total']}: TP {data['tp']}, FP {data['fp']}, FN {data['fn']}, TN {data['tn']}")
+    click.echo(f"audited codes {data['total']}: TP {data['tp']}, FP {data['fp']}, FN {data['fn']}, TN {data['tn']}")
     click.echo(
         f"precision {_pct(data['precision'])}, recall {_pct(data['recall'])}, F {_pct(data['f_measure'])}, "
         f"accuracy {_pct(data['accuracy'])}, coverage {_pct(data['coverage'])}, "

@@ -463,6 +463,8 @@ CREATE OR REPLACE PACKAGE BODY icdcoder_pkg AS
             v_clash   BOOLEAN := FALSE;
             v_dup     BOOLEAN;
             v_other   VARCHAR2(200 CHAR);
+            v_order   t_nums;  -- a guarded line's parts in code order, for its candidates
+            v_ids     VARCHAR2(2000 CHAR);
             k         PLS_INTEGER;
             j         PLS_INTEGER;
         BEGIN
@@ -540,6 +542,30 @@ CREATE OR REPLACE PACKAGE BODY icdcoder_pkg AS
                     g_e(i) := h_e(v_part(i));
                 END LOOP;
                 v_outcome := NVL(guard_kind(v_text, g_s, g_e, np), 'coded');
+            END IF;
+            IF v_outcome IN ('uncertain', 'negated') THEN
+                -- the codes the line would have had, not a hit its parts' words dropped
+                -- (rulebase.decision.would_have): each with every top rule of it, in code order
+                FOR i IN 1 .. np LOOP
+                    j := i - 1;
+                    WHILE j >= 1 AND h_code(v_order(j)) > h_code(v_part(i)) LOOP
+                        v_order(j + 1) := v_order(j);
+                        j := j - 1;
+                    END LOOP;
+                    v_order(j + 1) := v_part(i);
+                END LOOP;
+                v_cands := NULL;
+                FOR i IN 1 .. np LOOP
+                    v_ids := NULL;
+                    FOR q IN 1 .. n LOOP
+                        IF h_code(q) = h_code(v_order(i)) THEN
+                            v_ids := v_ids || CASE WHEN v_ids IS NOT NULL THEN ',' END || TO_CHAR(h_rule(q));
+                        END IF;
+                    END LOOP;
+                    v_cands := v_cands || CASE WHEN i > 1 THEN ',' END
+                               || '{"code":"' || h_code(v_order(i)) || '","rule_ids":[' || v_ids || ']}';
+                END LOOP;
+                v_cands := '[' || v_cands || ']';
             END IF;
             c_considered := c_considered + 1;
             IF v_outcome = 'coded' THEN

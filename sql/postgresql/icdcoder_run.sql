@@ -425,7 +425,7 @@ BEGIN
                     WHEN n.diagnosis_id IS NULL THEN 'no_match'
                     WHEN x.diagnosis_id IS NULL THEN 'ambiguous'
                     ELSE coalesce(icdcoder_guard(t.normalized, x.starts, x.ends), 'coded') END AS outcome,
-               n.candidates, x.codes[1] AS code,
+               n.candidates, x.codes, x.codes[1] AS code,
                NULLIF(array_to_string(x.codes[2:], ','), '') AS other_codes
           FROM match_text t
           LEFT JOIN icdcoder_cand n ON n.diagnosis_id = t.diagnosis_id
@@ -437,11 +437,19 @@ BEGIN
         SELECT p_run_id, p.diagnosis_id, p.code, p.rule_id, p.version, x.normalized, p.m_start, p.m_end, v_now, p.position
           FROM icdcoder_part p JOIN icdcoder_decision x ON x.diagnosis_id = p.diagnosis_id
          WHERE x.outcome = 'coded';
+        -- A guarded line's candidates are the codes it would have had (rulebase.decision.would_have):
+        -- not a hit its parts' words dropped.
         INSERT INTO fail_log (run_id, diagnosis_id, reason, candidates, normalized, logged_at)
-        SELECT p_run_id, diagnosis_id, outcome,
-               CASE WHEN outcome IN ('ambiguous', 'uncertain', 'negated') THEN candidates END,
-               NULLIF(normalized, ''), v_now
-          FROM icdcoder_decision WHERE outcome <> 'coded';
+        SELECT p_run_id, x.diagnosis_id, x.outcome,
+               CASE WHEN x.outcome = 'ambiguous' THEN x.candidates
+                    WHEN x.outcome IN ('uncertain', 'negated') THEN (
+                        SELECT json_agg(json_build_object('code', k.code, 'rule_ids', k.rule_ids) ORDER BY k.code)::text
+                          FROM (SELECT b.code, array_agg(b.rule_id ORDER BY b.rule_id) AS rule_ids
+                                  FROM icdcoder_best b
+                                 WHERE b.diagnosis_id = x.diagnosis_id AND b.code = ANY (x.codes)
+                                 GROUP BY b.code) k) END,
+               NULLIF(x.normalized, ''), v_now
+          FROM icdcoder_decision x WHERE x.outcome <> 'coded';
         UPDATE diagnosis d
            SET status = CASE WHEN x.outcome = 'coded' THEN 'coded' ELSE 'failed' END,
                code = CASE WHEN x.outcome = 'coded' THEN x.code END,

@@ -141,3 +141,33 @@ def test_starter_set_is_the_issues_list():
         assert cues[cue] == "uncertain"
     for cue in ("排除", "除外", "否认", "未见"):
         assert cues[cue] == "negated"
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda rules: RuleSet(rules, guards=STARTER), id="engine"),
+        pytest.param(lambda rules: PlainMatcher(rules, guards=STARTER), id="plain"),
+    ],
+)
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        # two diagnoses, one in doubt: the line fails whole, proposing both of its codes but not
+        # the 心绞痛 inside 不稳定型心绞痛 that its span dropped
+        ("冠心病 疑似不稳定型心绞痛", [("I20.000", (11, 12)), ("I25.103", (3,))]),
+        ("疑似不稳定型心绞痛", [("I20.000", (11, 12))]),
+    ],
+)
+def test_a_guarded_line_proposes_the_codes_it_would_have_had(make, text, shown):
+    rules = [
+        Rule(id=3, code="I25.103", pattern="冠心病"),
+        Rule(id=10, code="I20.900", pattern="心绞痛"),
+        Rule(id=11, code="I20.000", pattern="不稳定型心绞痛"),
+        Rule(id=12, code="I20.000", pattern="不稳定.{0,2}心绞痛"),
+    ]
+    unguarded = make([*rules]).decide(text.replace("疑似", ""))
+    assert unguarded.outcome == Outcome.CODED and "I20.900" in [c.code for c in unguarded.candidates]
+    d = make(rules).decide(text)
+    assert d.outcome == Outcome.UNCERTAIN
+    assert [(c.code, c.rule_ids) for c in d.candidates] == shown

@@ -166,6 +166,8 @@ LINES = (  # record, seq, description, person's code (a manual line) or None
     ("T", 1, "肺炎", None),
     ("T", 2, "肺炎", None),
     ("U", 1, "肺炎 发热待查", None),  # 待查 after 肺炎 but inside the second part's words: guards nothing
+    ("V", 1, "冠状动脉粥样硬化性心脏病 疑似不稳定型心绞痛", None),  # uncertain: A's two codes proposed, not 3's
+    ("W", 1, "疑似肺炎 不稳定型心绞痛发作", None),  # uncertain: H's codes, I20.000 by rules 2 and 12
 )
 LATER = (("K", 3, "胃溃疡 上消化道出血", None), ("R", 2, "糖尿病性周围神经病变", None))  # second run
 FIRST_RUN = (("R", 1, "2型糖尿病", None),)  # R1 coded by the first run, R2 by the second
@@ -318,6 +320,10 @@ def test_plpgsql_codes_several_diagnoses_a_line_and_combines_like_python(two_pg)
     assert codes("G", 1)[:2] == ("failed", "negated")
     assert codes("H", 1) == ("coded", None, "J18.900", "I20.000")
     assert codes("U", 1) == ("coded", None, "J18.900", "R50.900")
+    # A guarded line proposes the codes it would have had, not the 心绞痛 inside its second part.
+    proposed = {by_id[r[1]]: r[3] for r in got["fail_log"] if r[2] == "uncertain"}
+    assert proposed[("V", 1)] == [{"code": "I20.000", "rule_ids": [2]}, {"code": "I25.103", "rule_ids": [1]}]
+    assert proposed[("W", 1)] == [{"code": "I20.000", "rule_ids": [2, 12]}, {"code": "J18.900", "rule_ids": [13]}]
     assert codes("K", 1)[2] == codes("K", 2)[2] == "E11.401+G63.2*"
     assert codes("P", 1)[2] == codes("P", 2)[2] == "E11.401+G63.2*"  # across two batches
     assert codes("R", 1)[2] == codes("R", 2)[2] == "E11.401+G63.2*"  # across two runs

@@ -307,7 +307,7 @@ def test_cli_worklist_feedback_and_report_files(reviewed, db_url, monkeypatch, t
     assert [c.value for c in fb["no_match"][2]] == ["胆石症", 2, "K80.200 x2", "#1, #2"]
     report_path = tmp_path / "report.xlsx"
     r = run("report", "--by", "chapter", "--xlsx", str(report_path))
-    assert r.exit_code == 0 and r.output.startswith("audited 3: TP 0, FP 1, FN 0, TN 2\n")
+    assert r.exit_code == 0 and r.output.startswith("audited codes 3: TP 0, FP 1, FN 0, TN 2\n")
     assert openpyxl.load_workbook(report_path).sheetnames == ["summary", "month", "chapter", "code"]
 
 

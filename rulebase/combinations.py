@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from .codes import ICD10, PROCEDURE, code_list, form_problem
-from .errors import RuleInvalid
+from .errors import FieldInvalid
 from .versioned import VersionedItem, distinct
 
 SEPARATOR = ","
@@ -35,7 +35,7 @@ MAX_CODES = 500  # the comma-joined source codes, as stored
 MAX_NOTE = 500
 
 
-class CombinationInvalid(RuleInvalid):
+class CombinationInvalid(FieldInvalid):
     """A combination (or a row of a combinations sheet) is not acceptable."""
 
 
@@ -70,36 +70,37 @@ class Combination(VersionedItem):
     def __post_init__(self) -> None:
         where = self.label
         if self.codes is not None and not isinstance(self.codes, (str, list, tuple)):
-            raise CombinationInvalid(f"{where}: codes must be codes joined by {SEPARATOR!r}")
+            raise CombinationInvalid(f"{where}: codes must be codes joined by {SEPARATOR!r}", "codes")
         sources = split_codes(self.codes)
         for c in sources:
             if not isinstance(c, str):
-                raise CombinationInvalid(f"{where}: codes must be codes joined by {SEPARATOR!r}")
+                raise CombinationInvalid(f"{where}: codes must be codes joined by {SEPARATOR!r}", "codes")
             problem = form_problem(c, ICD10)
             if problem:
-                raise CombinationInvalid(f"{where}: source {problem}")
+                raise CombinationInvalid(f"{where}: source {problem}", "codes")
         if len(sources) < 2:
             raise CombinationInvalid(
                 f"{where}: a combination needs at least two source codes joined by {SEPARATOR!r} "
-                f"(e.g. E11.900,G63.2*), not {self.codes!r}"
+                f"(e.g. E11.900,G63.2*), not {self.codes!r}",
+                "codes",
             )
         joined = SEPARATOR.join(sources)
         if len(joined) > MAX_CODES:
-            raise CombinationInvalid(f"{where}: codes are longer than {MAX_CODES} characters")
+            raise CombinationInvalid(f"{where}: codes are longer than {MAX_CODES} characters", "codes")
         object.__setattr__(self, "codes", joined)
         code = self.code.strip() if isinstance(self.code, str) else self.code
         if not isinstance(code, str) or not code:
-            raise CombinationInvalid(f"{where}: the combination code is empty")
+            raise CombinationInvalid(f"{where}: the combination code is empty", "code")
         problem = form_problem(code, ICD10)
         if problem:
-            raise CombinationInvalid(f"{where}: combination {problem}")
+            raise CombinationInvalid(f"{where}: combination {problem}", "code")
         if code in sources:
-            raise CombinationInvalid(f"{where}: the combination code {code} is one of its own source codes")
+            raise CombinationInvalid(f"{where}: the combination code {code} is one of its own source codes", "code")
         object.__setattr__(self, "code", code)
         if not isinstance(self.enabled, bool):
             object.__setattr__(self, "enabled", bool(self.enabled))
         if self.note is not None and len(self.note) > MAX_NOTE:
-            raise CombinationInvalid(f"{where}: note is longer than {MAX_NOTE} characters")
+            raise CombinationInvalid(f"{where}: note is longer than {MAX_NOTE} characters", "note")
 
     @property
     def sources(self) -> tuple[str, ...]:

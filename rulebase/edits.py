@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from .codes import PROCEDURE
-from .errors import RuleInvalid
+from .errors import FieldInvalid
 from .states import EditKind
 from .versioned import VersionedItem
 
@@ -27,7 +27,7 @@ MAX_CODES = 500
 SEXES = {"M": "男", "F": "女"}
 
 
-class EditInvalid(RuleInvalid):
+class EditInvalid(FieldInvalid):
     """A code edit (a row of the table, a sheet's row) is not acceptable; the message names it."""
 
 
@@ -82,7 +82,7 @@ def code_set(text: str | None, what: str, where: str) -> CodeSet | None:
     if text is None or not text.strip():
         return None
     if len(text) > MAX_CODES:
-        raise EditInvalid(f"{where}: {what} is longer than {MAX_CODES} characters")
+        raise EditInvalid(f"{where}: {what} is longer than {MAX_CODES} characters", what)
     ranges, prefixes = [], []
     for raw in re.split(r"[,，;；\s]+", re.sub(r"\s*[-–—~～]\s*", "-", text.strip())):
         entry = raw.rstrip("*†")
@@ -92,7 +92,8 @@ def code_set(text: str | None, what: str, where: str) -> CodeSet | None:
         if m is None:
             raise EditInvalid(
                 f"{where}: {what} entry {raw!r} is not a category (O80), a range of categories (O00-O99) "
-                "or a code (G63.2); separate entries with commas"
+                "or a code (G63.2); separate entries with commas",
+                what,
             )
         if m.group(3):
             prefixes.append(m.group(3))
@@ -100,7 +101,8 @@ def code_set(text: str | None, what: str, where: str) -> CodeSet | None:
         lo, hi = m.group(1), m.group(2) or m.group(1)
         if lo[0] != hi[0] or lo > hi:
             raise EditInvalid(
-                f"{where}: {what} range {raw!r} is not a range: write the lower category first, both of one letter"
+                f"{where}: {what} range {raw!r} is not a range: write the lower category first, both of one letter",
+                what,
             )
         ranges.append((lo, hi))
     if not ranges and not prefixes:
@@ -202,14 +204,14 @@ class CodeEdit(VersionedItem):
             kind = EditKind(self.kind)
         except ValueError:
             raise EditInvalid(
-                f"{where}: kind {self.kind!r} is not an edit kind; choose from {', '.join(EditKind)}"
+                f"{where}: kind {self.kind!r} is not an edit kind; choose from {', '.join(EditKind)}", "kind"
             ) from None
         object.__setattr__(self, "kind", kind)
         message = (self.message or "").strip() if isinstance(self.message, str) else ""
         if not message:
-            raise EditInvalid(f"{where}: the message (what a coder reads on the line) is empty")
+            raise EditInvalid(f"{where}: the message (what a coder reads on the line) is empty", "message")
         if len(message) > MAX_MESSAGE:
-            raise EditInvalid(f"{where}: the message is longer than {MAX_MESSAGE} characters")
+            raise EditInvalid(f"{where}: the message is longer than {MAX_MESSAGE} characters", "message")
         object.__setattr__(self, "message", message)
         covered = code_set(self.codes, "codes", where)
         others = code_set(self.other_codes, "other_codes", where)
@@ -223,30 +225,43 @@ class CodeEdit(VersionedItem):
         for name in ("min_days", "max_days"):
             v = getattr(self, name)
             if v is not None and (isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 200 * 366):
-                raise EditInvalid(f"{where}: {name} must be a whole number of days from 0 to {200 * 366}, not {v!r}")
+                raise EditInvalid(
+                    f"{where}: {name} must be a whole number of days from 0 to {200 * 366}, not {v!r}", name
+                )
         self._check_kind(kind, where, covered, others, sex)
         if self.note is not None and len(self.note) > 500:
-            raise EditInvalid(f"{where}: note is longer than 500 characters")
+            raise EditInvalid(f"{where}: note is longer than 500 characters", "note")
 
     def _check_kind(self, kind, where, covered, others, sex) -> None:
         if kind in (EditKind.SEX, EditKind.AGE, EditKind.EXCLUSIVE) and covered is None:
-            raise EditInvalid(f"{where}: a {kind} edit needs the codes it is about (codes, e.g. O00-O99)")
+            raise EditInvalid(f"{where}: a {kind} edit needs the codes it is about (codes, e.g. O00-O99)", "codes")
         if kind == EditKind.SEX:
             if sex not in SEXES:
-                raise EditInvalid(f"{where}: a sex edit needs the sex its codes are for: M (男) or F (女), not {sex!r}")
+                raise EditInvalid(
+                    f"{where}: a sex edit needs the sex its codes are for: M (男) or F (女), not {sex!r}", "sex"
+                )
         elif sex is not None:
-            raise EditInvalid(f"{where}: sex is only for a sex edit")
+            raise EditInvalid(f"{where}: sex is only for a sex edit", "sex")
         if kind == EditKind.AGE:
             if self.min_days is None and self.max_days is None:
-                raise EditInvalid(f"{where}: an age edit needs min_days or max_days (the ages its codes are for)")
+                raise EditInvalid(
+                    f"{where}: an age edit needs min_days or max_days (the ages its codes are for)", "min_days"
+                )
             if self.min_days is not None and self.max_days is not None and self.min_days > self.max_days:
-                raise EditInvalid(f"{where}: min_days {self.min_days} is more than max_days {self.max_days}")
+                raise EditInvalid(
+                    f"{where}: min_days {self.min_days} is more than max_days {self.max_days}", "max_days"
+                )
         elif self.min_days is not None or self.max_days is not None:
-            raise EditInvalid(f"{where}: min_days and max_days are only for an age edit")
+            raise EditInvalid(
+                f"{where}: min_days and max_days are only for an age edit",
+                "min_days" if self.min_days is not None else "max_days",
+            )
         if kind == EditKind.EXCLUSIVE and others is None:
-            raise EditInvalid(f"{where}: an exclusive edit needs other_codes (the codes that exclude its codes)")
+            raise EditInvalid(
+                f"{where}: an exclusive edit needs other_codes (the codes that exclude its codes)", "other_codes"
+            )
         if others is not None and kind not in (EditKind.EXCLUSIVE, EditKind.ASTERISK_ALONE):
-            raise EditInvalid(f"{where}: other_codes is only for an exclusive or asterisk_alone edit")
+            raise EditInvalid(f"{where}: other_codes is only for an exclusive or asterisk_alone edit", "other_codes")
 
     def covers(self, part: Part) -> bool:
         return self.covered is None or self.covered.covers(part)

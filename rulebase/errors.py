@@ -28,5 +28,15 @@ class RuleInvalid(IcdCoderError):
     """A rule (its pattern, exclude pattern, code or fields) is not acceptable."""
 
 
+class FieldInvalid(RuleInvalid):
+    """A row of a table (a guard, a combination, a code edit) is not acceptable. `field` names the
+    field at fault, which is the column of its sheet an importer reports; None when the fault lies
+    between fields."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
 class PatternTimeout(IcdCoderError, TimeoutError):
     """A pattern ran out of its time on a text; the matchers turn it into a `timeout` outcome."""

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 import ahocorasick_rs
 
-from .errors import RuleInvalid
+from .errors import FieldInvalid
 from .normalize import normalize_text
 from .states import GuardKind, GuardScope
 from .versioned import VersionedItem, distinct
@@ -32,7 +32,7 @@ MAX_NOTE = 500
 SEPARATOR = "|"
 
 
-class GuardInvalid(RuleInvalid):
+class GuardInvalid(FieldInvalid):
     """A guard (or a row of a guards sheet) is not acceptable."""
 
 
@@ -71,49 +71,51 @@ class Guard(VersionedItem):
         where = self.label
         cue = self.cue
         if not isinstance(cue, str) or not cue.strip():
-            raise GuardInvalid(f"{where}: the cue is empty")
-        _normalized(cue, "cue", where)
+            raise GuardInvalid(f"{where}: the cue is empty", "cue")
+        _normalized(cue, "cue", where, "cue")
         if len(cue) > MAX_CUE:
-            raise GuardInvalid(f"{where}: cue {cue!r} is longer than {MAX_CUE} characters")
+            raise GuardInvalid(f"{where}: cue {cue!r} is longer than {MAX_CUE} characters", "cue")
         if self.kind not in tuple(GuardKind):
-            raise GuardInvalid(f"{where}: kind must be one of {', '.join(GuardKind)}, not {self.kind!r}")
+            raise GuardInvalid(f"{where}: kind must be one of {', '.join(GuardKind)}, not {self.kind!r}", "kind")
         if self.scope not in tuple(GuardScope):
-            raise GuardInvalid(f"{where}: scope must be one of {', '.join(GuardScope)}, not {self.scope!r}")
+            raise GuardInvalid(f"{where}: scope must be one of {', '.join(GuardScope)}, not {self.scope!r}", "scope")
         object.__setattr__(self, "kind", GuardKind(self.kind))
         object.__setattr__(self, "scope", GuardScope(self.scope))
         if self.not_within is not None and not isinstance(self.not_within, (str, list, tuple)):
-            raise GuardInvalid(f"{where}: not_within must be words joined by {SEPARATOR!r}")
+            raise GuardInvalid(f"{where}: not_within must be words joined by {SEPARATOR!r}", "not_within")
         words = _words(self.not_within)
         for w in words:
             if not isinstance(w, str):
-                raise GuardInvalid(f"{where}: not_within must be words joined by {SEPARATOR!r}")
-            _normalized(w, "not_within word", where)
+                raise GuardInvalid(f"{where}: not_within must be words joined by {SEPARATOR!r}", "not_within")
+            _normalized(w, "not_within word", where, "not_within")
             if w == cue or cue not in w:
                 raise GuardInvalid(
                     f"{where}: not_within word {w!r} does not contain the cue {cue!r} as part of a longer word; "
-                    "list only longer words in which the cue does not count (不排除 for 排除)"
+                    "list only longer words in which the cue does not count (不排除 for 排除)",
+                    "not_within",
                 )
         joined = SEPARATOR.join(words) or None
         if joined is not None and len(joined) > MAX_NOT_WITHIN:
-            raise GuardInvalid(f"{where}: not_within is longer than {MAX_NOT_WITHIN} characters")
+            raise GuardInvalid(f"{where}: not_within is longer than {MAX_NOT_WITHIN} characters", "not_within")
         object.__setattr__(self, "not_within", joined)
         if isinstance(self.position, bool) or not isinstance(self.position, int):
-            raise GuardInvalid(f"{where}: position must be a whole number, not {self.position!r}")
+            raise GuardInvalid(f"{where}: position must be a whole number, not {self.position!r}", "position")
         if self.note is not None and len(self.note) > MAX_NOTE:
-            raise GuardInvalid(f"{where}: note is longer than {MAX_NOTE} characters")
+            raise GuardInvalid(f"{where}: note is longer than {MAX_NOTE} characters", "note")
 
     @property
     def exceptions(self) -> tuple[str, ...]:
         return _words(self.not_within)
 
 
-def _normalized(text: str, what: str, where: str) -> None:
+def _normalized(text: str, what: str, where: str, field: str) -> None:
     fixed = normalize_text(text)
     if fixed != text:
         # Descriptions are NFKC-normalized first: a cue that NFKC changes is never found.
         raise GuardInvalid(
             f"{where}: {what} {text!r} is not in normalized form; after NFKC and blank folding it reads "
-            f"{fixed!r}: write that instead"
+            f"{fixed!r}: write that instead",
+            field,
         )
 
 

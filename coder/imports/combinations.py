@@ -67,7 +67,7 @@ def plan_combinations(conn: Connection, sheet: Sheet, known_codes: set[str] | No
                 where=where,
             )
         except CombinationInvalid as exc:
-            problems.append(sheet.problem(n, None, str(exc).removeprefix(where + ": ")))
+            problems.append(sheet.problem(n, exc.field, str(exc).removeprefix(where + ": ")))
             continue
         if known_codes is not None and item.code not in known_codes:
             problems.append(

@@ -94,7 +94,7 @@ def plan_edits(conn: Connection, sheet: Sheet) -> EditPlan:
         try:
             edit = CodeEdit(**values, id=edit_id, version=old.version if old else 1, where=where)
         except EditInvalid as exc:
-            problems.append(sheet.problem(n, None, str(exc).removeprefix(where + ": ")))
+            problems.append(sheet.problem(n, exc.field, str(exc).removeprefix(where + ": ")))
             continue
         if old is None:
             plan.added.append(edit)

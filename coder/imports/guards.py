@@ -80,7 +80,7 @@ def plan_guards(conn: Connection, sheet: Sheet) -> GuardPlan:
                 where=where,
             )
         except GuardInvalid as exc:
-            problems.append(sheet.problem(n, None, str(exc).removeprefix(where + ": ")))
+            problems.append(sheet.problem(n, exc.field, str(exc).removeprefix(where + ": ")))
             continue
         if old is None:
             twin = by_cue.get(item.cue)

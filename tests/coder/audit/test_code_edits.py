@@ -213,7 +213,7 @@ def test_the_cli_round_trip(sqlite_engine, tmp_path, monkeypatch):
     broken = csv_path.read_text(encoding="utf-8-sig").replace("duplicate,,,,,,重复", "sex,,,,,,重复")
     csv_path.write_text(broken, encoding="utf-8-sig")
     refused = run("edits", "import", str(csv_path), "--author", "质控科")
-    assert refused.exit_code == 1 and "row 16" in refused.output and "needs the codes" in refused.output
+    assert refused.exit_code == 1 and "row 16, column codes: a sex edit needs the codes" in refused.output
     _setup(sqlite_engine)
     run("run")
     marked = json.loads(run("audit", "queue", "--edits", "--json").output)

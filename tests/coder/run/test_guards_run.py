@@ -150,5 +150,6 @@ def test_a_bad_guards_row_is_refused_with_its_place_and_nothing_written(seeded, 
     with pytest.raises(ImportRejected) as exc:
         service.import_guards(seeded, bad, author="t", reason=None)
     text = str(exc.value)
-    assert "row 3" in text and "does not contain the cue" in text and "row 4" in text and "kind must be" in text
+    assert f"{bad}, row 3, column not_within: not_within word '排尿' does not contain the cue" in text
+    assert f"{bad}, row 4, column kind: kind must be" in text
     assert "疑为" not in {g.cue for g in service.list_guards(seeded)}

@@ -261,3 +261,32 @@ def test_batches_leave_nothing_behind_while_the_collector_is_paused(seeded, tmp_
     # Statements built per batch left about 14 objects a batch here (3,300 over these 240 batches)
     # and about 30 kB a batch in a large run.
     assert live[2900] - live[500] < 1000
+
+
+def test_the_collector_is_off_while_a_run_builds_and_codes_and_back_after_it(loaded, monkeypatch):
+    """The rule set is built with the collector off (it would rescan the rules as they are built)
+    and frozen for the batches; the collector is as it was when the run ends, crashed or not."""
+    import gc
+
+    from coder.run import loop
+
+    seen = []
+    real = loop._decider
+
+    def decider(*args):
+        seen.append(gc.isenabled())  # while the rule set is built
+        return real(*args)
+
+    monkeypatch.setattr(loop, "_decider", decider)
+    run_coding(loaded)
+    assert seen == [False] and gc.isenabled() and gc.get_freeze_count() == 0
+
+    def crashing(*args):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(loop.BatchWriter, "write", crashing)
+    with loaded.begin() as conn:
+        conn.execute(update(diagnosis).values(status="pending"))
+    with pytest.raises(RuntimeError, match="disk full"):
+        run_coding(loaded)
+    assert gc.isenabled() and gc.get_freeze_count() == 0

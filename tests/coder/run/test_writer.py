@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import DateTime
 from sqlalchemy.dialects import oracle, postgresql, sqlite
 
-from coder.run.writer import WRITES, BatchWriter
+from coder.run.writer import WRITES, BatchWriter, _Ids
 
 DIALECTS = [sqlite.dialect(), postgresql.psycopg.dialect(), oracle.oracledb.dialect()]
 
@@ -74,3 +74,34 @@ def test_a_taken_line_that_holds_a_code_is_cleared_as_before(seeded, tmp_path):
         "P4": ("failed", None, None, None, "no_match"),
         "P5": ("coded", "I25.103", "I20.000", "auto", None),
     }
+
+
+def test_the_guard_read_by_range_gives_only_the_batchs_waiting_lines(seeded):
+    """A batch of nearly consecutive ids is re-read by its range: a waiting line inside the range
+    that is not the batch's, and a batch line a person coded meanwhile, are not the batch's."""
+    from sqlalchemy import insert, select, update
+
+    from coder.db.models import diagnosis
+
+    with seeded.begin() as conn:
+        conn.execute(
+            insert(diagnosis),
+            [
+                {"record_id": f"W{i}", "seq_no": 1, "kind": "discharge", "status": "pending", "description": "肺炎"}
+                for i in range(6)
+            ],
+        )
+        ids = conn.execute(select(diagnosis.c.id).order_by(diagnosis.c.id)).scalars().all()
+        conn.execute(
+            update(diagnosis)
+            .where(diagnosis.c.id == ids[1])
+            .values(status="manual", code="J18.900", coded_by="李娜")
+        )
+        conn.execute(update(diagnosis).where(diagnosis.c.id == ids[2]).values(coded_by="外部"))
+    writer = BatchWriter(seeded, run_id=1, rb_version=1, lock_rows=False)
+    batch = [ids[0], ids[1], ids[2], ids[3], ids[5]]  # ids[4] waits too, but is another batch's
+    with seeded.connect() as conn:
+        by_range = writer.still_waiting(conn, batch)
+        by_list = _Ids(writer.work, len(batch), False, seeded.dialect).read(conn, batch)  # the ids' own read
+    assert by_range == {ids[0]: True, ids[2]: False, ids[3]: True, ids[5]: True}
+    assert by_list == by_range

@@ -264,22 +264,27 @@ def test_batches_leave_nothing_behind_while_the_collector_is_paused(seeded, tmp_
 
 
 def test_the_collector_is_off_while_a_run_builds_and_codes_and_back_after_it(loaded, monkeypatch):
-    """The rule set is built with the collector off (it would rescan the rules as they are built)
-    and frozen for the batches; the collector is as it was when the run ends, crashed or not."""
+    """The rules are read, checked and built with the collector off (it would rescan them as they
+    come) and frozen for the batches; the collector is as it was when the run ends, crashed or not."""
     import gc
 
     from coder.run import loop
 
     seen = []
-    real = loop._decider
+    real_setup, real_decider = loop.load_setup, loop._decider
+
+    def load_setup(*args):
+        seen.append(("read", gc.isenabled()))
+        return real_setup(*args)
 
     def decider(*args):
-        seen.append(gc.isenabled())  # while the rule set is built
-        return real(*args)
+        seen.append(("built", gc.isenabled()))
+        return real_decider(*args)
 
+    monkeypatch.setattr(loop, "load_setup", load_setup)
     monkeypatch.setattr(loop, "_decider", decider)
     run_coding(loaded)
-    assert seen == [False] and gc.isenabled() and gc.get_freeze_count() == 0
+    assert seen == [("read", False), ("built", False)] and gc.isenabled() and gc.get_freeze_count() == 0
 
     def crashing(*args):
         raise RuntimeError("disk full")

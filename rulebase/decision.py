@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from operator import attrgetter
 from typing import NamedTuple
 
-from .guards import Guards
+from .guards import Guard, Guards
 from .normalize import normalize_text
 from .rule import Rule
 from .states import GuardScope, Outcome
@@ -40,6 +40,15 @@ class Part(NamedTuple):
     span: Span
 
 
+class Cue(NamedTuple):
+    """The guard whose cue stopped a line, and the cue's place in the normalized text."""
+
+    guard_id: int | None  # None for a guard not stored (the starter set held in code)
+    guard_version: int
+    start: int
+    end: int
+
+
 class Decision(NamedTuple):
     """What the engine concluded for one description (immutable; a tuple, cheap to make).
 
@@ -56,6 +65,7 @@ class Decision(NamedTuple):
     span: Span | None = None
     candidates: tuple[Candidate, ...] = ()
     parts: tuple[Part, ...] = ()
+    cue: Cue | None = None  # an uncertain or negated line's: the guard that stopped it, and where
 
     def coded_parts(self) -> tuple[Part, ...]:
         """Every code this decision gives, in text order; none unless it codes."""
@@ -174,7 +184,7 @@ def resolve(
     candidates = candidates_of(map(_rule_of, best))
     if len(candidates) > 1:
         if strict:
-            return _new(Decision, (_AMBIGUOUS, normalized, None, None, None, None, candidates, ()))
+            return _new(Decision, (_AMBIGUOUS, normalized, None, None, None, None, candidates, (), None))
         try:
             spanned = [h if h.span is not None else Hit(h.rule, span_of(h.rule)(normalized)) for h in best]
         except TimeoutError:
@@ -249,10 +259,10 @@ def separate_places(normalized: str, at: Places, candidates: tuple[Candidate, ..
         ((span, codes),) = at.items()
         if len(codes) > 1:
             if span[0] < span[1]:
-                return _new(Decision, (_AMBIGUOUS, normalized, None, None, None, None, candidates, ()))
+                return _new(Decision, (_AMBIGUOUS, normalized, None, None, None, None, candidates, (), None))
         else:
             (r,) = codes.values()
-            return _new(Decision, (_CODED, normalized, r.code, r.id, r.version, span, candidates, ()))
+            return _new(Decision, (_CODED, normalized, r.code, r.id, r.version, span, candidates, (), None))
     places = list(at.items())
     kept: list[tuple[Span, dict[str, Rule]]] = []
     for item in places:
@@ -281,10 +291,10 @@ def separate_places(normalized: str, at: Places, candidates: tuple[Candidate, ..
     for i, ((start, end), codes) in enumerate(kept):
         several = len(codes) > 1
         if several and start < end:
-            return _new(Decision, (_AMBIGUOUS, normalized, None, None, None, None, candidates, ()))
+            return _new(Decision, (_AMBIGUOUS, normalized, None, None, None, None, candidates, (), None))
         for (s, e), other_codes in kept[i + 1 :]:
             if start < e and s < end and (several or len(other_codes) > 1 or codes.keys() != other_codes.keys()):
-                return _new(Decision, (_AMBIGUOUS, normalized, None, None, None, None, candidates, ()))
+                return _new(Decision, (_AMBIGUOUS, normalized, None, None, None, None, candidates, (), None))
     by_code: dict[str, tuple[Rule, Span]] = {}
     for span, codes in kept:
         for code, r in codes.items():
@@ -293,11 +303,11 @@ def separate_places(normalized: str, at: Places, candidates: tuple[Candidate, ..
                 by_code[code] = (r, span)
     if len(by_code) == 1:
         ((r, span),) = by_code.values()
-        return _new(Decision, (_CODED, normalized, r.code, r.id, r.version, span, candidates, ()))
+        return _new(Decision, (_CODED, normalized, r.code, r.id, r.version, span, candidates, (), None))
     in_order = sorted([(span, code, r) for code, (r, span) in by_code.items()])  # a code is in it once
     parts = tuple([_new(Part, (code, r.id, r.version, span)) for span, code, r in in_order])
     span, code, r = in_order[0]
-    return _new(Decision, (_CODED, normalized, code, r.id, r.version, span, candidates, parts))
+    return _new(Decision, (_CODED, normalized, code, r.id, r.version, span, candidates, parts, None))
 
 
 def place(decision: Decision, span_function: Callable[[int | None], Callable[[str], Span | None]]) -> Decision:
@@ -353,24 +363,34 @@ def guard(decision: Decision, guards: Guards | None) -> Decision:
     if not decision.parts:
         for g, start, end in found:
             if in_scope(g.scope, start, end, span):
-                return Decision(Outcome(g.kind), decision.normalized, span=span, candidates=would_have(decision))
+                return _guarded(decision, g, start, end)
         return decision
     spans = [p.span for p in decision.parts]
     for g, start, end in found:
         if any(_overlap((start, end), s) for s in spans):
             continue
         if any(in_scope(g.scope, start, end, s) for s in spans):
-            return Decision(Outcome(g.kind), decision.normalized, span=span, candidates=would_have(decision))
+            return _guarded(decision, g, start, end)
     return decision
 
 
+def _guarded(decision: Decision, g: Guard, start: int, end: int) -> Decision:
+    return Decision(
+        Outcome(g.kind),
+        decision.normalized,
+        span=decision.span,
+        candidates=would_have(decision),
+        cue=Cue(g.id, g.version, start, end),
+    )
+
+
 def would_have(decision: Decision) -> tuple[Candidate, ...]:
-    """The candidates of a coded decision that it codes, in candidate order: a guarded line shows
-    these, not a match its span dropped (冠心病 疑似不稳定型心绞痛 proposes I25.103 and I20.000,
-    not also the 心绞痛 inside 不稳定型心绞痛), so coding it with all of them gives what the run
-    would have given. The in-database scripts say the same in SQL."""
-    codes = decision.codes
-    return tuple(c for c in decision.candidates if c.code in codes)
+    """The candidates of a coded decision that it codes, in its codes' (text) order: a guarded line
+    shows these, not a match its span dropped (冠心病 疑似不稳定型心绞痛 proposes I25.103 and
+    I20.000, not also the 心绞痛 inside 不稳定型心绞痛), so coding it with all of them gives what the
+    run would have given, its first code first. The in-database scripts say the same in SQL."""
+    by_code = {c.code: c for c in decision.candidates}
+    return tuple(by_code[code] for code in decision.codes if code in by_code)
 
 
 def merge(base: Decision, extra: Sequence[Rule], rule_of: Callable[[int], Rule], *, strict: bool = False) -> Decision:

@@ -365,7 +365,7 @@ class RuleSet(_Matcher):
         span_of = shape.span_of
         if span_of is None:
             if shape.groups is None:
-                return _new(Decision, (shape.outcome, text, None, None, None, None, shape.candidates, ()))
+                return _new(Decision, (shape.outcome, text, None, None, None, None, shape.candidates, (), None))
             decision = self._spread(text, shape, found)
             if decision.outcome is not _CODED:
                 return decision
@@ -376,7 +376,17 @@ class RuleSet(_Matcher):
                 return Decision(Outcome.TIMEOUT, text, candidates=shape.candidates)
             if span is None:  # pragma: no cover - the string test and the regex disagree: a bug, not an input
                 raise AssertionError(f"rule {shape.rule_id}: string test matched but the regex did not")
-            fields = (shape.outcome, text, shape.code, shape.rule_id, shape.rule_version, span, shape.candidates, ())
+            fields = (
+                shape.outcome,
+                text,
+                shape.code,
+                shape.rule_id,
+                shape.rule_version,
+                span,
+                shape.candidates,
+                (),
+                None,
+            )
             decision = _new(Decision, fields)
         cues = self.cue_count
         if cues:
@@ -408,7 +418,7 @@ class RuleSet(_Matcher):
                 one = hit
         else:
             if not shape.searched:
-                return _new(Decision, (_AMBIGUOUS, text, None, None, None, None, shape.candidates, ()))
+                return _new(Decision, (_AMBIGUOUS, text, None, None, None, None, shape.candidates, (), None))
             at = {(one[1], one[2]): shape.word_codes} if one is not None else {}
             try:
                 for g, span in shape.searched:

@@ -33,7 +33,7 @@ from coder.errors import ActionRefused, IcdCoderError, NotFound
 from coder.store import combinations as combination_store
 from coder.store import edits as edit_store
 from coder.store.codes import code_problem, lines_of, system_of_kind
-from coder.store.queries import latest_log_rows
+from coder.store.queries import cue_of, latest_log_rows
 from rulebase.codes import code_list
 from rulebase.states import AUTO, FAILURE_REASONS, PERSON_STATUSES, ReviewAction, Status
 
@@ -295,6 +295,10 @@ def queue_query(
             bad.c.normalized.label("bad_norm"),
             bad.c.candidates,
             bad.c.run_id.label("bad_run"),
+            bad.c.guard_id,
+            bad.c.guard_version,
+            bad.c.cue_start,
+            bad.c.cue_end,
         )
         .outerjoin(icd_code, icd_code.c.code == diagnosis.c.code)
         .outerjoin(last_ok, last_ok.c.diagnosis_id == diagnosis.c.id)
@@ -340,6 +344,7 @@ def _queue_item(r) -> dict[str, Any]:
         "auto_code_name": None if failed else r.code_name,
         "rule_id": None if failed else r.rule_id,
         "reason": r.fail_reason if failed else None,
+        "cue": cue_of(r.bad_norm, r.guard_id, r.guard_version, r.cue_start, r.cue_end) if failed else None,
         "candidates": [c["code"] for c in cands],
         "candidate_rules": cands,
         "run_id": r.bad_run if failed else r.ok_run,

@@ -20,7 +20,7 @@ from ..services.audit import (
 )
 from ..services.suggestions import add_suggestions, failure_suggestions, suggestion_line
 from .edit_cmds import edits_queue_option
-from .options import ID, db_option, echo_json, echo_table, json_option, limit_option, open_db, system_option
+from .options import ID, cue_line, db_option, echo_json, echo_table, json_option, limit_option, open_db, system_option
 from .rule_cmds import rules_group
 
 by_option = click.option("--by", "person", required=True, metavar="NAME", help="Who reviewed it.")
@@ -79,10 +79,24 @@ def queue_cmd(status, reason, run_id, system, limit, no_suggest, db_url, as_json
     echo_table(
         ["id", "record", "kind", "description", "normalized", "auto_code", "name", "reason", "candidates", *suggest],
         [
-            [r[0], r[1], i["kind"], *r[2:], *([suggestion_line(i["suggestions"])] if suggest else [])]
+            [
+                r[0],
+                r[1],
+                i["kind"],
+                *r[2:-2],
+                _reason(i, r[-2]),
+                r[-1],
+                *([suggestion_line(i["suggestions"])] if suggest else []),
+            ]
             for i, r in ((i, queue_row(i)) for i in items)
         ],
     )
+
+
+def _reason(item, cell):
+    """The reason cell, with the cue that stopped an uncertain or negated line: `uncertain (疑似 at 0-2)`."""
+    cue = item.get("cue")
+    return f"{cell} ({cue_line(cue)})" if cue else cell
 
 
 def _echo(outcome) -> None:

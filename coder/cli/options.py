@@ -121,6 +121,14 @@ def echo_versioned(fields: dict[str, Any], history: list[dict[str, Any]], show_c
             )
 
 
+def cue_line(cue: dict[str, Any] | None) -> str:
+    """An uncertain or negated line's cue as a column: `疑似 at 0-2 (guard 1)`; empty for others."""
+    if cue is None:
+        return ""
+    guard = f" (guard {cue['guard_id']})" if cue["guard_id"] is not None else ""
+    return f"{cue['text']} at {cue['start']}-{cue['end']}{guard}"
+
+
 def columns(spec: str) -> list[tuple[str, str]]:
     """Table columns declared as "header=key header=key ..." ("key" alone when they are the same)."""
     return [tuple(part.split("=")) if "=" in part else (part, part) for part in spec.split()]

@@ -15,6 +15,7 @@ from ..services.suggestions import add_suggestions, suggestion_line
 from .options import (
     ID,
     columns,
+    cue_line,
     db_option,
     echo_json,
     echo_rows,
@@ -242,11 +243,15 @@ def failures_list(
         return
     echo_rows(
         columns(
-            "diagnosis=diagnosis_id run=run_id reason candidates=candidate_rules now=status_now "
+            "diagnosis=diagnosis_id run=run_id reason cue candidates=candidate_rules now=status_now "
             "record=record_id description" + ("" if no_suggest else " suggest=suggestions")
         ),
         rows,
-        {"candidate_rules": _candidate_rules, "suggestions": lambda r: suggestion_line(r["suggestions"])},
+        {
+            "cue": lambda r: cue_line(r["cue"]),
+            "candidate_rules": _candidate_rules,
+            "suggestions": lambda r: suggestion_line(r["suggestions"]),
+        },
     )
 
 

@@ -440,6 +440,12 @@ fail_log = Table(
     Column("candidates", String(2000), nullable=True),  # JSON: [{"code": .., "rule_ids": [..]}]
     Column("normalized", DESCRIPTION, nullable=True),
     Column("logged_at", DateTime, nullable=False, default=utcnow),
+    # An uncertain or negated line's: the guard whose cue stopped it (its history row is the id and
+    # version) and the cue's place in `normalized`.
+    Column("guard_id", Integer, ForeignKey("guard.id"), nullable=True),
+    Column("guard_version", Integer, nullable=True),
+    Column("cue_start", Integer, nullable=True),
+    Column("cue_end", Integer, nullable=True),
     UniqueConstraint("run_id", "diagnosis_id", name="uq_fail_log_run_diag"),
     Index("ix_fail_log_diagnosis_id", "diagnosis_id"),
 )

@@ -84,6 +84,21 @@ class FailureRow(NamedTuple):
     logged_at: Any  # stamped
 
 
+class GuardedRow(NamedTuple):
+    """An uncertain or negated line's failure row: a FailureRow with the cue that stopped it."""
+
+    run_id: int
+    diagnosis_id: int
+    reason: str
+    candidates: str | None
+    normalized: str | None
+    logged_at: Any
+    guard_id: int | None
+    guard_version: int
+    cue_start: int
+    cue_end: int
+
+
 COUNT_COLUMNS = RUN_COUNTS
 COUNT_KEYS = tuple(str(k) for k in COUNT_COLUMNS)
 
@@ -131,12 +146,15 @@ CODED_UPDATE = (
 )
 SUCCESS_INSERT = code_log.insert().values({k: bindparam(k) for k in SuccessRow._fields})
 FAILURE_INSERT = fail_log.insert().values({k: bindparam(k) for k in FailureRow._fields})
+# Its own statement: the common failure binds no cue columns (a guarded line is rare).
+GUARDED_INSERT = fail_log.insert().values({k: bindparam(k) for k in GuardedRow._fields})
 WRITES = (
     (STATUS_UPDATE, StatusRow),
     (FAILED_UPDATE, FailedRow),
     (CODED_UPDATE, CodedRow),
     (SUCCESS_INSERT, SuccessRow),
     (FAILURE_INSERT, FailureRow),
+    (GUARDED_INSERT, GuardedRow),
 )
 
 
@@ -299,7 +317,7 @@ class BatchWriter:
             .where(coding_run.c.id == run_id)
             .values({column: bindparam(f"n_{column}") for column in COUNT_COLUMNS.values()})
         )
-        self.status, self.failed, self.coded, self.success, self.failure = (
+        self.status, self.failed, self.coded, self.success, self.failure, self.guarded = (
             _Many(stmt, row._fields, dialect) for stmt, row in WRITES
         )
         processor = DateTime().dialect_impl(dialect).bind_processor(dialect)
@@ -349,6 +367,7 @@ class BatchWriter:
         coded: list[CodedRow] = []
         successes: list[SuccessRow] = []
         failures: list[FailureRow] = []
+        guarded: list[GuardedRow] = []
         counts = dict.fromkeys(Outcome, 0)
         for d_id, empty in sorted(still_ours.items()):
             d = decisions[d_id]
@@ -385,9 +404,15 @@ class BatchWriter:
                     failed.append(_row(FailedRow, (d_id, _FAILED, reason, stamp, rb_version)))
                 else:
                     statuses.append(_row(StatusRow, (d_id, _FAILED, None, None, None, reason, stamp, rb_version)))
-                failures.append(
-                    _row(FailureRow, (run_id, d_id, reason, _candidates_json(d), d.normalized or None, stamp))
-                )
+                cue = d.cue
+                if cue is None:
+                    failures.append(
+                        _row(FailureRow, (run_id, d_id, reason, _candidates_json(d), d.normalized or None, stamp))
+                    )
+                else:
+                    guarded.append(
+                        _row(GuardedRow, (run_id, d_id, reason, _candidates_json(d), d.normalized, stamp, *cue))
+                    )
         batch = Tally(considered=len(still_ours), **{str(o): n for o, n in counts.items()})
         for many, rows in ((self.status, statuses), (self.failed, failed), (self.coded, coded)):
             if rows:
@@ -396,6 +421,8 @@ class BatchWriter:
             self.success.execute(conn, successes)
         if failures:
             self.failure.execute(conn, failures)
+        if guarded:
+            self.guarded.execute(conn, guarded)
         if still_ours:
             # The combination codes: the batch's records, all their lines, in this transaction,
             # before the edits check the codes they leave.

@@ -44,7 +44,7 @@ from coder.services.dictionary import search_codes
 from coder.services.suggestions import REFRESH, LineText, suggest_lines
 from coder.store import edits as edit_store
 from coder.store.codes import ALIAS_JOIN, ascii_lower, lines_of, names_of
-from coder.store.queries import latest_log_rows
+from coder.store.queries import cue_of, latest_log_rows
 from rulebase.codes import SYSTEMS, code_list, system_of_kind
 from rulebase.states import FAILURE_REASONS, Status
 
@@ -676,6 +676,7 @@ def line(engine: Engine, line_id: int) -> LineView:
             "run_started_at": run_names.get(bad.run_id),
             "reason": bad.reason,
             "normalized": bad.normalized,
+            "cue": cue_of(bad.normalized, bad.guard_id, bad.guard_version, bad.cue_start, bad.cue_end),
             "candidates": _candidates(bad.candidates, names),
             "logged_at": bad.logged_at,
         }

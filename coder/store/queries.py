@@ -75,6 +75,21 @@ def list_diagnoses(
     ]
 
 
+def cue_of(normalized: str | None, guard_id, guard_version, start, end) -> dict[str, Any] | None:
+    """The cue that stopped an uncertain or negated line, from its failure row's cue columns: the
+    words, their place in the normalized text and the guard; None for any other failure, and for
+    one logged before migration 0015 or by an in-database engine (which do not record it)."""
+    if guard_version is None or normalized is None:
+        return None
+    return {
+        "text": normalized[start:end],
+        "start": start,
+        "end": end,
+        "guard_id": guard_id,
+        "guard_version": guard_version,
+    }
+
+
 def list_failures(
     engine: Engine,
     reason: str | None = None,
@@ -111,6 +126,7 @@ def list_failures(
                 "record_id": r.record_id,
                 "description": r.description,
                 "normalized": r.normalized,
+                "cue": cue_of(r.normalized, r.guard_id, r.guard_version, r.cue_start, r.cue_end),
                 "status_now": r.status,
                 "logged_at": r.logged_at.isoformat(timespec="seconds"),
             }

@@ -463,7 +463,6 @@ CREATE OR REPLACE PACKAGE BODY icdcoder_pkg AS
             v_clash   BOOLEAN := FALSE;
             v_dup     BOOLEAN;
             v_other   VARCHAR2(200 CHAR);
-            v_order   t_nums;  -- a guarded line's parts in code order, for its candidates
             v_ids     VARCHAR2(2000 CHAR);
             k         PLS_INTEGER;
             j         PLS_INTEGER;
@@ -545,25 +544,17 @@ CREATE OR REPLACE PACKAGE BODY icdcoder_pkg AS
             END IF;
             IF v_outcome IN ('uncertain', 'negated') THEN
                 -- the codes the line would have had, not a hit its parts' words dropped
-                -- (rulebase.decision.would_have): each with every top rule of it, in code order
-                FOR i IN 1 .. np LOOP
-                    j := i - 1;
-                    WHILE j >= 1 AND h_code(v_order(j)) > h_code(v_part(i)) LOOP
-                        v_order(j + 1) := v_order(j);
-                        j := j - 1;
-                    END LOOP;
-                    v_order(j + 1) := v_part(i);
-                END LOOP;
+                -- (rulebase.decision.would_have): each with every top rule of it, in text order
                 v_cands := NULL;
                 FOR i IN 1 .. np LOOP
                     v_ids := NULL;
                     FOR q IN 1 .. n LOOP
-                        IF h_code(q) = h_code(v_order(i)) THEN
+                        IF h_code(q) = h_code(v_part(i)) THEN
                             v_ids := v_ids || CASE WHEN v_ids IS NOT NULL THEN ',' END || TO_CHAR(h_rule(q));
                         END IF;
                     END LOOP;
                     v_cands := v_cands || CASE WHEN i > 1 THEN ',' END
-                               || '{"code":"' || h_code(v_order(i)) || '","rule_ids":[' || v_ids || ']}';
+                               || '{"code":"' || h_code(v_part(i)) || '","rule_ids":[' || v_ids || ']}';
                 END LOOP;
                 v_cands := '[' || v_cands || ']';
             END IF;

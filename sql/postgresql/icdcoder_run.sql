@@ -437,13 +437,14 @@ BEGIN
         SELECT p_run_id, p.diagnosis_id, p.code, p.rule_id, p.version, x.normalized, p.m_start, p.m_end, v_now, p.position
           FROM icdcoder_part p JOIN icdcoder_decision x ON x.diagnosis_id = p.diagnosis_id
          WHERE x.outcome = 'coded';
-        -- A guarded line's candidates are the codes it would have had (rulebase.decision.would_have):
-        -- not a hit its parts' words dropped.
+        -- A guarded line's candidates are the codes it would have had, in text order
+        -- (rulebase.decision.would_have): not a hit its parts' words dropped.
         INSERT INTO fail_log (run_id, diagnosis_id, reason, candidates, normalized, logged_at)
         SELECT p_run_id, x.diagnosis_id, x.outcome,
                CASE WHEN x.outcome = 'ambiguous' THEN x.candidates
                     WHEN x.outcome IN ('uncertain', 'negated') THEN (
-                        SELECT json_agg(json_build_object('code', k.code, 'rule_ids', k.rule_ids) ORDER BY k.code)::text
+                        SELECT json_agg(json_build_object('code', k.code, 'rule_ids', k.rule_ids)
+                                        ORDER BY array_position(x.codes, k.code))::text
                           FROM (SELECT b.code, array_agg(b.rule_id ORDER BY b.rule_id) AS rule_ids
                                   FROM icdcoder_best b
                                  WHERE b.diagnosis_id = x.diagnosis_id AND b.code = ANY (x.codes)

@@ -169,6 +169,7 @@ def guard_tables(draw):
 
 def _guarded_by_hand(decision, guards):
     """The guard semantics written out plainly (README point 6), for the engines to agree with."""
+    from rulebase.decision import Cue
     from rulebase.states import Outcome
 
     if decision.outcome != Outcome.CODED:
@@ -190,7 +191,16 @@ def _guarded_by_hand(decision, guards):
                 {"before": end <= s, "after": start >= e, "any": end <= s or start >= e}[g.scope] for s, e in spans
             )
             if wanted and not covered:
-                return decision._replace(outcome=Outcome(g.kind), code=None, rule_id=None, rule_version=None, parts=())
+                # the codes it would have had are proposed, and the cue that stopped it is named
+                return decision._replace(
+                    outcome=Outcome(g.kind),
+                    code=None,
+                    rule_id=None,
+                    rule_version=None,
+                    parts=(),
+                    candidates=tuple(c for code in decision.codes for c in decision.candidates if c.code == code),
+                    cue=Cue(g.id, g.version, start, end),
+                )
     return decision
 
 

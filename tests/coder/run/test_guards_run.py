@@ -153,3 +153,32 @@ def test_a_bad_guards_row_is_refused_with_its_place_and_nothing_written(seeded, 
     assert f"{bad}, row 3, column not_within: not_within word '排尿' does not contain the cue" in text
     assert f"{bad}, row 4, column kind: kind must be" in text
     assert "疑为" not in {g.cue for g in service.list_guards(seeded)}
+
+
+@pytest.mark.parametrize("engine_name", ["python", "sql"])
+def test_the_failure_names_the_cue_that_stopped_the_line(seeded, engine_name, cli_invoke):
+    """failures list, audit queue and the failure row say which guard's cue stopped a line, and where."""
+    _rules(seeded)
+    insert_pending(seeded, ["疑似肺炎", "排除肺炎", "不排除肺炎", "急性心肌梗死待排", "系统性红斑狼疮"])
+    run_coding(seeded, engine_name=engine_name)
+    by_cue = {g.cue: g for g in service.list_guards(seeded)}
+    listed = json.loads(cli_invoke("failures", "list", "--no-suggest", "--json").output)
+    cues = {r["normalized"]: r["cue"] for r in listed}
+
+    def cue(text, start, end):
+        g = by_cue[text]
+        return {"text": text, "start": start, "end": end, "guard_id": g.id, "guard_version": g.version}
+
+    assert cues == {
+        "疑似肺炎": cue("疑似", 0, 2),
+        "排除肺炎": cue("排除", 0, 2),
+        "不排除肺炎": cue("不排除", 0, 3),  # 排除 inside 不排除 is not the negation: the doubt is
+        "急性心肌梗死待排": cue("待排", 6, 8),
+        "系统性红斑狼疮": None,  # no match: no cue
+    }
+    text = cli_invoke("failures", "list", "--no-suggest").output
+    assert f"疑似 at 0-2 (guard {by_cue['疑似'].id})" in text
+    queued = json.loads(cli_invoke("audit", "queue", "--reason", "negated", "--no-suggest", "--json").output)
+    assert [(i["description"], i["cue"]) for i in queued] == [("排除肺炎", cue("排除", 0, 2))]
+    table = cli_invoke("audit", "queue", "--reason", "negated", "--no-suggest").output
+    assert f"negated (排除 at 0-2 (guard {by_cue['排除'].id}))" in table

@@ -93,9 +93,7 @@ def test_the_guard_read_by_range_gives_only_the_batchs_waiting_lines(seeded):
         )
         ids = conn.execute(select(diagnosis.c.id).order_by(diagnosis.c.id)).scalars().all()
         conn.execute(
-            update(diagnosis)
-            .where(diagnosis.c.id == ids[1])
-            .values(status="manual", code="J18.900", coded_by="李娜")
+            update(diagnosis).where(diagnosis.c.id == ids[1]).values(status="manual", code="J18.900", coded_by="李娜")
         )
         conn.execute(update(diagnosis).where(diagnosis.c.id == ids[2]).values(coded_by="外部"))
     writer = BatchWriter(seeded, run_id=1, rb_version=1, lock_rows=False)

@@ -206,3 +206,22 @@ def test_the_guards_trial_shows_every_code_of_a_text(web_engine, client_for):
     body = html.unescape(author.form("/guards/new", **fields).get_data(as_text=True))
     shown = body[body.index("的结果</h2>") :]
     assert re.search(r"→ I25\.103（规则 \d+）、I48\.x00（规则 \d+）", re.sub(r"<[^>]+>", "", shown))
+
+
+def test_a_guarded_line_shows_its_cue_and_offers_the_codes_it_would_have_had(web_engine, client_for):
+    from coder.run.loop import run_coding
+    from coder.services import guards as guard_service
+    from tests.conftest import insert_pending
+
+    insert_pending(web_engine, ["冠状动脉粥样硬化性心脏病 疑似不稳定型心绞痛"], prefix="GQ")
+    run_coding(web_engine)
+    with web_engine.connect() as conn:
+        line = conn.execute(select(diagnosis.c.id).where(diagnosis.c.record_id == "GQ0")).scalar_one()
+    assert (_row(web_engine, line).status, _row(web_engine, line).fail_reason) == ("failed", "uncertain")
+    guard = next(g for g in guard_service.list_guards(web_engine) if g.cue == "疑似")
+    body = html.unescape(client_for("coder").get(f"/diagnoses/{line}").get_data(as_text=True))
+    assert '冠状动脉粥样硬化性心脏病 <mark class="cue">疑似</mark>不稳定型心绞痛' in body
+    assert f'href="/guards/{guard.id}" class="cue-guard">提示词 #{guard.id}</a> v{guard.version}' in body
+    assert "提示词“疑似”（第 14–15 字）使人不能确定这一行的诊断" in body
+    # coding it with every candidate gives what the run would have given, nothing more
+    assert '<input type="hidden" name="code" value="I25.103,I20.000">' in body

@@ -488,8 +488,12 @@ class Checker:
                 mine = together.get((c.line.id, c.code))
                 if mine is None or mine != together.get((first.line.id, first.code)):
                     shared = next(p.code for p in f.parts if p.code in {q.code for q in first.facts.parts})
+                    if c.code == first.code:
+                        said = f"{c.code}（与第 {first.line.seq} 行相同）"
+                    else:  # a combination code and its own part, or two combinations sharing one
+                        said = f"{c.code} 与{_said(first)} 都含 {shared}"
                     for e in f.dup:
-                        hits.append(_hit(c.line, e, f"{c.code} 与{_said(first)} 重复（{shared}）"))
+                        hits.append(_hit(c.line, e, said))
             for p in f.parts:
                 seen.setdefault(p.code, c)
         for i, c in enumerate(same):

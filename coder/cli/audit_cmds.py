@@ -94,9 +94,9 @@ def queue_cmd(status, reason, run_id, system, limit, no_suggest, db_url, as_json
 
 
 def _reason(item, cell):
-    """The reason cell, with the cue that stopped an uncertain or negated line: `uncertain (疑似 at 0-2)`."""
+    """The reason cell, with the cue that stopped an uncertain or negated line: `uncertain: 疑似 at 0-2 (guard 1)`."""
     cue = item.get("cue")
-    return f"{cell} ({cue_line(cue)})" if cue else cell
+    return f"{cell}: {cue_line(cue)}" if cue else cell
 
 
 def _echo(outcome) -> None:

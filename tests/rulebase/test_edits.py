@@ -73,7 +73,7 @@ def test_a_combination_code_carries_its_dagger():
 def test_the_same_code_twice_marks_the_later_line():
     got, found = hits(["J18.900", "I10.x00", "J18.900"])  # 肺炎 … 肺炎
     assert got == [(3, "duplicate")]
-    assert found[0].reason == "同一编码在病案中重复：J18.900 与第 1 行 J18.900 重复（J18.900）"
+    assert found[0].reason == "同一编码在病案中重复：J18.900（与第 1 行相同）"
     # a combination and its own asterisk part on another line say the same thing twice
     assert hits(["E11.401+G63.2*", "G63.2*"])[0] == [(2, "duplicate")]
     # a procedure repeated is two operations, and lines of other kinds are not compared
@@ -166,7 +166,7 @@ def test_the_main_diagnosis_is_the_first_code_of_the_first_line():
 
 def test_the_same_code_on_two_lines_unless_one_combination_gave_both():
     got, found = multi([("J18.900", "I10.x00"), ("E11.900", "I10.x00")])
-    assert got == [(2, "duplicate")] and "I10.x00 与第 1 行 I10.x00 重复" in found[0].reason
+    assert got == [(2, "duplicate")] and "I10.x00（与第 1 行相同）" in found[0].reason
     combined = [("E11.401+G63.2*", "I10.x00"), ("E11.401+G63.2*",)]
     assert multi(combined)[0] == [(2, "duplicate")]  # nobody said where the code came from
     one = {(1, "E11.401+G63.2*"): (7, "1,2"), (2, "E11.401+G63.2*"): (7, "1,2")}

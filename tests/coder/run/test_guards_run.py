@@ -181,4 +181,4 @@ def test_the_failure_names_the_cue_that_stopped_the_line(seeded, engine_name, cl
     queued = json.loads(cli_invoke("audit", "queue", "--reason", "negated", "--no-suggest", "--json").output)
     assert [(i["description"], i["cue"]) for i in queued] == [("排除肺炎", cue("排除", 0, 2))]
     table = cli_invoke("audit", "queue", "--reason", "negated", "--no-suggest").output
-    assert f"negated (排除 at 0-2 (guard {by_cue['排除'].id}))" in table
+    assert f"negated: 排除 at 0-2 (guard {by_cue['排除'].id})" in table

@@ -344,7 +344,7 @@ def _queue_item(r) -> dict[str, Any]:
         "auto_code_name": None if failed else r.code_name,
         "rule_id": None if failed else r.rule_id,
         "reason": r.fail_reason if failed else None,
-        "cue": cue_of(r.bad_norm, r.guard_id, r.guard_version, r.cue_start, r.cue_end) if failed else None,
+        "cue": cue_of(r, r.bad_norm) if failed else None,
         "candidates": [c["code"] for c in cands],
         "candidate_rules": cands,
         "run_id": r.bad_run if failed else r.ok_run,

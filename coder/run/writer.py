@@ -102,47 +102,34 @@ class GuardedRow(NamedTuple):
 COUNT_COLUMNS = RUN_COUNTS
 COUNT_KEYS = tuple(str(k) for k in COUNT_COLUMNS)
 
-STATUS_UPDATE = (
-    update(diagnosis)
-    .where(diagnosis.c.id == bindparam("d_id"))
-    .values(
-        status=bindparam("d_status"),
-        code=bindparam("d_code"),
-        other_codes=bindparam("d_other"),
-        coded_by=bindparam("d_by"),
-        fail_reason=bindparam("d_reason"),
-        attempted_at=bindparam("d_at"),
-        attempted_version=bindparam("d_version"),
-        updated_at=bindparam("d_at"),
-    )
-)
+# Each column a status update may name, and the row field it takes its value from.
+_STATUS_FIELDS = {
+    "status": "d_status",
+    "code": "d_code",
+    "other_codes": "d_other",
+    "coded_by": "d_by",
+    "fail_reason": "d_reason",
+    "attempted_at": "d_at",
+    "attempted_version": "d_version",
+    "updated_at": "d_at",
+}
+
+
+def _status_update(columns: Sequence[str], **fixed):
+    """The UPDATE of one diagnosis by id that names these columns (each from its row field) and the
+    `fixed` values."""
+    values = {c: bindparam(_STATUS_FIELDS[c]) for c in columns}
+    return update(diagnosis).where(diagnosis.c.id == bindparam("d_id")).values(**values, **fixed)
+
+
+STATUS_UPDATE = _status_update(tuple(_STATUS_FIELDS))
 # A line a run takes holds no code when nothing outside the product changed it (pending lines come
 # without one; a run's failure clears it): most lines then need only the columns that change. SQLite
 # costs an UPDATE by the columns it names, the unchanged ones too (the foreign key of `code`, the
 # partial indexes that name them): failures write 19 % fewer instructions than with every column.
-FAILED_UPDATE = (
-    update(diagnosis)
-    .where(diagnosis.c.id == bindparam("d_id"))
-    .values(
-        status=bindparam("d_status"),
-        fail_reason=bindparam("d_reason"),
-        attempted_at=bindparam("d_at"),
-        attempted_version=bindparam("d_version"),
-        updated_at=bindparam("d_at"),
-    )
-)
-CODED_UPDATE = (
-    update(diagnosis)
-    .where(diagnosis.c.id == bindparam("d_id"))
-    .values(
-        status=bindparam("d_status"),
-        code=bindparam("d_code"),
-        coded_by=bindparam("d_by"),
-        fail_reason=null(),
-        attempted_at=bindparam("d_at"),
-        attempted_version=bindparam("d_version"),
-        updated_at=bindparam("d_at"),
-    )
+FAILED_UPDATE = _status_update(("status", "fail_reason", "attempted_at", "attempted_version", "updated_at"))
+CODED_UPDATE = _status_update(
+    ("status", "code", "coded_by", "attempted_at", "attempted_version", "updated_at"), fail_reason=null()
 )
 SUCCESS_INSERT = code_log.insert().values({k: bindparam(k) for k in SuccessRow._fields})
 FAILURE_INSERT = fail_log.insert().values({k: bindparam(k) for k in FailureRow._fields})
@@ -219,7 +206,15 @@ class _Ids:
             params: Any = {**self.values, **dict(zip(self.names, ids, strict=True))}
         else:
             params = (*self.head, *ids, *self.tail)
-        return {d_id: bool(empty) for d_id, empty in conn.exec_driver_sql(self.sql, params)}
+        return _waiting(conn.exec_driver_sql(self.sql, params))
+
+
+def _waiting(rows, batch: set[int] | None = None) -> dict[int, bool]:
+    """The guard read's rows (id, holds nothing) as id -> holds nothing; only the batch's ids when
+    the read covered more (a range)."""
+    if batch is None:
+        return {d_id: bool(empty) for d_id, empty in rows}
+    return {d_id: bool(empty) for d_id, empty in rows if d_id in batch}
 
 
 class _Range:
@@ -238,10 +233,10 @@ class _Range:
         self.values = {k: (v.value if isinstance(v, Enum) else v) for k, v in compiled.params.items()}
         self.order = compiled.positiontup  # None: named placeholders
 
-    def read(self, conn: Connection, lo: int, hi: int) -> dict[int, bool]:
+    def read(self, conn: Connection, ids: Sequence[int], lo: int, hi: int) -> dict[int, bool]:
         values = {**self.values, "lo": lo, "hi": hi}
         params: Any = values if self.order is None else tuple(values[k] for k in self.order)
-        return {d_id: bool(empty) for d_id, empty in conn.exec_driver_sql(self.sql, params)}
+        return _waiting(conn.exec_driver_sql(self.sql, params), set(ids))
 
 
 # The states as plain str for the driver: sqlite3 looks up an adapter for every str subclass it is
@@ -339,8 +334,7 @@ class BatchWriter:
                 # A batch read in id order is (nearly) a run of consecutive ids: read by the range, a
                 # scan of the key without a list of ids to bind and look up; the range's other lines
                 # are not the batch's. Not where rows are locked: the range would lock those too.
-                batch = set(ids)
-                return {d_id: empty for d_id, empty in self.range_guard.read(conn, lo, hi).items() if d_id in batch}
+                return self.range_guard.read(conn, ids, lo, hi)
         found = self._guards.get((len(ids), lock))
         if found is None:
             if len(self._guards) >= 8:  # a run meets two sizes (a full batch, the last); line by line, one

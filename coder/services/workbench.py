@@ -676,7 +676,7 @@ def line(engine: Engine, line_id: int) -> LineView:
             "run_started_at": run_names.get(bad.run_id),
             "reason": bad.reason,
             "normalized": bad.normalized,
-            "cue": cue_of(bad.normalized, bad.guard_id, bad.guard_version, bad.cue_start, bad.cue_end),
+            "cue": cue_of(bad, bad.normalized),
             "candidates": _candidates(bad.candidates, names),
             "logged_at": bad.logged_at,
         }

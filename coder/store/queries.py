@@ -75,18 +75,19 @@ def list_diagnoses(
     ]
 
 
-def cue_of(normalized: str | None, guard_id, guard_version, start, end) -> dict[str, Any] | None:
-    """The cue that stopped an uncertain or negated line, from its failure row's cue columns: the
-    words, their place in the normalized text and the guard; None for any other failure, and for
-    one logged before migration 0015 or by an in-database engine (which do not record it)."""
-    if guard_version is None or normalized is None:
+def cue_of(r, normalized: str | None) -> dict[str, Any] | None:
+    """The cue that stopped an uncertain or negated line, from its failure row's cue columns
+    (`guard_id`, `guard_version`, `cue_start`, `cue_end`) and normalized text: the words, their
+    place and the guard; None for any other failure, and for one logged before migration 0015 or by
+    an in-database engine (which do not record it)."""
+    if r.guard_version is None or normalized is None:
         return None
     return {
-        "text": normalized[start:end],
-        "start": start,
-        "end": end,
-        "guard_id": guard_id,
-        "guard_version": guard_version,
+        "text": normalized[r.cue_start : r.cue_end],
+        "start": r.cue_start,
+        "end": r.cue_end,
+        "guard_id": r.guard_id,
+        "guard_version": r.guard_version,
     }
 
 
@@ -126,7 +127,7 @@ def list_failures(
                 "record_id": r.record_id,
                 "description": r.description,
                 "normalized": r.normalized,
-                "cue": cue_of(r.normalized, r.guard_id, r.guard_version, r.cue_start, r.cue_end),
+                "cue": cue_of(r, r.normalized),
                 "status_now": r.status,
                 "logged_at": r.logged_at.isoformat(timespec="seconds"),
             }

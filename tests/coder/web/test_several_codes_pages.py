@@ -225,3 +225,7 @@ def test_a_guarded_line_shows_its_cue_and_offers_the_codes_it_would_have_had(web
     assert "提示词“疑似”（第 14–15 字）使人不能确定这一行的诊断" in body
     # coding it with every candidate gives what the run would have given, nothing more
     assert '<input type="hidden" name="code" value="I25.103,I20.000">' in body
+    # the code search box stays the coder's own (empty, or what they searched for)
+    assert '<input name="q" value="" size="30">' in body
+    searched = html.unescape(client_for("coder").get(f"/diagnoses/{line}?q=心绞痛").get_data(as_text=True))
+    assert '<input name="q" value="心绞痛" size="30">' in searched

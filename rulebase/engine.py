@@ -216,12 +216,13 @@ class RuleSet(_Matcher):
             slot(cue)
         self.cue_count = len(cues)
         patterns: dict[str, int] = {}
+        excludes: dict[str, Callable[[str], bool]] = {}  # exclusion text -> its test, compiled once
         self.pattern_of: list[int] = []  # by index: the number of the rule's pattern, shared by rules that repeat it
         for i, rule in enumerate(_order(rules)):
             self.pattern_of.append(patterns.setdefault(rule.pattern, len(patterns)))
             memo: dict = {}  # one per pattern tree: exact() keys it by node identity
             reqs = pattern_requirements(rule.parsed, memo)
-            v = Verifier(rule, [tuple(r) for r in reqs[1:]], timeout, memo, index=i)
+            v = Verifier(rule, [tuple(r) for r in reqs[1:]], timeout, memo, index=i, excludes=excludes)
             self.verifiers.append(v)
             if v.direct is not None:
                 for lit in v.direct:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from functools import lru_cache
 from typing import Any
 
 from .dialect import Pattern, parse
@@ -18,10 +19,16 @@ def _where(rule_id: int | None, where: str | None) -> str:
     return f"rule {rule_id}" if rule_id is not None else "new rule"
 
 
+# A pattern parsed once however many rules carry it: rule bases repeat their exclusions (疑似|待查
+# under thousands of codes) and now and then a pattern under several codes. The parse is a frozen
+# tree, safe to share; an invalid pattern raises every time (a raise is not remembered).
+_parsed = lru_cache(maxsize=4096)(parse)
+
+
 def check_pattern(text: str, what: str, where: str) -> Pattern:
     """Parse a pattern, wrapping the dialect's reason with the place it came from."""
     try:
-        return parse(text)
+        return _parsed(text)
     except PatternInvalid as exc:
         raise RuleInvalid(f"{where}: {what} {text!r} is invalid: {exc}") from None
 

@@ -62,7 +62,13 @@ class Verifier:
     )
 
     def __init__(
-        self, rule: Rule, others: list[tuple[str, ...]], timeout: float, memo: dict | None = None, index: int = 0
+        self,
+        rule: Rule,
+        others: list[tuple[str, ...]],
+        timeout: float,
+        memo: dict | None = None,
+        index: int = 0,
+        excludes: dict[str, Callable[[str], bool]] | None = None,
     ):
         self.rule = rule
         self.hit = Hit(rule)  # the rule's match without its span, made once: a shape is built from them
@@ -73,7 +79,7 @@ class Verifier:
         self.others = others
         compiled = compile_pattern(rule.parsed, rule.pattern, timeout, memo)
         chain, self.span, self.matches = compiled.chain, compiled.span, compiled.found
-        self.excluded = compile_pattern(rule.parsed_exclude, rule.exclude, timeout).found if rule.exclude else None
+        self.excluded = self._exclusion(rule, timeout, excludes) if rule.exclude else None
         # A pattern that is a set of strings, unanchored (肺炎, (急性)?阑尾炎, 综合(征|症)), matches
         # exactly where one of them occurs: without an exclusion the automaton's hit alone decides
         # the rule. One anchored at both ends (^(双侧)?肺炎$) matches exactly when the text is one
@@ -98,6 +104,17 @@ class Verifier:
         )
         self.gate = others[0][0] if others and len(others[0]) == 1 else None
         self.rest = self._fastest_test(others[1:]) if self.gate is not None else self.test
+
+    @staticmethod
+    def _exclusion(rule: Rule, timeout: float, excludes: dict[str, Callable[[str], bool]] | None) -> Callable:
+        """The exclusion's test, compiled once per text in `excludes` (a rule set's, shared by its
+        rules: most exclusions are a few patterns repeated under many codes)."""
+        found = excludes.get(rule.exclude) if excludes is not None else None
+        if found is None:
+            found = compile_pattern(rule.parsed_exclude, rule.exclude, timeout).found
+            if excludes is not None:
+                excludes[rule.exclude] = found
+        return found
 
     def _fastest_test(self, others: list[tuple[str, ...]]) -> Callable[[str], bool]:
         """text -> whether the rule matches, with no more Python calls than this rule needs."""

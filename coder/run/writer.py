@@ -257,10 +257,22 @@ def too_long(normalized: str) -> bool:
 _row = tuple.__new__  # a named row from its values in field order, without NamedTuple's keyword handling
 
 
-def _candidates_json(d: Decision) -> str | None:
-    if not d.candidates:
+def candidates_json(candidates: tuple) -> str | None:
+    """A failure's candidate codes as fail_log.candidates keeps them."""
+    if not candidates:
         return None
-    return json.dumps([{"code": c.code, "rule_ids": list(c.rule_ids)} for c in d.candidates])
+    return json.dumps([{"code": c.code, "rule_ids": list(c.rule_ids)} for c in candidates])
+
+
+class _CandidatesJson(dict):
+    """candidates_json, remembered by the candidates' value: the engine hands every text of one set
+    of matching rules the same candidates, and a run's failures come from a few thousand sets."""
+
+    def __missing__(self, candidates: tuple) -> str | None:
+        if len(self) >= 20_000:
+            self.clear()
+        found = self[candidates] = candidates_json(candidates)
+        return found
 
 
 @dataclass
@@ -320,6 +332,7 @@ class BatchWriter:
         self.tally = tally if tally is not None else Tally()  # what committed batches wrote
         self.edits = None  # (checker, the dictionary's active codes), read by the first batch
         self.combinations = None  # the enabled combination table, read by the first batch
+        self.candidates_json = _CandidatesJson()
 
     def still_waiting(self, conn: Connection, ids: list[int], locked: bool = False) -> dict[int, bool]:
         """The ids among `ids` that still wait for a run, each with whether its line holds nothing
@@ -363,6 +376,7 @@ class BatchWriter:
         failures: list[FailureRow] = []
         guarded: list[GuardedRow] = []
         counts = dict.fromkeys(Outcome, 0)
+        as_json = self.candidates_json
         for d_id, empty in sorted(still_ours.items()):
             d = decisions[d_id]
             if too_long(d.normalized):
@@ -401,11 +415,11 @@ class BatchWriter:
                 cue = d.cue
                 if cue is None:
                     failures.append(
-                        _row(FailureRow, (run_id, d_id, reason, _candidates_json(d), d.normalized or None, stamp))
+                        _row(FailureRow, (run_id, d_id, reason, as_json[d.candidates], d.normalized or None, stamp))
                     )
                 else:
                     guarded.append(
-                        _row(GuardedRow, (run_id, d_id, reason, _candidates_json(d), d.normalized, stamp, *cue))
+                        _row(GuardedRow, (run_id, d_id, reason, as_json[d.candidates], d.normalized, stamp, *cue))
                     )
         batch = Tally(considered=len(still_ours), **{str(o): n for o, n in counts.items()})
         for many, rows in ((self.status, statuses), (self.failed, failed), (self.coded, coded)):

@@ -170,7 +170,8 @@ def active_codes(conn: Connection, codes: Iterable[str] | None = None) -> dict[s
             return {}
         if len(wanted) <= CHUNK:
             q = q.where(icd_code.c.code.in_(wanted))
-    return {code: bool(active) for code, active in conn.execute(q)}
+    # The column's type makes each value a bool on every database (Oracle's NUMBER(1) too).
+    return dict(conn.execute(q).all())
 
 
 def checker(conn: Connection) -> Checker:

@@ -47,7 +47,7 @@ RECORDS = {
 }
 
 
-def _setup(engine, manual=None):
+def _setup(engine, manual=None, records=None):
     now = utcnow()
     with engine.begin() as conn:
         conn.execute(
@@ -55,7 +55,7 @@ def _setup(engine, manual=None):
         )
         for code, pattern in RULES:
             rulestore.add_rule(conn, Rule(code=code, pattern=pattern), "王编码", None)
-        for record, (patient, lines) in RECORDS.items():
+        for record, (patient, lines) in (records or RECORDS).items():
             if patient:
                 conn.execute(
                     insert(homepage).values(
@@ -123,6 +123,20 @@ def test_a_run_marks_each_starter_edit_and_changes_no_code(engine):  # SQLite an
     }
     run_coding(engine)  # nothing waits: nothing is marked twice
     assert len(_marks(engine)) == 9
+
+
+def test_the_first_line_is_the_main_one_even_when_the_run_left_it_uncoded(sqlite_engine):
+    """A check reads every line of a record, coded or not: the asterisk code on line 2 stands
+    alone, but line 1 (which the run could not code) is the main diagnosis, not line 2."""
+    engine = sqlite_engine
+    _setup(engine, records={"R8": (("M", "60岁"), ["糖尿病酮症", "糖尿病性周围神经病"])})
+    run_coding(engine)
+    assert _line(engine, "R8", 1).status == "failed"
+    assert _marks(engine) == [("R8", 2, "asterisk_alone")]
+    # the coder codes line 1 with what the record's sex forbids: found on line 1, line 2 still alone
+    act(engine, _line(engine, "R8", 1).id, "code", "张编码", "O80.000x001")
+    assert ("R8", 1, "sex") in _marks(engine) and ("R8", 2, "asterisk_alone") in _marks(engine)
+    assert ("R8", 2, "asterisk_main") not in _marks(engine)
 
 
 def test_an_audit_action_checks_the_record_again(sqlite_engine):

@@ -103,3 +103,26 @@ def test_the_guard_read_by_range_gives_only_the_batchs_waiting_lines(seeded):
         by_list = _Ids(writer.work, len(batch), False, seeded.dialect).read(conn, batch)  # the ids' own read
     assert by_range == {ids[0]: True, ids[2]: False, ids[3]: True, ids[5]: True}
     assert by_list == by_range
+
+
+def test_a_failures_candidates_are_written_by_their_value_however_often_they_come():
+    """The writer remembers each set of candidates' JSON: the same value gives the same JSON, two
+    values never share one, and the memo empties itself when full instead of growing."""
+    import json
+
+    from coder.run.writer import _CandidatesJson, candidates_json
+    from rulebase.decision import Candidate
+
+    memo = _CandidatesJson()
+    a = (Candidate("I20.000", (3, 7)), Candidate("I25.103", (4,)))
+    same = (Candidate("I20.000", (3, 7)), Candidate("I25.103", (4,)))  # equal, another object
+    other = (Candidate("I20.000", (3,)), Candidate("I25.103", (4,)))
+    assert memo[a] == candidates_json(a)
+    assert json.loads(memo[a]) == [{"code": "I20.000", "rule_ids": [3, 7]}, {"code": "I25.103", "rule_ids": [4]}]
+    assert memo[same] is memo[a] and len(memo) == 1
+    assert json.loads(memo[other])[0]["rule_ids"] == [3]
+    assert memo[()] is None
+    for k in range(20_001):
+        memo[(Candidate("J18.900", (k,)),)]
+    assert len(memo) <= 20_000
+    assert json.loads(memo[a])[1]["code"] == "I25.103"

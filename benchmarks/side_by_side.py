@@ -23,6 +23,13 @@ used when it exists, and each child's code and migrations are checked. `--profil
 writes a cProfile of each tree's whole run. Measure committed worktrees, not a checkout being
 edited: a tree that changes during the sitting mixes two versions.
 
+`--in-process` times the engines instead in one child process that imports every tree's
+`rulebase` (and its workload) under the same name in turn and keeps each tree's RuleSet class.
+Each round builds a fresh RuleSet of every tree and decides the texts in chunks of 500 that
+alternate between the trees, summing each tree's CPU time: what moves between processes and
+between seconds (memory layout, the CPU's clock, another session's load as it comes and goes)
+falls on both trees alike, and each round's pair gives a ratio.
+
 `--instructions` counts instead of timing (one round; needs valgrind): each child runs under
 callgrind twice, once as it is and once with everything but the measured part (`--setup-only`:
 the workload built, the RuleSet or the database made, nothing decided or run), and the difference
@@ -143,6 +150,9 @@ def child(args) -> None:
     # Only the tree under test: drop this script's own directory from the path.
     sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
     speed = _python_speed()
+    if args.child == "pair":
+        print(json.dumps(_child_in_process(args.trees, args.rules, args.descriptions, args.rounds, args.guards)))
+        return
     if args.child == "match":
         out = _child_match(args.rules, args.descriptions, args.guards, args.setup_only)
     else:
@@ -154,6 +164,102 @@ def child(args) -> None:
     out["code"] = str(Path(coder.__file__).parents[1])
     out["migrations"] = str(Path(icdcoder_migrations.__file__).resolve().parent)
     print(json.dumps(out))
+
+
+def _engine_of(tree: Path, extra: Path | None, n_rules: int, n_desc: int, guards: bool) -> dict:
+    """One tree's RuleSet class with its own workload's rules and texts, imported alone: its modules
+    are dropped from sys.modules afterwards (the objects keep their own), so the next tree imports
+    its own code under the same names."""
+    import importlib
+
+    saved = list(sys.path)
+    sys.path[:0] = [str(p) for p in (extra, tree) if p]
+    try:
+        workload = importlib.import_module("benchmarks.workload")
+        engine = importlib.import_module("rulebase.engine")
+        if not Path(engine.__file__).resolve().is_relative_to(tree.resolve()):
+            raise SystemExit(f"{tree}: imported {engine.__file__}")
+        kwargs = {"guards": importlib.import_module("rulebase.guards").STARTER} if guards else {}
+        rules = workload.make_rules(n_rules, seed=1)
+        texts = list(dict.fromkeys(workload.make_descriptions(n_desc, seed=1, rules=n_rules)))
+        return {"RuleSet": engine.RuleSet, "rules": rules, "texts": texts, "kwargs": kwargs}
+    finally:
+        sys.path[:] = saved
+        for name in [m for m in sys.modules if m.split(".")[0] in ("rulebase", "benchmarks")]:
+            del sys.modules[name]
+
+
+def _child_in_process(spec: str, n_rules: int, n_desc: int, rounds: int, guards: bool) -> dict:
+    """Every tree's engine in this one process, each round on fresh RuleSets of every tree, the
+    texts decided in chunks that alternate between the trees (a, b, then b, a, ...): CPU seconds of
+    each tree's decide calls, summed over a round's chunks. A chunk is some milliseconds, so a
+    slower or faster spell of the machine falls on both trees alike."""
+    import gc
+
+    trees = _trees(spec)
+    labels = list(trees)
+    engines = {label: _engine_of(*trees[label], n_rules, n_desc, guards and k > 0) for k, label in enumerate(labels)}
+    texts = engines[labels[0]]["texts"]
+    for label in labels[1:]:
+        if engines[label]["texts"] != texts:
+            raise SystemExit(f"{label}: its workload makes other texts than {labels[0]}'s")
+    chunks = [texts[i : i + 500] for i in range(0, len(texts), 500)]
+    clock = time.process_time_ns
+    cpu: dict[str, list[float]] = {label: [] for label in labels}
+    for rnd in range(rounds):
+        gc.collect()
+        decide = {label: e["RuleSet"](e["rules"], **e["kwargs"]).decide for label, e in engines.items()}
+        gc.collect()
+        gc.freeze()
+        gc.disable()
+        spent = dict.fromkeys(labels, 0)
+        for k, chunk in enumerate(chunks):
+            for label in labels if (k + rnd) % 2 == 0 else labels[::-1]:
+                of = decide[label]
+                t = clock()
+                for text in chunk:
+                    of(text)
+                spent[label] += clock() - t
+        for label in labels:
+            cpu[label].append(spent[label] / 1e9)
+        del decide
+        gc.unfreeze()
+        gc.enable()
+        shown = ", ".join(f"{label} {len(texts) / cpu[label][-1]:,.0f}/s" for label in labels)
+        print(f"round {rnd + 1}: {shown}", file=sys.stderr, flush=True)
+    return {"texts": len(texts), "cpu": cpu}
+
+
+def _in_process(args, trees: dict, labels: list[str]) -> None:
+    """The engines' figures from one child holding every tree (see --in-process)."""
+    spec = ",".join(f"{label}={trees[label][0]}" for label in labels)
+    for guards in (False, True):
+        argv = ["--child", "pair", "--trees", spec, "--rules", str(args.rules)]
+        argv += ["--descriptions", str(args.descriptions), "--rounds", str(args.rounds)]
+        proc = subprocess.run(
+            [sys.executable, str(Path(__file__).resolve()), *argv, *(["--guards"] if guards else [])],
+            capture_output=True,
+            text=True,
+        )
+        if proc.returncode:
+            raise SystemExit(f"in-process child failed:\n{proc.stderr[-3000:]}")
+        out = json.loads(proc.stdout.strip().splitlines()[-1])
+        cpu, n = out["cpu"], out["texts"]
+        figure = f"distinct texts/s, {args.rules:,} rules" + (", starter guards (not the reference)" if guards else "")
+        print()
+        print(f"{figure}, one process, {args.rounds} alternating rounds of {n:,} texts; load {_load()}")
+        print()
+        print("| tree | median texts/s | change of the median | median of the rounds' ratios | rounds' ratios |")
+        print("|---|---:|---:|---:|---|")
+        ref = statistics.median(n / c for c in cpu[labels[0]])
+        for label in labels:
+            per_s = statistics.median(n / c for c in cpu[label])
+            ratios = [b / a - 1 for a, b in zip(cpu[label], cpu[labels[0]], strict=True)]
+            shown = " ".join(f"{r * 100:+.0f}" for r in ratios)
+            print(
+                f"| {label} | {per_s:,.0f} | {(per_s / ref - 1) * 100:+.1f}% | "
+                f"{statistics.median(ratios) * 100:+.1f}% | {shown} |"
+            )
 
 
 def _measure(tree: Path, extra_path: Path | None, argv: list[str], wrapper: tuple[str, ...] = ()) -> dict:
@@ -234,7 +340,7 @@ def _count(trees: dict, labels: list[str], jobs: list[tuple[str, list[str], bool
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--child", choices=("match", "run"), help=argparse.SUPPRESS)
+    ap.add_argument("--child", choices=("match", "run", "pair"), help=argparse.SUPPRESS)
     ap.add_argument("--guards", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--profile", help=argparse.SUPPRESS)
     ap.add_argument("--no-edits", action="store_true", help=argparse.SUPPRESS)
@@ -254,6 +360,9 @@ def main() -> None:
     ap.add_argument("--edits-off", action="store_true", help="also the whole run with every code edit disabled")
     ap.add_argument("--profile-dir", type=Path, help="write a cProfile of each tree's run here (an extra round)")
     ap.add_argument("--instructions", action="store_true", help="count instructions under valgrind instead of timing")
+    ap.add_argument(
+        "--in-process", action="store_true", help="time the engines in one process, alternating (not the whole run)"
+    )
     args = ap.parse_args()
     if args.child:
         child(args)
@@ -275,6 +384,9 @@ def main() -> None:
     print(f"{', '.join(f'{k} {v[0]}' for k, v in trees.items())}; load average at start {_load()}", flush=True)
     if args.instructions:
         _count(trees, labels, jobs)
+        return
+    if args.in_process:
+        _in_process(args, trees, labels)
         return
     if args.profile_dir:
         args.profile_dir.mkdir(parents=True, exist_ok=True)

@@ -204,3 +204,23 @@ def test_the_issues_quoted_lines_with_the_bundled_rules():
         else:
             assert two.codes == ("I25.103", "I20.000") and three.codes == ("I49.900", "I44.200")
         assert rs.decide("尿路感染性休克").outcome == AMBIGUOUS  # both claim 感染
+
+
+def test_an_exclusion_many_rules_share_is_compiled_once_and_vetoes_each():
+    """Rule bases repeat a few exclusions under thousands of codes: the pattern is parsed once and
+    the rule set compiles its test once, and it still vetoes every rule that carries it."""
+    from rulebase.errors import RuleInvalid
+
+    a = Rule(id=1, code="J18.900", pattern="肺炎", exclude="疑似|待查")
+    b = Rule(id=2, code="K35.800", pattern="阑尾炎", exclude="疑似|待查")
+    assert a.parsed_exclude is b.parsed_exclude
+    rs = RuleSet([a, b])
+    tests = {id(v.excluded) for v in rs.verifiers}
+    assert len(tests) == 1
+    assert rs.decide("疑似肺炎").outcome == Outcome.NO_MATCH
+    assert rs.decide("阑尾炎待查").outcome == Outcome.NO_MATCH
+    assert rs.decide("急性阑尾炎").code == "K35.800"
+    # an invalid pattern is refused each time, naming the rule that carries it
+    for rule_id in (3, 4):
+        with pytest.raises(RuleInvalid, match=f"rule {rule_id}: exclude pattern"):
+            Rule(id=rule_id, code="J18.900", pattern="肺炎", exclude="(疑似")

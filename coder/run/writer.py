@@ -440,11 +440,11 @@ class BatchWriter:
             # The code edits: the records of the lines the batch coded checked again, all their lines,
             # in this transaction; an edit marks a line for review and changes no code. A line the
             # batch failed held no code before and holds none now: its record's codes are as they were.
-            coded_ids = [s.d_id for s in statuses if s.d_code is not None]
-            coded_ids.extend(c.d_id for c in coded)
-            if coded_ids:
+            just_coded = [edit_store.Coded(s.d_id, s.d_code, s.d_other) for s in statuses if s.d_code is not None]
+            just_coded.extend(edit_store.Coded(c.d_id, c.d_code, None) for c in coded)
+            if just_coded:
                 if self.edits is None:
                     self.edits = (edit_store.checker(conn), edit_store.active_codes(conn))
-                edit_store.check_records(conn, self.edits[0], batch_ids=coded_ids, active=self.edits[1])
+                edit_store.check_batch(conn, self.edits[0], just_coded, self.edits[1])
         conn.execute(self.counts, {f"n_{column}": n for column, n in self.tally.plus(batch).columns().items()})
         return batch

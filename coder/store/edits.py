@@ -136,6 +136,23 @@ LINES_OF_RANGE = _LINES.where(diagnosis.c.record_id.in_(_coded_in_range))
 _SPAN = 5_000  # ids a range may span however few lines it stands for: a scan of the key, cheaper than a long IN
 
 
+# The coded lines of an id range whose record has another line or which carry an open mark. A run's
+# batch checks the records of these and of the lines whose codes an edit of one code may speak of
+# (Checker.quiet); the rest, a record of one line of one quiet code without a mark (most of a run's
+# coded lines when records are a line each), are the records check_records would pass over without
+# a hit, so they are not read at all.
+_other = diagnosis.alias("other")
+SHARED_IN_RANGE = select(diagnosis.c.id).where(
+    diagnosis.c.id.between(bindparam("lo"), bindparam("hi")),
+    diagnosis.c.code.is_not(None),
+    or_(
+        # id, not *: the record's index holds it, so no row is read (SQLite reads the row for *)
+        select(_other.c.id).where(_other.c.record_id == diagnosis.c.record_id, _other.c.id != diagnosis.c.id).exists(),
+        exists().where(edit_hit.c.diagnosis_id == diagnosis.c.id, edit_hit.c.cleared_at.is_(None)),
+    ),
+)
+
+
 def _line(r) -> EditLine:
     return EditLine(r[0], r[1], r[2], r[3], r[4], bool(r[5]))
 
@@ -240,6 +257,33 @@ def check_records(
         hits.extend(_checked_with_combinations(conn, check, doubled, active))
     found, cleared = write_marks(conn, hits, opened)
     return Checked(len(by_record), sum(map(len, by_record.values())), found, cleared)
+
+
+class Coded(NamedTuple):
+    """A line a run's batch has just coded, as the batch wrote it."""
+
+    id: int
+    code: str
+    other_codes: str | None
+
+
+def check_batch(conn: Connection, check: Checker, coded: Sequence[Coded], active: Mapping[str, bool]) -> Checked:
+    """check_records for the lines a run's batch coded, reading only the records that can hold a
+    hit or a mark to clear: those of a line with several codes or a code some edit of one code
+    speaks of, and those SHARED_IN_RANGE names (a record of several lines, a line with a mark)."""
+    if not check or not coded:
+        return Checked(0, 0, 0, 0)
+    ids = [c.id for c in coded]
+    lo, hi = min(ids), max(ids)
+    if hi - lo >= max(2 * len(ids), _SPAN):
+        return check_records(conn, check, batch_ids=ids, active=active)  # scattered: every line's record
+    quiet = check.quiet
+    wanted = {c.id for c in coded if c.other_codes is not None or not quiet(c.code, active)}
+    batch = set(ids)
+    wanted.update(d_id for (d_id,) in conn.execute(SHARED_IN_RANGE, {"lo": lo, "hi": hi}) if d_id in batch)
+    if not wanted:
+        return Checked(0, 0, 0, 0)
+    return check_records(conn, check, batch_ids=sorted(wanted), active=active)
 
 
 def _checked_with_combinations(conn: Connection, check: Checker, records: list[list], active) -> list[EditHit]:

@@ -139,6 +139,37 @@ def test_the_first_line_is_the_main_one_even_when_the_run_left_it_uncoded(sqlite
     assert ("R8", 2, "asterisk_main") not in _marks(engine)
 
 
+def test_a_run_reads_only_the_records_that_can_hold_a_mark(sqlite_engine, monkeypatch):
+    """A record of one line of one code no edit of one code speaks of is not read by the run's
+    check; one whose line carries a stale open mark is, and the mark is cleared."""
+    from coder.db.models import code_edit, edit_hit
+    from coder.store import edits as store
+
+    engine = sqlite_engine
+    _setup(engine, records={"R10": (None, ["肺炎"]), "R11": (None, ["肺炎"]), "R12": (("M", "40岁"), ["正常分娩"])})
+    with engine.begin() as conn:
+        edit = conn.execute(select(code_edit.c.id, code_edit.c.version).where(code_edit.c.kind == "duplicate")).one()
+        line = conn.execute(select(diagnosis.c.id).where(diagnosis.c.record_id == "R11")).scalar_one()
+        conn.execute(
+            insert(edit_hit).values(
+                diagnosis_id=line, edit_id=edit.id, edit_version=edit.version, kind="duplicate", reason="旧的标记"
+            )
+        )
+    read: list[list[int]] = []
+    real = store.check_records
+
+    def spy(conn, check, records=None, batch_ids=None, active=None):
+        read.append(sorted(batch_ids or ()))
+        return real(conn, check, records=records, batch_ids=batch_ids, active=active)
+
+    monkeypatch.setattr(store, "check_records", spy)
+    run_coding(engine)
+    ids = {r: _line(engine, r, 1).id for r in ("R10", "R11", "R12")}
+    assert read == [sorted([ids["R11"], ids["R12"]])]  # R10: one line of a quiet code, not read
+    assert _marks(engine) == [("R12", 1, "sex")]  # R11's stale mark cleared
+    assert _line(engine, "R10", 1).code == "J18.900"
+
+
 def test_an_audit_action_checks_the_record_again(sqlite_engine):
     engine = sqlite_engine
     _setup(engine)

@@ -202,11 +202,14 @@ def check_records(
     records: Sequence[str] | None = None,
     batch_ids: Sequence[int] | None = None,
     active: Mapping[str, bool] | None = None,
+    by_ids: bool = False,
 ) -> Checked:
     """Check the records given by id (`records`) or those some lines belong to (`batch_ids`: the
     lines a run's batch coded), and bring the marks on their lines in line with what the edits
     find now.
     `active`: the dictionary's word on the codes (active_codes); None reads it for these lines.
+    `by_ids`: read the records by the lines' ids even when they lie close together (a few lines
+    of a range, whose range would read every coded line's record in it).
     No enabled edit: nothing read (disabling an edit clears its marks, so none is open)."""
     if not check:
         return Checked(0, 0, 0, 0)
@@ -214,7 +217,7 @@ def check_records(
         if not batch_ids:
             return Checked(0, 0, 0, 0)
         lo, hi = min(batch_ids), max(batch_ids)
-        if hi - lo < max(2 * len(batch_ids), _SPAN):
+        if not by_ids and hi - lo < max(2 * len(batch_ids), _SPAN):
             rows = conn.execute(LINES_OF_RANGE, {"lo": lo, "hi": hi}).all()
         else:
             rows = conn.execute(LINES_OF_IDS, {"ids": list(batch_ids)}).all()
@@ -283,7 +286,10 @@ def check_batch(conn: Connection, check: Checker, coded: Sequence[Coded], active
     wanted.update(d_id for (d_id,) in conn.execute(SHARED_IN_RANGE, {"lo": lo, "hi": hi}) if d_id in batch)
     if not wanted:
         return Checked(0, 0, 0, 0)
-    return check_records(conn, check, batch_ids=sorted(wanted), active=active)
+    # A few of the batch's lines (records of a line each): read by their ids, for the range would
+    # read every coded line's record in it; an IN of at most CHUNK ids (Oracle takes 1,000).
+    few = len(wanted) * 4 < len(ids) and len(wanted) <= CHUNK
+    return check_records(conn, check, batch_ids=sorted(wanted), active=active, by_ids=few)
 
 
 def _checked_with_combinations(conn: Connection, check: Checker, records: list[list], active) -> list[EditHit]:

@@ -158,9 +158,9 @@ def test_a_run_reads_only_the_records_that_can_hold_a_mark(sqlite_engine, monkey
     read: list[list[int]] = []
     real = store.check_records
 
-    def spy(conn, check, records=None, batch_ids=None, active=None):
+    def spy(conn, check, batch_ids=None, **kw):
         read.append(sorted(batch_ids or ()))
-        return real(conn, check, records=records, batch_ids=batch_ids, active=active)
+        return real(conn, check, batch_ids=batch_ids, **kw)
 
     monkeypatch.setattr(store, "check_records", spy)
     run_coding(engine)

@@ -26,6 +26,7 @@ from coder.db.models import (
     line_codes,
     utcnow,
 )
+from coder.db.raw import driver_rows
 from rulebase.edits import Checker, CodeEdit, EditHit, EditInvalid, EditLine, Patient
 from rulebase.states import EditKind
 
@@ -187,8 +188,9 @@ def active_codes(conn: Connection, codes: Iterable[str] | None = None) -> dict[s
             return {}
         if len(wanted) <= CHUNK:
             q = q.where(icd_code.c.code.in_(wanted))
-    # The column's type makes each value a bool on every database (Oracle's NUMBER(1) too).
-    return dict(conn.execute(q).all())
+            return dict(conn.execute(q).all())  # the column's type makes each value a bool
+    # The whole dictionary (a run's first batch): from the driver, which gives 1/0 on SQLite and Oracle.
+    return {code: bool(active) for code, active in driver_rows(conn, q)}
 
 
 def checker(conn: Connection) -> Checker:

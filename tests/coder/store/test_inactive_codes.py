@@ -45,3 +45,18 @@ def test_a_deactivated_code_is_not_given_reported_by_lint_and_not_confirmed(seed
     import_diagnoses(seeded, write_csv(tmp_path / "d2.csv", ["record_id", "seq", "description"], [["R2", "1", "肺炎"]]))
     second = run_coding(seeded)
     assert (second.considered, second.coded, second.no_match) == (1, 0, 1)
+
+
+def test_the_dictionarys_active_codes_come_as_bools_read_whole_or_in_part(seeded):  # SQLite and PostgreSQL
+    """A run reads the whole dictionary from the driver's cursor (1/0 on SQLite and Oracle, a bool
+    on PostgreSQL): every value is True or False as the column says, as the partial read gives."""
+    from coder.store.edits import active_codes
+
+    _deactivate(seeded, "J18.900")
+    with seeded.connect() as conn:
+        whole = active_codes(conn)
+        part = active_codes(conn, ["J18.900", "I25.103", "X99.999"])
+        count = conn.execute(select(icd_code.c.code)).all()
+    assert len(whole) == len(count) and {type(v) for v in whole.values()} == {bool}
+    assert whole["J18.900"] is False and whole["I25.103"] is True
+    assert part == {"J18.900": False, "I25.103": True}

@@ -28,7 +28,7 @@ _parsed = lru_cache(maxsize=4096)(parse)
 def check_pattern(text: str, what: str, where: str) -> Pattern:
     """Parse a pattern, wrapping the dialect's reason with the place it came from."""
     try:
-        return _parsed(text)
+        return _parsed(text) if isinstance(text, str) else parse(text)  # parse says what a non-text is
     except PatternInvalid as exc:
         raise RuleInvalid(f"{where}: {what} {text!r} is invalid: {exc}") from None
 

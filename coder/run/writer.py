@@ -437,14 +437,16 @@ class BatchWriter:
             if self.combinations is None:
                 self.combinations = combination_store.compiled(conn)
             combination_store.apply_to_batch(conn, self.combinations, run_id, list(still_ours), now)
-            # The code edits: the records of the lines the batch coded checked again, all their lines,
-            # in this transaction; an edit marks a line for review and changes no code. A line the
-            # batch failed held no code before and holds none now: its record's codes are as they were.
+            # The code edits: the records whose codes the batch changed checked again, all their lines,
+            # in this transaction; an edit marks a line for review and changes no code. Most failed
+            # lines held no code before and hold none now: their records' codes are as they were. A
+            # failed line that held a code (set outside the product) was cleared: its record is checked.
             just_coded = [edit_store.Coded(s.d_id, s.d_code, s.d_other) for s in statuses if s.d_code is not None]
             just_coded.extend(edit_store.Coded(c.d_id, c.d_code, None) for c in coded)
-            if just_coded:
+            cleared = [s.d_id for s in statuses if s.d_code is None]
+            if just_coded or cleared:
                 if self.edits is None:
                     self.edits = (edit_store.checker(conn), edit_store.active_codes(conn))
-                edit_store.check_batch(conn, self.edits[0], just_coded, self.edits[1])
+                edit_store.check_batch(conn, self.edits[0], just_coded, self.edits[1], cleared=cleared)
         conn.execute(self.counts, {f"n_{column}": n for column, n in self.tally.plus(batch).columns().items()})
         return batch

@@ -189,7 +189,7 @@ def active_codes(conn: Connection, codes: Iterable[str] | None = None) -> dict[s
         if len(wanted) <= CHUNK:
             q = q.where(icd_code.c.code.in_(wanted))
             return dict(conn.execute(q).all())  # the column's type makes each value a bool
-    # The whole dictionary (a run's first batch): from the driver, which gives 1/0 on SQLite and Oracle.
+    # The whole dictionary (a run's first batch): from the driver, as 1/0 or a bool by database.
     return {code: bool(active) for code, active in driver_rows(conn, q)}
 
 
@@ -272,11 +272,27 @@ class Coded(NamedTuple):
     other_codes: str | None
 
 
-def check_batch(conn: Connection, check: Checker, coded: Sequence[Coded], active: Mapping[str, bool]) -> Checked:
-    """check_records for the lines a run's batch coded, reading only the records that can hold a
-    hit or a mark to clear: those of a line with several codes or a code some edit of one code
-    speaks of, and those SHARED_IN_RANGE names (a record of several lines, a line with a mark)."""
-    if not check or not coded:
+def check_batch(
+    conn: Connection,
+    check: Checker,
+    coded: Sequence[Coded],
+    active: Mapping[str, bool],
+    cleared: Sequence[int] = (),
+) -> Checked:
+    """check_records for the records whose codes a run's batch changed, reading only those that can
+    hold a hit or a mark to clear. Of the lines it coded (`coded`): those with several codes or a
+    code some edit of one code speaks of, and those SHARED_IN_RANGE names (a record of several
+    lines, a line with a mark). Every record of a line whose code it cleared (`cleared`: a failed
+    line that held a code set outside the product), by the line's id. Other lines' records are
+    not checked again (a range read used to take the range's other coded lines along): they were
+    checked when their codes last changed, and `icdcoder edits check` checks all after a table change."""
+    if not check:
+        return Checked(0, 0, 0, 0)
+    if cleared:
+        done = check_records(conn, check, batch_ids=list(cleared), active=active, by_ids=len(cleared) <= CHUNK)
+        rest = check_batch(conn, check, coded, active)
+        return Checked(*(a + b for a, b in zip(done, rest, strict=True)))
+    if not coded:
         return Checked(0, 0, 0, 0)
     ids = [c.id for c in coded]
     lo, hi = min(ids), max(ids)

@@ -221,6 +221,6 @@ def test_an_exclusion_many_rules_share_is_compiled_once_and_vetoes_each():
     assert rs.decide("阑尾炎待查").outcome == Outcome.NO_MATCH
     assert rs.decide("急性阑尾炎").code == "K35.800"
     # an invalid pattern is refused each time, naming the rule that carries it
-    for rule_id in (3, 4):
+    for rule_id, bad in ((3, "(疑似"), (4, "(疑似"), (5, ["疑似"])):  # a list (a JSON body's) is no text
         with pytest.raises(RuleInvalid, match=f"rule {rule_id}: exclude pattern"):
-            Rule(id=rule_id, code="J18.900", pattern="肺炎", exclude="(疑似")
+            Rule(id=rule_id, code="J18.900", pattern="肺炎", exclude=bad)

@@ -170,6 +170,22 @@ def test_a_run_reads_only_the_records_that_can_hold_a_mark(sqlite_engine, monkey
     assert _line(engine, "R10", 1).code == "J18.900"
 
 
+def test_a_run_that_clears_a_code_set_outside_the_product_checks_its_record(engine):  # SQLite and PostgreSQL
+    """A pending line can hold a code written outside the product; when the run fails it, the code
+    is cleared, and the record is checked again: the duplicate it made with a person's line goes."""
+    _setup(engine, manual={("R13", 2): "E11.900"}, records={"R13": (None, ["糖尿病酮症", "2型糖尿病"])})
+    with engine.begin() as conn:
+        conn.execute(
+            update(diagnosis).where(diagnosis.c.record_id == "R13", diagnosis.c.seq_no == 1).values(code="E11.900")
+        )
+    service.check_all(engine)
+    assert _marks(engine) == [("R13", 2, "duplicate")]
+    run_coding(engine)
+    assert (_line(engine, "R13", 1).status, _line(engine, "R13", 1).code) == ("failed", None)
+    assert _marks(engine) == []
+    assert _line(engine, "R13", 2).code == "E11.900"  # the person's code stands
+
+
 def test_an_audit_action_checks_the_record_again(sqlite_engine):
     engine = sqlite_engine
     _setup(engine)

@@ -109,11 +109,11 @@ class Verifier:
     def _exclusion(rule: Rule, timeout: float, excludes: dict[str, Callable[[str], bool]] | None) -> Callable:
         """The exclusion's test, compiled once per text in `excludes` (a rule set's, shared by its
         rules: most exclusions are a few patterns repeated under many codes)."""
-        found = excludes.get(rule.exclude) if excludes is not None else None
+        if excludes is None:
+            return compile_pattern(rule.parsed_exclude, rule.exclude, timeout).found
+        found = excludes.get(rule.exclude)
         if found is None:
-            found = compile_pattern(rule.parsed_exclude, rule.exclude, timeout).found
-            if excludes is not None:
-                excludes[rule.exclude] = found
+            found = excludes[rule.exclude] = compile_pattern(rule.parsed_exclude, rule.exclude, timeout).found
         return found
 
     def _fastest_test(self, others: list[tuple[str, ...]]) -> Callable[[str], bool]:

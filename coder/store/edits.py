@@ -137,6 +137,11 @@ LINES_OF_RANGE = _LINES.where(diagnosis.c.record_id.in_(_coded_in_range))
 _SPAN = 5_000  # ids a range may span however few lines it stands for: a scan of the key, cheaper than a long IN
 
 
+def _close(ids: Sequence[int], lo: int, hi: int) -> bool:
+    """Whether lines lie close enough together to be read by their id range rather than their ids."""
+    return hi - lo < max(2 * len(ids), _SPAN)
+
+
 # The coded lines of an id range whose record has another line or which carry an open mark. A run's
 # batch checks the records of these and of the lines whose codes an edit of one code may speak of
 # (Checker.quiet); the rest, a record of one line of one quiet code without a mark (most of a run's
@@ -178,6 +183,9 @@ class Checked(NamedTuple):
     found: int
     cleared: int
 
+    def plus(self, other: Checked) -> Checked:
+        return Checked(*(a + b for a, b in zip(self, other, strict=True)))
+
 
 def active_codes(conn: Connection, codes: Iterable[str] | None = None) -> dict[str, bool]:
     """code -> active, for `codes` (None: the whole dictionary); a code absent is not in it."""
@@ -188,8 +196,7 @@ def active_codes(conn: Connection, codes: Iterable[str] | None = None) -> dict[s
             return {}
         if len(wanted) <= CHUNK:
             q = q.where(icd_code.c.code.in_(wanted))
-            return dict(conn.execute(q).all())  # the column's type makes each value a bool
-    # The whole dictionary (a run's first batch): from the driver, as 1/0 or a bool by database.
+    # From the driver (the whole dictionary is a run's first read): 1/0 or a bool by database.
     return {code: bool(active) for code, active in driver_rows(conn, q)}
 
 
@@ -219,7 +226,7 @@ def check_records(
         if not batch_ids:
             return Checked(0, 0, 0, 0)
         lo, hi = min(batch_ids), max(batch_ids)
-        if not by_ids and hi - lo < max(2 * len(batch_ids), _SPAN):
+        if not by_ids and _close(batch_ids, lo, hi):
             rows = conn.execute(LINES_OF_RANGE, {"lo": lo, "hi": hi}).all()
         else:
             rows = conn.execute(LINES_OF_IDS, {"ids": list(batch_ids)}).all()
@@ -288,26 +295,25 @@ def check_batch(
     checked when their codes last changed, and `icdcoder edits check` checks all after a table change."""
     if not check:
         return Checked(0, 0, 0, 0)
+    done = Checked(0, 0, 0, 0)
     if cleared:
         done = check_records(conn, check, batch_ids=list(cleared), active=active, by_ids=len(cleared) <= CHUNK)
-        rest = check_batch(conn, check, coded, active)
-        return Checked(*(a + b for a, b in zip(done, rest, strict=True)))
     if not coded:
-        return Checked(0, 0, 0, 0)
+        return done
     ids = [c.id for c in coded]
     lo, hi = min(ids), max(ids)
-    if hi - lo >= max(2 * len(ids), _SPAN):
-        return check_records(conn, check, batch_ids=ids, active=active)  # scattered: every line's record
+    if not _close(ids, lo, hi):
+        return done.plus(check_records(conn, check, batch_ids=ids, active=active))  # scattered: every line's record
     quiet = check.quiet
     wanted = {c.id for c in coded if c.other_codes is not None or not quiet(c.code, active)}
     batch = set(ids)
     wanted.update(d_id for (d_id,) in conn.execute(SHARED_IN_RANGE, {"lo": lo, "hi": hi}) if d_id in batch)
     if not wanted:
-        return Checked(0, 0, 0, 0)
+        return done
     # A few of the batch's lines (records of a line each): read by their ids, for the range would
     # read every coded line's record in it; an IN of at most CHUNK ids (Oracle takes 1,000).
     few = len(wanted) * 4 < len(ids) and len(wanted) <= CHUNK
-    return check_records(conn, check, batch_ids=sorted(wanted), active=active, by_ids=few)
+    return done.plus(check_records(conn, check, batch_ids=sorted(wanted), active=active, by_ids=few))
 
 
 def _checked_with_combinations(conn: Connection, check: Checker, records: list[list], active) -> list[EditHit]:
@@ -369,7 +375,7 @@ def check_all(conn: Connection, chunk: int = CHUNK) -> Checked:
     total = Checked(0, 0, 0, 0)
     for i in range(0, len(records), chunk):
         done = check_records(conn, check, records=records[i : i + chunk], active=active)
-        total = Checked(*(a + b for a, b in zip(total, done, strict=True)))
+        total = total.plus(done)
     return total
 
 
